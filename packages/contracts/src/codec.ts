@@ -1,0 +1,201 @@
+/**
+ * Binary codec for commands: the bytes the command log stores. A record is
+ * `u8 version | u8 command tag | fields…` where each field is, by kind:
+ * an integer as a little-endian float64 (every value is a safe integer, checked on
+ * both encode and decode), a boolean as u8, an enumerated string as its u8 index,
+ * and a free string as u16 byte length + UTF-8. The field order is the schema
+ * below; the schema is the single definition of the wire layout, so encode and
+ * decode cannot drift apart. Decoding validates every field and throws
+ * `CodecError` on anything malformed: a corrupt or foreign record never reaches
+ * the engine.
+ */
+import type { Command, CommandType } from "./commands.ts";
+import { commandVersion } from "./commands.ts";
+
+type FieldKind =
+  | { readonly kind: "int" }
+  | { readonly kind: "bool" }
+  | { readonly kind: "string"; readonly bytesMax: number }
+  | { readonly kind: "enum"; readonly values: readonly string[] };
+
+const int = { kind: "int" } as const;
+const bool = { kind: "bool" } as const;
+const str = (bytesMax: number) => ({ kind: "string", bytesMax }) as const;
+const oneOf = (...values: string[]) => ({ kind: "enum", values }) as const;
+
+/** Longest client order id, symbol etc. accepted on the wire (bytes). */
+export const clientOrderIdBytesMax = 64;
+export const codeBytesMax = 16;
+export const nameBytesMax = 64;
+
+const side = oneOf("buy", "sell");
+
+// The tag of each command is its index in this table: append only, never reorder.
+const schemas: ReadonlyArray<readonly [CommandType, ReadonlyArray<readonly [string, FieldKind]>]> = [
+  [
+    "PlaceOrder",
+    [
+      ["tsUs", int], ["accountId", int], ["instrumentId", int], ["clientOrderId", str(clientOrderIdBytesMax)],
+      ["side", side], ["orderType", oneOf("limit", "market", "stop", "stop_limit")], ["tif", oneOf("GTC", "DAY", "IOC", "FOK")],
+      ["priceTicks", int], ["stopPriceTicks", int], ["qtyLots", int], ["displayQtyLots", int], ["postOnly", bool], ["sessionId", int],
+    ],
+  ],
+  ["CancelOrder", [["tsUs", int], ["accountId", int], ["orderId", int]]],
+  ["ReplaceOrder", [["tsUs", int], ["accountId", int], ["orderId", int], ["priceTicks", int], ["qtyLots", int]]],
+  ["MassCancel", [["tsUs", int], ["accountId", int], ["instrumentId", int]]],
+  ["OpenSession", [["tsUs", int], ["sessionId", int], ["accountId", int], ["cancelOnDisconnect", bool]]],
+  ["CloseSession", [["tsUs", int], ["sessionId", int]]],
+  [
+    "CreateInstrument",
+    [
+      ["tsUs", int], ["instrumentId", int], ["symbol", str(codeBytesMax)], ["isin", str(codeBytesMax)], ["mic", str(codeBytesMax)],
+      ["currency", str(codeBytesMax)], ["tickSize", str(codeBytesMax)], ["lotSize", str(codeBytesMax)], ["tickValueMinor", int],
+      ["referencePriceTicks", int], ["priceBandBps", int], ["circuitBandBps", int], ["maxOrderQtyLots", int],
+      ["maxOrderNotionalMinor", int], ["makerFeeBps", int], ["takerFeeBps", int],
+    ],
+  ],
+  [
+    "UpdateInstrument",
+    [
+      ["tsUs", int], ["instrumentId", int], ["priceBandBps", int], ["circuitBandBps", int], ["maxOrderQtyLots", int],
+      ["maxOrderNotionalMinor", int], ["makerFeeBps", int], ["takerFeeBps", int],
+    ],
+  ],
+  ["SetReferencePrice", [["tsUs", int], ["instrumentId", int], ["priceTicks", int]]],
+  ["SetTradingState", [["tsUs", int], ["instrumentId", int], ["state", oneOf("open", "halted", "closed")]]],
+  [
+    "CreateAccount",
+    [
+      ["tsUs", int], ["accountId", int], ["firmId", int],
+      ["stpMode", oneOf("none", "cancel_newest", "cancel_oldest", "cancel_both", "decrement_and_cancel")],
+      ["openOrdersMax", int], ["ordersPerSecondMax", int],
+    ],
+  ],
+  ["DepositCash", [["tsUs", int], ["accountId", int], ["currency", str(codeBytesMax)], ["amountMinor", int]]],
+  ["WithdrawCash", [["tsUs", int], ["accountId", int], ["currency", str(codeBytesMax)], ["amountMinor", int]]],
+  ["DepositSecurities", [["tsUs", int], ["accountId", int], ["instrumentId", int], ["qtyLots", int]]],
+  ["WithdrawSecurities", [["tsUs", int], ["accountId", int], ["instrumentId", int], ["qtyLots", int]]],
+  ["SetKillSwitch", [["tsUs", int], ["scope", oneOf("account", "firm")], ["id", int], ["active", bool]]],
+  ["EndOfDay", [["tsUs", int]]],
+];
+
+const tagOf = new Map<string, number>(schemas.map(([type], tag) => [type, tag]));
+
+export class CodecError extends Error {
+  override readonly name = "CodecError";
+}
+
+/** Largest encoded command; the journal's record limit must be at least this. */
+export const commandBytesMax = 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** A reusable encoder: one scratch buffer, no allocation but the returned copy. */
+export class CommandEncoder {
+  private readonly buffer = new ArrayBuffer(commandBytesMax);
+  private readonly bytes = new Uint8Array(this.buffer);
+  private readonly view = new DataView(this.buffer);
+
+  /** Encodes into the scratch buffer and returns a view valid until the next call. */
+  encodeView(command: Command): Uint8Array {
+    const tag = tagOf.get(command.type);
+    if (tag === undefined) throw new CodecError(`unknown command type ${String(command.type)}`);
+    const schema = schemas[tag];
+    if (schema === undefined) throw new CodecError(`no schema for tag ${tag}`);
+    const fields = command as unknown as Record<string, unknown>;
+    let at = 0;
+    this.bytes[at++] = commandVersion;
+    this.bytes[at++] = tag;
+    for (const [name, field] of schema[1]) {
+      const value = fields[name];
+      switch (field.kind) {
+        case "int":
+          if (typeof value !== "number" || !Number.isSafeInteger(value)) throw new CodecError(`${command.type}.${name} must be a safe integer`);
+          this.view.setFloat64(at, value, true);
+          at += 8;
+          break;
+        case "bool":
+          if (typeof value !== "boolean") throw new CodecError(`${command.type}.${name} must be a boolean`);
+          this.bytes[at++] = value ? 1 : 0;
+          break;
+        case "enum": {
+          const index = typeof value === "string" ? field.values.indexOf(value) : -1;
+          if (index < 0) throw new CodecError(`${command.type}.${name} must be one of ${field.values.join(", ")}`);
+          this.bytes[at++] = index;
+          break;
+        }
+        case "string": {
+          if (typeof value !== "string") throw new CodecError(`${command.type}.${name} must be a string`);
+          const { written, read } = encoder.encodeInto(value, this.bytes.subarray(at + 2, at + 2 + field.bytesMax));
+          if (read !== value.length) throw new CodecError(`${command.type}.${name} is longer than ${field.bytesMax} bytes`);
+          this.view.setUint16(at, written, true);
+          at += 2 + written;
+          break;
+        }
+      }
+    }
+    return this.bytes.subarray(0, at);
+  }
+
+  /** Encodes into a fresh array the caller owns. */
+  encode(command: Command): Uint8Array {
+    return this.encodeView(command).slice();
+  }
+}
+
+const sharedEncoder = new CommandEncoder();
+
+export function encodeCommand(command: Command): Uint8Array {
+  return sharedEncoder.encode(command);
+}
+
+/** Decodes and validates one record; throws CodecError on anything malformed. */
+export function decodeCommand(record: Uint8Array): Command {
+  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  if (record.length < 2) throw new CodecError("record shorter than its header");
+  if (record[0] !== commandVersion) throw new CodecError(`unsupported command version ${record[0]}`);
+  const tag = record[1] ?? 255;
+  const schema = schemas[tag];
+  if (schema === undefined) throw new CodecError(`unknown command tag ${tag}`);
+  const out: Record<string, unknown> = { type: schema[0] };
+  let at = 2;
+  for (const [name, field] of schema[1]) {
+    switch (field.kind) {
+      case "int": {
+        if (at + 8 > record.length) throw new CodecError(`truncated at ${name}`);
+        const value = view.getFloat64(at, true);
+        if (!Number.isSafeInteger(value)) throw new CodecError(`${schema[0]}.${name} is not a safe integer`);
+        out[name] = value;
+        at += 8;
+        break;
+      }
+      case "bool": {
+        const value = record[at++];
+        if (value !== 0 && value !== 1) throw new CodecError(`${schema[0]}.${name} is not a boolean`);
+        out[name] = value === 1;
+        break;
+      }
+      case "enum": {
+        const value = field.values[record[at++] ?? 255];
+        if (value === undefined) throw new CodecError(`${schema[0]}.${name} has an unknown value`);
+        out[name] = value;
+        break;
+      }
+      case "string": {
+        if (at + 2 > record.length) throw new CodecError(`truncated at ${name}`);
+        const length = view.getUint16(at, true);
+        if (length > field.bytesMax || at + 2 + length > record.length) throw new CodecError(`${schema[0]}.${name} has a bad length`);
+        try {
+          out[name] = decoder.decode(record.subarray(at + 2, at + 2 + length));
+        } catch {
+          throw new CodecError(`${schema[0]}.${name} is not valid UTF-8`);
+        }
+        at += 2 + length;
+        break;
+      }
+    }
+  }
+  if (at !== record.length) throw new CodecError(`${record.length - at} trailing bytes after ${schema[0]}`);
+  return out as unknown as Command;
+}

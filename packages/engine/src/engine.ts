@@ -1,0 +1,1003 @@
+/**
+ * The matching and risk engine of one shard: a pure, deterministic state
+ * machine. `apply(command)` returns the events the command caused; it performs
+ * no I/O and reads no clock or randomness (time arrives on the command, ids are
+ * counters in the state). Replaying the same commands yields the same events.
+ *
+ * Pipeline for an order (after exchange-core): validate shape → pre-trade risk
+ * (kill switch, trading state, size, collar, notional, duplicates, rate, open
+ * orders, funds/position reserved) → match in price-time priority with
+ * self-trade prevention and circuit breaker → rest or cancel the remainder →
+ * trigger stops by last trade price, in trigger-time order.
+ *
+ * Money invariants, asserted by `checkInvariants` and the property tests:
+ * cash + fees collected is conserved by trades; 0 ≤ reserved ≤ balance; the
+ * reserved amount equals what open orders need (recomputed from the order's
+ * open quantity whenever it changes, never accumulated).
+ */
+import type {
+  BalanceReason,
+  CancelOrder,
+  CancelReason,
+  CloseSession,
+  Command,
+  CommandType,
+  CreateAccount,
+  CreateInstrument,
+  DepositCash,
+  DepositSecurities,
+  EngineEvent,
+  MassCancel,
+  OpenSession,
+  PlaceOrder,
+  RejectCode,
+  ReplaceOrder,
+  SetKillSwitch,
+  SetReferencePrice,
+  SetTradingState,
+  UpdateInstrument,
+  WithdrawCash,
+  WithdrawSecurities,
+} from "@tradestream/contracts";
+import { assert, unreachable } from "@tradestream/kernel";
+import { Account, type CashSlot, type PositionSlot } from "./account.ts";
+import { FastBook, type OrderBook } from "./book.ts";
+import { Instrument } from "./instrument.ts";
+import {
+  bpsMax,
+  cashMinorMax,
+  clientOrderIdCharsMax,
+  feeBpsMax,
+  notionalMinorMax,
+  openOrdersPerAccountMax,
+  ordersPerSecondPerAccountMax,
+  positionLotsMax,
+  priceTicksMax,
+  qtyLotsMax,
+  rateWindowUs,
+  stopOrdersPerInstrumentMax,
+  tickValueMinorMax,
+} from "./limits.ts";
+import { type Level, Order } from "./order.ts";
+
+export interface EngineOptions {
+  /** Builds the order book of each instrument; the differential tests pass the reference book. */
+  readonly bookFactory?: (instrumentId: number) => OrderBook;
+}
+
+export interface Session {
+  readonly sessionId: number;
+  readonly accountId: number;
+  readonly cancelOnDisconnect: boolean;
+}
+
+const currencyPattern = /^[A-Z]{3}$/;
+
+function inRange(value: number, min: number, max: number): boolean {
+  return Number.isSafeInteger(value) && value >= min && value <= max;
+}
+
+function validText(value: string, charsMax: number): boolean {
+  return value.length > 0 && value.length <= charsMax;
+}
+
+export class Engine {
+  readonly instruments = new Map<number, Instrument>();
+  readonly accounts = new Map<number, Account>();
+  readonly killedFirms = new Set<number>();
+  readonly sessions = new Map<number, Session>();
+  /** Every open order (resting or pending stop), in acceptance order. */
+  readonly orders = new Map<number, Order>();
+  /** Fee income per currency, in minor units. */
+  readonly feesCollected = new Map<string, number>();
+
+  eventSeq = 0;
+  nextOrderId = 1;
+  nextTradeId = 1;
+  prioritySeq = 0;
+  commandCount = 0;
+
+  private readonly bookFactory: (instrumentId: number) => OrderBook;
+  private out: EngineEvent[] = [];
+  private tsUs = 0;
+  private readonly touchedLevels: Level[] = [];
+  private readonly touchedCash: CashSlot[] = [];
+  private readonly touchedPositions: PositionSlot[] = [];
+
+  constructor(options: EngineOptions = {}) {
+    this.bookFactory = options.bookFactory ?? ((id) => new FastBook(id));
+  }
+
+  /** A new, empty book of the kind this engine uses. */
+  bookFor(instrumentId: number): OrderBook {
+    return this.bookFactory(instrumentId);
+  }
+
+  /** Applies one command and returns the events it caused, in order. */
+  apply(command: Command): EngineEvent[] {
+    this.out = [];
+    this.tsUs = command.tsUs;
+    this.commandCount += 1;
+    switch (command.type) {
+      case "PlaceOrder":
+        this.placeOrder(command);
+        break;
+      case "CancelOrder":
+        this.cancelOrder(command);
+        break;
+      case "ReplaceOrder":
+        this.replaceOrder(command);
+        break;
+      case "MassCancel":
+        this.massCancel(command);
+        break;
+      case "OpenSession":
+        this.openSession(command);
+        break;
+      case "CloseSession":
+        this.closeSession(command);
+        break;
+      case "CreateInstrument":
+        this.createInstrument(command);
+        break;
+      case "UpdateInstrument":
+        this.updateInstrument(command);
+        break;
+      case "SetReferencePrice":
+        this.setReferencePrice(command);
+        break;
+      case "SetTradingState":
+        this.setTradingState(command);
+        break;
+      case "CreateAccount":
+        this.createAccount(command);
+        break;
+      case "DepositCash":
+      case "WithdrawCash":
+        this.moveCash(command);
+        break;
+      case "DepositSecurities":
+      case "WithdrawSecurities":
+        this.moveSecurities(command);
+        break;
+      case "SetKillSwitch":
+        this.setKillSwitch(command);
+        break;
+      case "EndOfDay":
+        this.endOfDay();
+        break;
+      default:
+        unreachable(command, "command");
+    }
+    this.flushTouched();
+    return this.out;
+  }
+
+  // ── Events ──────────────────────────────────────────────────────────────
+
+  private nextSeq(): number {
+    this.eventSeq += 1;
+    return this.eventSeq;
+  }
+
+  private reject(command: CommandType, reason: RejectCode, ids: { accountId?: number; clientOrderId?: string; orderId?: number }): void {
+    this.out.push({
+      type: "CommandRejected",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      command,
+      reason,
+      accountId: ids.accountId ?? 0,
+      clientOrderId: ids.clientOrderId ?? "",
+      orderId: ids.orderId ?? 0,
+    });
+  }
+
+  private touchLevel(level: Level): void {
+    if (level.touchMark !== this.commandCount) {
+      level.touchMark = this.commandCount;
+      this.touchedLevels.push(level);
+    }
+  }
+
+  private touchCash(slot: CashSlot, reason: BalanceReason): void {
+    slot.reason = reason;
+    if (slot.touchMark !== this.commandCount) {
+      slot.touchMark = this.commandCount;
+      this.touchedCash.push(slot);
+    }
+  }
+
+  private touchPosition(slot: PositionSlot, reason: BalanceReason): void {
+    slot.reason = reason;
+    if (slot.touchMark !== this.commandCount) {
+      slot.touchMark = this.commandCount;
+      this.touchedPositions.push(slot);
+    }
+  }
+
+  /** One balance/position/level event per thing the command changed, with its final value. */
+  private flushTouched(): void {
+    for (const slot of this.touchedCash) {
+      this.out.push({
+        type: "BalanceChanged",
+        seq: this.nextSeq(),
+        tsUs: this.tsUs,
+        accountId: slot.accountId,
+        currency: slot.currency,
+        balanceMinor: slot.balance,
+        reservedMinor: slot.reserved,
+        reason: slot.reason,
+      });
+    }
+    for (const slot of this.touchedPositions) {
+      this.out.push({
+        type: "PositionChanged",
+        seq: this.nextSeq(),
+        tsUs: this.tsUs,
+        accountId: slot.accountId,
+        instrumentId: slot.instrumentId,
+        positionLots: slot.position,
+        reservedLots: slot.reserved,
+        reason: slot.reason,
+      });
+    }
+    for (const level of this.touchedLevels) {
+      this.out.push({
+        type: "BookLevelChanged",
+        seq: this.nextSeq(),
+        tsUs: this.tsUs,
+        instrumentId: level.instrumentId,
+        side: level.side,
+        priceTicks: level.price,
+        qtyLots: level.visibleQty,
+        orderCount: level.count,
+      });
+    }
+    this.touchedCash.length = 0;
+    this.touchedPositions.length = 0;
+    this.touchedLevels.length = 0;
+  }
+
+  // ── Reservations ────────────────────────────────────────────────────────
+
+  /** Cash a buy order needs for `leaves` lots at its price, with the larger of its fees (floored, as charged). */
+  private cashNeeded(order: Order, instrument: Instrument, leaves: number): number {
+    if (!order.isBuy) return 0;
+    const notional = order.price * leaves * instrument.tickValueMinor;
+    return notional + Math.floor((notional * Math.max(order.makerFeeBps, order.takerFeeBps)) / 10_000);
+  }
+
+  /** Re-derives the order's reservation from its open quantity and moves the difference on the account. */
+  private reserve(order: Order, instrument: Instrument, reason: BalanceReason): void {
+    if (order.isBuy) {
+      const need = this.cashNeeded(order, instrument, order.leaves);
+      if (need !== order.reservedCash) {
+        order.cash.reserved += need - order.reservedCash;
+        order.reservedCash = need;
+        this.touchCash(order.cash, reason);
+      }
+    } else if (order.leaves !== order.reservedLots) {
+      order.position.reserved += order.leaves - order.reservedLots;
+      order.reservedLots = order.leaves;
+      this.touchPosition(order.position, reason);
+    }
+  }
+
+  // ── Orders ──────────────────────────────────────────────────────────────
+
+  /** The price an order matches up to: its limit, or a protection price for market and stop orders. */
+  private effectivePrice(command: PlaceOrder, instrument: Instrument): number {
+    switch (command.orderType) {
+      case "limit":
+      case "stop_limit":
+        return command.priceTicks;
+      case "market":
+        return command.side === "buy" ? instrument.collarHigh() : instrument.collarLow();
+      case "stop": {
+        const band = Math.floor((command.stopPriceTicks * instrument.priceBandBps) / 10_000);
+        return command.side === "buy" ? command.stopPriceTicks + band : Math.max(1, command.stopPriceTicks - band);
+      }
+      default:
+        return unreachable(command.orderType, "order type");
+    }
+  }
+
+  /** Checks the order's own fields; null when the shape is valid. */
+  private orderShapeError(c: PlaceOrder, instrument: Instrument, account: Account): RejectCode | null {
+    if (!validText(c.clientOrderId, clientOrderIdCharsMax)) return "invalid_order";
+    if (!inRange(c.qtyLots, 1, qtyLotsMax)) return "invalid_quantity";
+    const persistent = c.tif === "GTC" || c.tif === "DAY";
+    switch (c.orderType) {
+      case "limit":
+        if (!inRange(c.priceTicks, 1, priceTicksMax)) return "invalid_price";
+        if (c.stopPriceTicks !== 0) return "invalid_order";
+        break;
+      case "market":
+        if (c.priceTicks !== 0 || c.stopPriceTicks !== 0 || persistent) return "invalid_order";
+        break;
+      case "stop":
+        if (c.priceTicks !== 0 || !persistent) return "invalid_order";
+        if (!inRange(c.stopPriceTicks, 1, priceTicksMax)) return "invalid_price";
+        break;
+      case "stop_limit":
+        if (!persistent) return "invalid_order";
+        if (!inRange(c.priceTicks, 1, priceTicksMax) || !inRange(c.stopPriceTicks, 1, priceTicksMax)) return "invalid_price";
+        break;
+      default:
+        return unreachable(c.orderType, "order type");
+    }
+    if (c.displayQtyLots !== 0) {
+      if (c.orderType !== "limit" || !persistent || !inRange(c.displayQtyLots, 1, c.qtyLots)) return "invalid_order";
+    }
+    if (c.postOnly && (c.orderType !== "limit" || !persistent)) return "invalid_order";
+    if (c.sessionId !== 0 && this.sessions.get(c.sessionId)?.accountId !== account.id) return "unknown_session";
+    if (c.qtyLots > instrument.maxOrderQtyLots) return "max_quantity_exceeded";
+    if (c.orderType === "limit" || c.orderType === "stop_limit") {
+      if (c.priceTicks > instrument.collarHigh() || c.priceTicks < instrument.collarLow()) return "price_outside_collar";
+    }
+    return null;
+  }
+
+  private crossesBook(instrument: Instrument, isBuy: boolean, price: number): boolean {
+    const best = instrument.book.best(isBuy ? "sell" : "buy");
+    return best !== null && (isBuy ? best.price <= price : best.price >= price);
+  }
+
+  private placeOrder(c: PlaceOrder): void {
+    const ids = { accountId: c.accountId, clientOrderId: c.clientOrderId };
+    const instrument = this.instruments.get(c.instrumentId);
+    if (instrument === undefined) return this.reject("PlaceOrder", "unknown_instrument", ids);
+    const account = this.accounts.get(c.accountId);
+    if (account === undefined) return this.reject("PlaceOrder", "unknown_account", ids);
+    if (account.killed || this.killedFirms.has(account.firmId)) return this.reject("PlaceOrder", "kill_switch_active", ids);
+    if (instrument.state !== "open") {
+      return this.reject("PlaceOrder", instrument.state === "halted" ? "instrument_halted" : "instrument_closed", ids);
+    }
+    const shapeError = this.orderShapeError(c, instrument, account);
+    if (shapeError !== null) return this.reject("PlaceOrder", shapeError, ids);
+    const price = this.effectivePrice(c, instrument);
+    // A float product is exact whenever it is below the limit, which is all we accept.
+    if (price * c.qtyLots * instrument.tickValueMinor > instrument.maxOrderNotionalMinor) {
+      return this.reject("PlaceOrder", "max_notional_exceeded", ids);
+    }
+    if (account.clientOrderIds.has(c.clientOrderId)) return this.reject("PlaceOrder", "duplicate_client_order_id", ids);
+    if (c.tsUs - account.rateWindowStartUs >= rateWindowUs) {
+      account.rateWindowStartUs = c.tsUs;
+      account.rateCount = 0;
+    }
+    if (account.rateCount >= account.ordersPerSecondMax) return this.reject("PlaceOrder", "order_rate_exceeded", ids);
+    account.rateCount += 1;
+    if (account.openOrders >= account.openOrdersMax) return this.reject("PlaceOrder", "open_orders_limit", ids);
+    const isStop = c.orderType === "stop" || c.orderType === "stop_limit";
+    if (isStop && instrument.stops.length >= stopOrdersPerInstrumentMax) return this.reject("PlaceOrder", "open_orders_limit", ids);
+    const order = new Order(
+      this.nextOrderId,
+      c.accountId,
+      c.instrumentId,
+      c.clientOrderId,
+      c.side,
+      c.orderType,
+      c.tif,
+      price,
+      c.stopPriceTicks,
+      c.qtyLots,
+      c.qtyLots,
+      c.displayQtyLots,
+      c.postOnly,
+      c.sessionId,
+      instrument.makerFeeBps,
+      instrument.takerFeeBps,
+      account.cashSlot(instrument.currency),
+      account.positionSlot(instrument.id),
+    );
+    if (order.isBuy) {
+      const need = this.cashNeeded(order, instrument, order.leaves);
+      if (order.cash.balance - order.cash.reserved < need) return this.reject("PlaceOrder", "insufficient_funds", ids);
+    } else if (order.position.position - order.position.reserved < order.leaves) {
+      return this.reject("PlaceOrder", "insufficient_position", ids);
+    }
+    if (c.postOnly && this.crossesBook(instrument, order.isBuy, price)) return this.reject("PlaceOrder", "post_only_would_cross", ids);
+
+    this.nextOrderId += 1;
+    account.clientOrderIds.add(c.clientOrderId);
+    account.openOrders += 1;
+    this.orders.set(order.id, order);
+    this.reserve(order, instrument, "reserve");
+    this.out.push({
+      type: "OrderAccepted",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      orderId: order.id,
+      accountId: order.accountId,
+      instrumentId: order.instrumentId,
+      clientOrderId: order.clientOrderId,
+      side: order.side,
+      orderType: order.orderType,
+      tif: order.tif,
+      priceTicks: c.priceTicks,
+      stopPriceTicks: c.stopPriceTicks,
+      qtyLots: order.qty,
+      displayQtyLots: order.displayQty,
+      postOnly: order.postOnly,
+    });
+    if (isStop) {
+      order.status = "pending_stop";
+      instrument.stops.push(order);
+    } else {
+      this.execute(order, instrument);
+    }
+    this.triggerStops(instrument);
+  }
+
+  /** Runs an active order against the book, then rests it or cancels what is left. */
+  private execute(order: Order, instrument: Instrument): void {
+    if (order.tif === "FOK" && !this.fillableInFull(order, instrument)) {
+      this.cancel(order, instrument, "fok_not_filled");
+      return;
+    }
+    this.match(order, instrument);
+    if (order.status === "done") return;
+    const immediate = order.tif === "IOC" || order.tif === "FOK" || order.orderType === "market" || order.orderType === "stop";
+    if (immediate) {
+      const reason: CancelReason = order.orderType === "market" || order.orderType === "stop" ? "market_no_liquidity" : "ioc_remainder";
+      this.cancel(order, instrument, reason);
+      return;
+    }
+    order.visible = order.displayQty > 0 ? Math.min(order.displayQty, order.leaves) : order.leaves;
+    this.prioritySeq += 1;
+    order.priority = this.prioritySeq;
+    this.touchLevel(instrument.book.insert(order));
+  }
+
+  /** FOK pre-check: can the whole quantity trade now without self-trade prevention or a circuit breaker interfering? */
+  private fillableInFull(order: Order, instrument: Instrument): boolean {
+    const stpMode = this.accounts.get(order.accountId)?.stpMode ?? "none";
+    let needed = order.leaves;
+    for (let maker = instrument.book.best(order.isBuy ? "sell" : "buy"); maker !== null; maker = instrument.book.nextAfter(maker)) {
+      if (order.isBuy ? maker.price > order.price : maker.price < order.price) return false;
+      if (instrument.breaksCircuit(maker.price)) return false;
+      if (maker.accountId === order.accountId && stpMode !== "none") {
+        if (stpMode === "cancel_oldest") continue;
+        return false;
+      }
+      needed -= maker.leaves;
+      if (needed <= 0) return true;
+    }
+    return false;
+  }
+
+  private match(order: Order, instrument: Instrument): void {
+    const book = instrument.book;
+    const opposite = order.isBuy ? "sell" : "buy";
+    while (order.leaves > 0) {
+      const maker = book.best(opposite);
+      if (maker === null) return;
+      if (order.isBuy ? maker.price > order.price : maker.price < order.price) return;
+      if (instrument.breaksCircuit(maker.price)) {
+        this.haltForCircuitBreaker(instrument);
+        this.cancel(order, instrument, "circuit_breaker");
+        return;
+      }
+      if (maker.accountId === order.accountId) {
+        const mode = this.accounts.get(order.accountId)?.stpMode ?? "none";
+        if (mode !== "none") {
+          if (!this.preventSelfTrade(order, maker, instrument)) return;
+          continue;
+        }
+      }
+      this.trade(instrument, maker, order);
+    }
+  }
+
+  /** Applies the account's self-trade prevention; returns whether the aggressor may keep matching. */
+  private preventSelfTrade(taker: Order, maker: Order, instrument: Instrument): boolean {
+    const mode = this.accounts.get(taker.accountId)?.stpMode ?? "none";
+    switch (mode) {
+      case "none":
+        return true;
+      case "cancel_newest":
+        this.cancel(taker, instrument, "self_trade_prevention");
+        return false;
+      case "cancel_oldest":
+        this.cancel(maker, instrument, "self_trade_prevention");
+        return true;
+      case "cancel_both":
+        this.cancel(maker, instrument, "self_trade_prevention");
+        this.cancel(taker, instrument, "self_trade_prevention");
+        return false;
+      case "decrement_and_cancel": {
+        const qty = Math.min(taker.leaves, maker.leaves);
+        this.decrement(maker, instrument, qty);
+        this.decrement(taker, instrument, qty);
+        return taker.status !== "done";
+      }
+      default:
+        return unreachable(mode, "self-trade prevention mode");
+    }
+  }
+
+  /** Removes `qty` from an order without trading it; the order ends when nothing is left. */
+  private decrement(order: Order, instrument: Instrument, qty: number): void {
+    if (qty >= order.leaves) {
+      this.cancel(order, instrument, "self_trade_prevention");
+      return;
+    }
+    order.leaves -= qty;
+    if (order.level !== null && order.visible > order.leaves) {
+      this.touchLevel(order.level);
+      instrument.book.changeVisible(order, order.leaves - order.visible);
+    }
+    this.reserve(order, instrument, "release");
+    this.out.push({
+      type: "OrderCancelled",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      orderId: order.id,
+      accountId: order.accountId,
+      instrumentId: order.instrumentId,
+      cancelledQtyLots: qty,
+      leavesQtyLots: order.leaves,
+      reason: "self_trade_prevention",
+    });
+  }
+
+  private trade(instrument: Instrument, maker: Order, taker: Order): void {
+    const qty = Math.min(taker.leaves, maker.visible);
+    const price = maker.price;
+    const notional = price * qty * instrument.tickValueMinor;
+    const makerFee = Math.floor((notional * maker.makerFeeBps) / 10_000);
+    const takerFee = Math.floor((notional * taker.takerFeeBps) / 10_000);
+    const buyer = taker.isBuy ? taker : maker;
+    const seller = taker.isBuy ? maker : taker;
+    buyer.cash.balance -= notional + (taker.isBuy ? takerFee : makerFee);
+    seller.cash.balance += notional - (taker.isBuy ? makerFee : takerFee);
+    buyer.position.position += qty;
+    seller.position.position -= qty;
+    this.feesCollected.set(instrument.currency, (this.feesCollected.get(instrument.currency) ?? 0) + makerFee + takerFee);
+
+    const level = maker.level;
+    assert(level !== null, "maker is not resting");
+    this.touchLevel(level);
+    instrument.book.changeVisible(maker, -qty);
+    maker.leaves -= qty;
+    maker.filled += qty;
+    taker.leaves -= qty;
+    taker.filled += qty;
+    this.reserve(maker, instrument, "trade");
+    this.reserve(taker, instrument, "trade");
+    this.touchCash(buyer.cash, "trade");
+    this.touchCash(seller.cash, "trade");
+    this.touchPosition(buyer.position, "trade");
+    this.touchPosition(seller.position, "trade");
+    instrument.lastPriceTicks = price;
+
+    this.out.push({
+      type: "TradeExecuted",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      tradeId: this.nextTradeId,
+      instrumentId: instrument.id,
+      priceTicks: price,
+      qtyLots: qty,
+      notionalMinor: notional,
+      takerSide: taker.side,
+      makerOrderId: maker.id,
+      takerOrderId: taker.id,
+      makerAccountId: maker.accountId,
+      takerAccountId: taker.accountId,
+      makerFeeMinor: makerFee,
+      takerFeeMinor: takerFee,
+    });
+    this.nextTradeId += 1;
+
+    if (maker.leaves === 0) {
+      instrument.book.remove(maker);
+      this.finish(maker);
+    } else if (maker.visible === 0) {
+      // Iceberg: show the next slice at the back of the queue (it loses priority).
+      this.prioritySeq += 1;
+      maker.priority = this.prioritySeq;
+      instrument.book.changeVisible(maker, Math.min(maker.displayQty, maker.leaves));
+      instrument.book.moveToBack(maker);
+    }
+    if (taker.leaves === 0) this.finish(taker);
+  }
+
+  /** Retires an order that has no open quantity left. */
+  private finish(order: Order): void {
+    assert(order.leaves === 0 && order.reservedCash === 0 && order.reservedLots === 0, "finishing an order that still holds quantity");
+    order.status = "done";
+    this.orders.delete(order.id);
+    const account = this.accounts.get(order.accountId);
+    assert(account !== undefined, "order of an unknown account");
+    account.openOrders -= 1;
+  }
+
+  /** Cancels everything an open order has left, wherever it is (book, stop list, or being matched). */
+  private cancel(order: Order, instrument: Instrument, reason: CancelReason): void {
+    assert(order.status !== "done", "cancel of a finished order");
+    const cancelled = order.leaves;
+    if (order.level !== null) this.touchLevel(instrument.book.remove(order));
+    if (order.status === "pending_stop") {
+      const at = instrument.stops.indexOf(order);
+      assert(at >= 0, "pending stop missing from its list");
+      instrument.stops.splice(at, 1);
+    }
+    order.leaves = 0;
+    this.reserve(order, instrument, "release");
+    this.out.push({
+      type: "OrderCancelled",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      orderId: order.id,
+      accountId: order.accountId,
+      instrumentId: order.instrumentId,
+      cancelledQtyLots: cancelled,
+      leavesQtyLots: 0,
+      reason,
+    });
+    this.finish(order);
+  }
+
+  private haltForCircuitBreaker(instrument: Instrument): void {
+    instrument.state = "halted";
+    this.out.push({
+      type: "TradingStateChanged",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      instrumentId: instrument.id,
+      state: "halted",
+      reason: "circuit_breaker",
+    });
+  }
+
+  /** Triggers pending stops by last trade price; stops triggered by the same price go in acceptance order. */
+  private triggerStops(instrument: Instrument): void {
+    const queue: Order[] = [];
+    const collect = (): void => {
+      const last = instrument.lastPriceTicks;
+      if (last === 0 || instrument.stops.length === 0) return;
+      for (let i = 0; i < instrument.stops.length; ) {
+        const stop = instrument.stops[i] as Order;
+        if (stop.isBuy ? last >= stop.stopPrice : last <= stop.stopPrice) {
+          instrument.stops.splice(i, 1);
+          queue.push(stop);
+        } else i += 1;
+      }
+    };
+    collect();
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      if (instrument.state !== "open") {
+        // Halted by a circuit breaker mid-cascade: untriggered stops wait for the resumption.
+        instrument.stops.push(next, ...queue);
+        instrument.stops.sort((a, b) => a.id - b.id);
+        return;
+      }
+      next.status = "active";
+      this.out.push({
+        type: "OrderTriggered",
+        seq: this.nextSeq(),
+        tsUs: this.tsUs,
+        orderId: next.id,
+        accountId: next.accountId,
+        instrumentId: next.instrumentId,
+        lastPriceTicks: instrument.lastPriceTicks,
+      });
+      this.execute(next, instrument);
+      collect();
+    }
+  }
+
+  private ownedOrder(command: "CancelOrder" | "ReplaceOrder", accountId: number, orderId: number): Order | null {
+    const order = this.orders.get(orderId);
+    // Another account's order is reported as unknown: its existence is not ours to reveal.
+    if (order === undefined || order.accountId !== accountId) {
+      this.reject(command, "unknown_order", { accountId, orderId });
+      return null;
+    }
+    return order;
+  }
+
+  private instrumentOf(order: Order): Instrument {
+    const instrument = this.instruments.get(order.instrumentId);
+    assert(instrument !== undefined, "order of an unknown instrument");
+    return instrument;
+  }
+
+  private cancelOrder(c: CancelOrder): void {
+    const order = this.ownedOrder("CancelOrder", c.accountId, c.orderId);
+    if (order !== null) this.cancel(order, this.instrumentOf(order), "user_request");
+  }
+
+  private replaceOrder(c: ReplaceOrder): void {
+    const ids = { accountId: c.accountId, orderId: c.orderId };
+    const order = this.ownedOrder("ReplaceOrder", c.accountId, c.orderId);
+    if (order === null) return;
+    const instrument = this.instrumentOf(order);
+    if (order.orderType !== "limit" || order.level === null) return this.reject("ReplaceOrder", "order_not_replaceable", ids);
+    if (instrument.state !== "open") {
+      return this.reject("ReplaceOrder", instrument.state === "halted" ? "instrument_halted" : "instrument_closed", ids);
+    }
+    if (!inRange(c.priceTicks, 1, priceTicksMax)) return this.reject("ReplaceOrder", "invalid_price", ids);
+    if (!inRange(c.qtyLots, 1, qtyLotsMax)) return this.reject("ReplaceOrder", "invalid_quantity", ids);
+    const done = order.qty - order.leaves;
+    const leaves = c.qtyLots - done;
+    if (leaves <= 0) return this.reject("ReplaceOrder", "replace_qty_below_filled", ids);
+    if (c.priceTicks === order.price && c.qtyLots === order.qty) return this.reject("ReplaceOrder", "replace_no_change", ids);
+    if (c.qtyLots > instrument.maxOrderQtyLots) return this.reject("ReplaceOrder", "max_quantity_exceeded", ids);
+    if (c.priceTicks > instrument.collarHigh() || c.priceTicks < instrument.collarLow()) {
+      return this.reject("ReplaceOrder", "price_outside_collar", ids);
+    }
+    if (c.priceTicks * c.qtyLots * instrument.tickValueMinor > instrument.maxOrderNotionalMinor) {
+      return this.reject("ReplaceOrder", "max_notional_exceeded", ids);
+    }
+    if (order.displayQty > leaves && order.displayQty > 0) {
+      // An iceberg whose peak would exceed its open quantity is no longer well formed.
+      return this.reject("ReplaceOrder", "invalid_quantity", ids);
+    }
+    const priceChanged = c.priceTicks !== order.price;
+    if (order.postOnly && priceChanged && this.crossesBook(instrument, order.isBuy, c.priceTicks)) {
+      return this.reject("ReplaceOrder", "post_only_would_cross", ids);
+    }
+    if (order.isBuy) {
+      const notional = c.priceTicks * leaves * instrument.tickValueMinor;
+      const need = notional + Math.floor((notional * Math.max(order.makerFeeBps, order.takerFeeBps)) / 10_000);
+      if (order.cash.balance - order.cash.reserved + order.reservedCash < need) return this.reject("ReplaceOrder", "insufficient_funds", ids);
+    } else if (order.position.position - order.position.reserved + order.reservedLots < leaves) {
+      return this.reject("ReplaceOrder", "insufficient_position", ids);
+    }
+
+    const keepPriority = !priceChanged && leaves <= order.leaves;
+    const level = order.level;
+    this.touchLevel(level);
+    if (keepPriority) {
+      order.qty = c.qtyLots;
+      order.leaves = leaves;
+      if (order.visible > leaves) instrument.book.changeVisible(order, leaves - order.visible);
+    } else {
+      instrument.book.remove(order);
+      order.price = c.priceTicks;
+      order.qty = c.qtyLots;
+      order.leaves = leaves;
+      order.visible = 0;
+    }
+    this.reserve(order, instrument, keepPriority ? "release" : "reserve");
+    this.out.push({
+      type: "OrderReplaced",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      orderId: order.id,
+      accountId: order.accountId,
+      instrumentId: order.instrumentId,
+      priceTicks: order.price,
+      qtyLots: order.qty,
+      leavesQtyLots: order.leaves,
+      priorityKept: keepPriority,
+    });
+    if (!keepPriority) {
+      this.execute(order, instrument);
+      this.triggerStops(instrument);
+    }
+  }
+
+  private cancelWhere(reason: CancelReason, predicate: (order: Order) => boolean): void {
+    for (const order of [...this.orders.values()]) {
+      if (order.status !== "done" && predicate(order)) this.cancel(order, this.instrumentOf(order), reason);
+    }
+  }
+
+  private massCancel(c: MassCancel): void {
+    if (c.accountId !== 0 && !this.accounts.has(c.accountId)) return this.reject("MassCancel", "unknown_account", { accountId: c.accountId });
+    if (c.instrumentId !== 0 && !this.instruments.has(c.instrumentId)) {
+      return this.reject("MassCancel", "unknown_instrument", { accountId: c.accountId });
+    }
+    this.cancelWhere(
+      "mass_cancel",
+      (order) => (c.accountId === 0 || order.accountId === c.accountId) && (c.instrumentId === 0 || order.instrumentId === c.instrumentId),
+    );
+  }
+
+  private openSession(c: OpenSession): void {
+    const ids = { accountId: c.accountId };
+    if (!inRange(c.sessionId, 1, Number.MAX_SAFE_INTEGER)) return this.reject("OpenSession", "unknown_session", ids);
+    if (this.sessions.has(c.sessionId)) return this.reject("OpenSession", "session_exists", ids);
+    if (!this.accounts.has(c.accountId)) return this.reject("OpenSession", "unknown_account", ids);
+    this.sessions.set(c.sessionId, { sessionId: c.sessionId, accountId: c.accountId, cancelOnDisconnect: c.cancelOnDisconnect });
+    this.out.push({
+      type: "SessionOpened",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      sessionId: c.sessionId,
+      accountId: c.accountId,
+      cancelOnDisconnect: c.cancelOnDisconnect,
+    });
+  }
+
+  private closeSession(c: CloseSession): void {
+    const session = this.sessions.get(c.sessionId);
+    if (session === undefined) return this.reject("CloseSession", "unknown_session", {});
+    this.sessions.delete(c.sessionId);
+    if (session.cancelOnDisconnect) this.cancelWhere("session_disconnect", (order) => order.sessionId === c.sessionId);
+    this.out.push({ type: "SessionClosed", seq: this.nextSeq(), tsUs: this.tsUs, sessionId: c.sessionId });
+  }
+
+  // ── Reference data ──────────────────────────────────────────────────────
+
+  private validLimits(l: {
+    priceBandBps: number;
+    circuitBandBps: number;
+    maxOrderQtyLots: number;
+    maxOrderNotionalMinor: number;
+    makerFeeBps: number;
+    takerFeeBps: number;
+  }): boolean {
+    return (
+      inRange(l.priceBandBps, 1, bpsMax) &&
+      inRange(l.circuitBandBps, 1, bpsMax) &&
+      inRange(l.maxOrderQtyLots, 1, qtyLotsMax) &&
+      inRange(l.maxOrderNotionalMinor, 1, notionalMinorMax) &&
+      inRange(l.makerFeeBps, 0, feeBpsMax) &&
+      inRange(l.takerFeeBps, 0, feeBpsMax)
+    );
+  }
+
+  private createInstrument(c: CreateInstrument): void {
+    const valid =
+      inRange(c.instrumentId, 1, Number.MAX_SAFE_INTEGER) &&
+      validText(c.symbol, 16) &&
+      validText(c.isin, 16) &&
+      validText(c.mic, 16) &&
+      validText(c.tickSize, 16) &&
+      validText(c.lotSize, 16) &&
+      currencyPattern.test(c.currency) &&
+      inRange(c.tickValueMinor, 1, tickValueMinorMax) &&
+      inRange(c.referencePriceTicks, 1, priceTicksMax) &&
+      this.validLimits(c);
+    if (!valid) return this.reject("CreateInstrument", "invalid_instrument", {});
+    if (this.instruments.has(c.instrumentId)) return this.reject("CreateInstrument", "instrument_exists", {});
+    const { type: _type, tsUs: _tsUs, ...spec } = c;
+    this.instruments.set(c.instrumentId, new Instrument(spec, this.bookFactory(c.instrumentId)));
+    this.out.push({ type: "InstrumentCreated", seq: this.nextSeq(), tsUs: this.tsUs, ...spec });
+  }
+
+  private updateInstrument(c: UpdateInstrument): void {
+    const instrument = this.instruments.get(c.instrumentId);
+    if (instrument === undefined) return this.reject("UpdateInstrument", "unknown_instrument", {});
+    if (!this.validLimits(c)) return this.reject("UpdateInstrument", "invalid_instrument", {});
+    instrument.priceBandBps = c.priceBandBps;
+    instrument.circuitBandBps = c.circuitBandBps;
+    instrument.maxOrderQtyLots = c.maxOrderQtyLots;
+    instrument.maxOrderNotionalMinor = c.maxOrderNotionalMinor;
+    instrument.makerFeeBps = c.makerFeeBps;
+    instrument.takerFeeBps = c.takerFeeBps;
+    const { type: _type, tsUs: _tsUs, ...limits } = c;
+    this.out.push({ type: "InstrumentUpdated", seq: this.nextSeq(), tsUs: this.tsUs, ...limits });
+  }
+
+  private setReferencePrice(c: SetReferencePrice): void {
+    const instrument = this.instruments.get(c.instrumentId);
+    if (instrument === undefined) return this.reject("SetReferencePrice", "unknown_instrument", {});
+    if (!inRange(c.priceTicks, 1, priceTicksMax)) return this.reject("SetReferencePrice", "invalid_price", {});
+    instrument.referencePriceTicks = c.priceTicks;
+    this.out.push({ type: "ReferencePriceSet", seq: this.nextSeq(), tsUs: this.tsUs, instrumentId: c.instrumentId, priceTicks: c.priceTicks });
+  }
+
+  private setTradingState(c: SetTradingState): void {
+    const instrument = this.instruments.get(c.instrumentId);
+    if (instrument === undefined) return this.reject("SetTradingState", "unknown_instrument", {});
+    instrument.state = c.state;
+    this.out.push({ type: "TradingStateChanged", seq: this.nextSeq(), tsUs: this.tsUs, instrumentId: c.instrumentId, state: c.state, reason: "operator" });
+    // Stops that the last price already crossed fire as soon as trading resumes.
+    if (c.state === "open") this.triggerStops(instrument);
+  }
+
+  // ── Accounts ────────────────────────────────────────────────────────────
+
+  private createAccount(c: CreateAccount): void {
+    const ids = { accountId: c.accountId };
+    const valid =
+      inRange(c.accountId, 1, Number.MAX_SAFE_INTEGER) &&
+      inRange(c.firmId, 1, Number.MAX_SAFE_INTEGER) &&
+      inRange(c.openOrdersMax, 1, openOrdersPerAccountMax) &&
+      inRange(c.ordersPerSecondMax, 1, ordersPerSecondPerAccountMax);
+    if (!valid) return this.reject("CreateAccount", "invalid_account", ids);
+    if (this.accounts.has(c.accountId)) return this.reject("CreateAccount", "account_exists", ids);
+    this.accounts.set(c.accountId, new Account(c.accountId, c.firmId, c.stpMode, c.openOrdersMax, c.ordersPerSecondMax));
+    this.out.push({
+      type: "AccountCreated",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      accountId: c.accountId,
+      firmId: c.firmId,
+      stpMode: c.stpMode,
+      openOrdersMax: c.openOrdersMax,
+      ordersPerSecondMax: c.ordersPerSecondMax,
+    });
+  }
+
+  private moveCash(c: DepositCash | WithdrawCash): void {
+    const ids = { accountId: c.accountId };
+    const account = this.accounts.get(c.accountId);
+    if (account === undefined) return this.reject(c.type, "unknown_account", ids);
+    if (!currencyPattern.test(c.currency)) return this.reject(c.type, "invalid_currency", ids);
+    if (!inRange(c.amountMinor, 1, cashMinorMax)) return this.reject(c.type, "invalid_amount", ids);
+    const slot = account.cash.get(c.currency);
+    if (c.type === "DepositCash") {
+      if ((slot?.balance ?? 0) > cashMinorMax - c.amountMinor) return this.reject(c.type, "balance_limit", ids);
+      const target = slot ?? account.cashSlot(c.currency);
+      target.balance += c.amountMinor;
+      this.touchCash(target, "deposit");
+    } else {
+      if (slot === undefined || slot.balance - slot.reserved < c.amountMinor) return this.reject(c.type, "insufficient_funds", ids);
+      slot.balance -= c.amountMinor;
+      this.touchCash(slot, "withdrawal");
+    }
+  }
+
+  private moveSecurities(c: DepositSecurities | WithdrawSecurities): void {
+    const ids = { accountId: c.accountId };
+    const account = this.accounts.get(c.accountId);
+    if (account === undefined) return this.reject(c.type, "unknown_account", ids);
+    if (!this.instruments.has(c.instrumentId)) return this.reject(c.type, "unknown_instrument", ids);
+    if (!inRange(c.qtyLots, 1, qtyLotsMax)) return this.reject(c.type, "invalid_quantity", ids);
+    const slot = account.positions.get(c.instrumentId);
+    if (c.type === "DepositSecurities") {
+      if ((slot?.position ?? 0) > positionLotsMax - c.qtyLots) return this.reject(c.type, "balance_limit", ids);
+      const target = slot ?? account.positionSlot(c.instrumentId);
+      target.position += c.qtyLots;
+      this.touchPosition(target, "deposit");
+    } else {
+      if (slot === undefined || slot.position - slot.reserved < c.qtyLots) return this.reject(c.type, "insufficient_position", ids);
+      slot.position -= c.qtyLots;
+      this.touchPosition(slot, "withdrawal");
+    }
+  }
+
+  private setKillSwitch(c: SetKillSwitch): void {
+    if (c.scope === "account") {
+      const account = this.accounts.get(c.id);
+      if (account === undefined) return this.reject("SetKillSwitch", "unknown_account", { accountId: c.id });
+      account.killed = c.active;
+    } else {
+      if (!inRange(c.id, 1, Number.MAX_SAFE_INTEGER)) return this.reject("SetKillSwitch", "invalid_account", {});
+      if (c.active) this.killedFirms.add(c.id);
+      else this.killedFirms.delete(c.id);
+    }
+    this.out.push({ type: "KillSwitchSet", seq: this.nextSeq(), tsUs: this.tsUs, scope: c.scope, id: c.id, active: c.active });
+    if (c.active) {
+      this.cancelWhere("kill_switch", (order) =>
+        c.scope === "account" ? order.accountId === c.id : this.accounts.get(order.accountId)?.firmId === c.id,
+      );
+    }
+  }
+
+  private endOfDay(): void {
+    for (const order of [...this.orders.values()]) {
+      if (order.tif !== "DAY") continue;
+      const instrument = this.instrumentOf(order);
+      const expired = order.leaves;
+      if (order.level !== null) this.touchLevel(instrument.book.remove(order));
+      if (order.status === "pending_stop") instrument.stops.splice(instrument.stops.indexOf(order), 1);
+      order.leaves = 0;
+      this.reserve(order, instrument, "release");
+      this.out.push({
+        type: "OrderExpired",
+        seq: this.nextSeq(),
+        tsUs: this.tsUs,
+        orderId: order.id,
+        accountId: order.accountId,
+        instrumentId: order.instrumentId,
+        expiredQtyLots: expired,
+      });
+      this.finish(order);
+    }
+    for (const account of this.accounts.values()) account.clientOrderIds.clear();
+    this.out.push({ type: "DayEnded", seq: this.nextSeq(), tsUs: this.tsUs });
+  }
+}
+
+/** The functional form: `apply(state, command) → events`. */
+export function apply(engine: Engine, command: Command): EngineEvent[] {
+  return engine.apply(command);
+}

@@ -1,0 +1,69 @@
+/**
+ * An instrument as the engine holds it: its specification, trading state, the
+ * last trade price (which triggers stops and anchors the circuit breaker), its
+ * book and its pending stop orders in the order they were accepted.
+ */
+import type { InstrumentSpec, TradingState } from "@tradestream/contracts";
+import type { OrderBook } from "./book.ts";
+import type { Order } from "./order.ts";
+
+export class Instrument {
+  state: TradingState = "open";
+  /** 0 until the first trade. */
+  lastPriceTicks = 0;
+  referencePriceTicks: number;
+  priceBandBps: number;
+  circuitBandBps: number;
+  maxOrderQtyLots: number;
+  maxOrderNotionalMinor: number;
+  makerFeeBps: number;
+  takerFeeBps: number;
+  readonly stops: Order[] = [];
+
+  constructor(
+    readonly spec: InstrumentSpec,
+    readonly book: OrderBook,
+  ) {
+    this.referencePriceTicks = spec.referencePriceTicks;
+    this.priceBandBps = spec.priceBandBps;
+    this.circuitBandBps = spec.circuitBandBps;
+    this.maxOrderQtyLots = spec.maxOrderQtyLots;
+    this.maxOrderNotionalMinor = spec.maxOrderNotionalMinor;
+    this.makerFeeBps = spec.makerFeeBps;
+    this.takerFeeBps = spec.takerFeeBps;
+  }
+
+  get id(): number {
+    return this.spec.instrumentId;
+  }
+
+  get currency(): string {
+    return this.spec.currency;
+  }
+
+  get tickValueMinor(): number {
+    return this.spec.tickValueMinor;
+  }
+
+  /** The collar around the reference price, in ticks (floor of ref × band). */
+  collarTicks(): number {
+    return Math.floor((this.referencePriceTicks * this.priceBandBps) / 10_000);
+  }
+
+  /** Highest price a buy may carry; market buys use it as their protection price. */
+  collarHigh(): number {
+    return this.referencePriceTicks + this.collarTicks();
+  }
+
+  /** Lowest price a sell may carry (at least one tick). */
+  collarLow(): number {
+    return Math.max(1, this.referencePriceTicks - this.collarTicks());
+  }
+
+  /** True when a trade at `price` would move the price beyond the circuit band. */
+  breaksCircuit(price: number): boolean {
+    const anchor = this.lastPriceTicks > 0 ? this.lastPriceTicks : this.referencePriceTicks;
+    const band = Math.floor((anchor * this.circuitBandBps) / 10_000);
+    return price > anchor + band || price < anchor - band;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Engine snapshots: the whole state of a shard as canonical JSON. Canonical
+ * means the same state always gives the same bytes (fields in a fixed order,
+ * collections in insertion or priority order), so a hash of the snapshot is the
+ * state hash: the state restored from a snapshot and then fed the journal's tail
+ * must hash equal to the live state. Transient bookkeeping (event-dedupe marks)
+ * is not state and is left out.
+ */
+import type { InstrumentSpec, OrderType, Side, StpMode, TimeInForce, TradingState } from "@tradestream/contracts";
+import { assert } from "@tradestream/kernel";
+import { Account } from "./account.ts";
+import { Engine, type EngineOptions, type Session } from "./engine.ts";
+import { Instrument } from "./instrument.ts";
+import { Order, type OrderStatus } from "./order.ts";
+
+export const snapshotVersion = 1;
+
+type OrderRow = [
+  id: number,
+  accountId: number,
+  instrumentId: number,
+  clientOrderId: string,
+  side: Side,
+  orderType: OrderType,
+  tif: TimeInForce,
+  price: number,
+  stopPrice: number,
+  qty: number,
+  leaves: number,
+  displayQty: number,
+  postOnly: boolean,
+  sessionId: number,
+  makerFeeBps: number,
+  takerFeeBps: number,
+  filled: number,
+  visible: number,
+  priority: number,
+  reservedCash: number,
+  reservedLots: number,
+  status: OrderStatus,
+];
+
+interface InstrumentRow {
+  spec: InstrumentSpec;
+  state: TradingState;
+  lastPriceTicks: number;
+  referencePriceTicks: number;
+  priceBandBps: number;
+  circuitBandBps: number;
+  maxOrderQtyLots: number;
+  maxOrderNotionalMinor: number;
+  makerFeeBps: number;
+  takerFeeBps: number;
+  /** Order ids in priority order, best first. */
+  bids: number[];
+  asks: number[];
+  stops: number[];
+}
+
+interface AccountRow {
+  id: number;
+  firmId: number;
+  stpMode: StpMode;
+  openOrdersMax: number;
+  ordersPerSecondMax: number;
+  openOrders: number;
+  killed: boolean;
+  rateWindowStartUs: number;
+  rateCount: number;
+  cash: Array<[currency: string, balance: number, reserved: number]>;
+  positions: Array<[instrumentId: number, position: number, reserved: number]>;
+  clientOrderIds: string[];
+}
+
+export interface EngineSnapshot {
+  version: number;
+  eventSeq: number;
+  nextOrderId: number;
+  nextTradeId: number;
+  prioritySeq: number;
+  instruments: InstrumentRow[];
+  accounts: AccountRow[];
+  killedFirms: number[];
+  sessions: Session[];
+  feesCollected: Array<[currency: string, amountMinor: number]>;
+  orders: OrderRow[];
+}
+
+export function snapshotOf(engine: Engine): EngineSnapshot {
+  const ids = (side: Side, instrument: Instrument): number[] => {
+    const out: number[] = [];
+    instrument.book.forEach(side, (order) => out.push(order.id));
+    return out;
+  };
+  return {
+    version: snapshotVersion,
+    eventSeq: engine.eventSeq,
+    nextOrderId: engine.nextOrderId,
+    nextTradeId: engine.nextTradeId,
+    prioritySeq: engine.prioritySeq,
+    instruments: [...engine.instruments.values()].map((i) => ({
+      spec: i.spec,
+      state: i.state,
+      lastPriceTicks: i.lastPriceTicks,
+      referencePriceTicks: i.referencePriceTicks,
+      priceBandBps: i.priceBandBps,
+      circuitBandBps: i.circuitBandBps,
+      maxOrderQtyLots: i.maxOrderQtyLots,
+      maxOrderNotionalMinor: i.maxOrderNotionalMinor,
+      makerFeeBps: i.makerFeeBps,
+      takerFeeBps: i.takerFeeBps,
+      bids: ids("buy", i),
+      asks: ids("sell", i),
+      stops: i.stops.map((o) => o.id),
+    })),
+    accounts: [...engine.accounts.values()].map((a) => ({
+      id: a.id,
+      firmId: a.firmId,
+      stpMode: a.stpMode,
+      openOrdersMax: a.openOrdersMax,
+      ordersPerSecondMax: a.ordersPerSecondMax,
+      openOrders: a.openOrders,
+      killed: a.killed,
+      rateWindowStartUs: a.rateWindowStartUs,
+      rateCount: a.rateCount,
+      cash: [...a.cash.values()].map((s) => [s.currency, s.balance, s.reserved]),
+      positions: [...a.positions.values()].map((s) => [s.instrumentId, s.position, s.reserved]),
+      clientOrderIds: [...a.clientOrderIds],
+    })),
+    killedFirms: [...engine.killedFirms],
+    sessions: [...engine.sessions.values()].map((s) => ({ sessionId: s.sessionId, accountId: s.accountId, cancelOnDisconnect: s.cancelOnDisconnect })),
+    feesCollected: [...engine.feesCollected.entries()],
+    orders: [...engine.orders.values()].map((o) => [
+      o.id, o.accountId, o.instrumentId, o.clientOrderId, o.side, o.orderType, o.tif, o.price, o.stopPrice, o.qty, o.leaves,
+      o.displayQty, o.postOnly, o.sessionId, o.makerFeeBps, o.takerFeeBps, o.filled, o.visible, o.priority, o.reservedCash,
+      o.reservedLots, o.status,
+    ]),
+  };
+}
+
+/** The canonical snapshot bytes (UTF-8 JSON). */
+export function encodeSnapshot(engine: Engine): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(snapshotOf(engine)));
+}
+
+export function restoreEngine(bytes: Uint8Array, options: EngineOptions = {}): Engine {
+  const snapshot = JSON.parse(new TextDecoder().decode(bytes)) as EngineSnapshot;
+  assert(snapshot.version === snapshotVersion, `unsupported snapshot version ${snapshot.version}`);
+  const engine = new Engine(options);
+  engine.eventSeq = snapshot.eventSeq;
+  engine.nextOrderId = snapshot.nextOrderId;
+  engine.nextTradeId = snapshot.nextTradeId;
+  engine.prioritySeq = snapshot.prioritySeq;
+  for (const row of snapshot.accounts) {
+    const account = new Account(row.id, row.firmId, row.stpMode, row.openOrdersMax, row.ordersPerSecondMax);
+    account.openOrders = row.openOrders;
+    account.killed = row.killed;
+    account.rateWindowStartUs = row.rateWindowStartUs;
+    account.rateCount = row.rateCount;
+    for (const [currency, balance, reserved] of row.cash) {
+      const slot = account.cashSlot(currency);
+      slot.balance = balance;
+      slot.reserved = reserved;
+    }
+    for (const [instrumentId, position, reserved] of row.positions) {
+      const slot = account.positionSlot(instrumentId);
+      slot.position = position;
+      slot.reserved = reserved;
+    }
+    for (const id of row.clientOrderIds) account.clientOrderIds.add(id);
+    engine.accounts.set(row.id, account);
+  }
+  for (const firm of snapshot.killedFirms) engine.killedFirms.add(firm);
+  for (const session of snapshot.sessions) engine.sessions.set(session.sessionId, session);
+  for (const [currency, amount] of snapshot.feesCollected) engine.feesCollected.set(currency, amount);
+  const byId = new Map<number, Order>();
+  for (const row of snapshot.orders) {
+    const [id, accountId, instrumentId, clientOrderId, side, orderType, tif, price, stopPrice, qty, leaves, displayQty, postOnly, sessionId, makerFeeBps, takerFeeBps, filled, visible, priority, reservedCash, reservedLots, status] = row;
+    const account = engine.accounts.get(accountId);
+    const spec = snapshot.instruments.find((i) => i.spec.instrumentId === instrumentId)?.spec;
+    assert(account !== undefined && spec !== undefined, `snapshot order ${id} names an unknown account or instrument`);
+    const order = new Order(id, accountId, instrumentId, clientOrderId, side, orderType, tif, price, stopPrice, qty, leaves, displayQty, postOnly, sessionId, makerFeeBps, takerFeeBps, account.cashSlot(spec.currency), account.positionSlot(instrumentId));
+    order.filled = filled;
+    order.visible = visible;
+    order.priority = priority;
+    order.reservedCash = reservedCash;
+    order.reservedLots = reservedLots;
+    order.status = status;
+    byId.set(id, order);
+    engine.orders.set(id, order);
+  }
+  for (const row of snapshot.instruments) {
+    const instrument = new Instrument(row.spec, engine.bookFor(row.spec.instrumentId));
+    instrument.state = row.state;
+    instrument.lastPriceTicks = row.lastPriceTicks;
+    instrument.referencePriceTicks = row.referencePriceTicks;
+    instrument.priceBandBps = row.priceBandBps;
+    instrument.circuitBandBps = row.circuitBandBps;
+    instrument.maxOrderQtyLots = row.maxOrderQtyLots;
+    instrument.maxOrderNotionalMinor = row.maxOrderNotionalMinor;
+    instrument.makerFeeBps = row.makerFeeBps;
+    instrument.takerFeeBps = row.takerFeeBps;
+    for (const id of [...row.bids, ...row.asks]) {
+      const order = byId.get(id);
+      assert(order !== undefined, `snapshot book names unknown order ${id}`);
+      instrument.book.insert(order);
+    }
+    for (const id of row.stops) {
+      const order = byId.get(id);
+      assert(order !== undefined, `snapshot stop list names unknown order ${id}`);
+      instrument.stops.push(order);
+    }
+    engine.instruments.set(row.spec.instrumentId, instrument);
+  }
+  return engine;
+}

@@ -1,0 +1,93 @@
+/**
+ * Decimal strings ↔ exact integers. The API speaks decimal strings ("101.25");
+ * inside the platform prices are ticks, quantities lots and cash minor units.
+ * Conversion is exact (bigint arithmetic): a value that is not a whole number
+ * of grid steps is rejected, never rounded, and no float ever carries value.
+ */
+
+/** A parsed decimal: value = units / 10^scale. */
+export interface Decimal {
+  readonly units: bigint;
+  readonly scale: number;
+}
+
+/** Longest decimal string accepted at the edge; bounds the cost of parsing. */
+export const decimalCharsMax = 40;
+
+const decimalPattern = /^(-)?(\d+)(?:\.(\d+))?$/;
+
+/** Parses a plain decimal string ("12", "-0.005"); null when it is not one. */
+export function parseDecimal(text: string): Decimal | null {
+  if (text.length === 0 || text.length > decimalCharsMax) return null;
+  const match = decimalPattern.exec(text);
+  if (match === null) return null;
+  const [, sign, whole = "0", fraction = ""] = match;
+  const units = BigInt(whole + fraction) * (sign === "-" ? -1n : 1n);
+  return { units, scale: fraction.length };
+}
+
+function pow10(exponent: number): bigint {
+  return 10n ** BigInt(exponent);
+}
+
+/** Brings two decimals to the same scale. */
+function align(a: Decimal, b: Decimal): [bigint, bigint] {
+  const scale = Math.max(a.scale, b.scale);
+  return [a.units * pow10(scale - a.scale), b.units * pow10(scale - b.scale)];
+}
+
+export type GridResult =
+  | { readonly ok: true; readonly steps: number }
+  | { readonly ok: false; readonly reason: "not_a_number" | "off_grid" | "out_of_range" };
+
+/**
+ * Converts a decimal string to a whole number of grid steps (price → ticks with
+ * the tick size, quantity → lots with the lot size). Exact: "101.255" with a tick
+ * of "0.01" is off the grid. Negative values and values beyond `maxSteps` are out
+ * of range.
+ */
+export function toSteps(text: string, step: string, maxSteps: number = Number.MAX_SAFE_INTEGER): GridResult {
+  const value = parseDecimal(text);
+  const grid = parseDecimal(step);
+  if (value === null) return { ok: false, reason: "not_a_number" };
+  if (grid === null || grid.units <= 0n) throw new RangeError(`grid step must be a positive decimal, got ${step}`);
+  if (value.units < 0n) return { ok: false, reason: "out_of_range" };
+  const [v, g] = align(value, grid);
+  if (v % g !== 0n) return { ok: false, reason: "off_grid" };
+  const steps = v / g;
+  if (steps > BigInt(maxSteps)) return { ok: false, reason: "out_of_range" };
+  return { ok: true, steps: Number(steps) };
+}
+
+/** Formats a decimal from integer units and a scale: (12345n, 2) → "123.45". */
+export function formatUnits(units: bigint, scale: number): string {
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString().padStart(scale + 1, "0");
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = scale > 0 ? `.${digits.slice(digits.length - scale)}` : "";
+  return `${negative ? "-" : ""}${whole}${fraction}`;
+}
+
+/** Formats a number of grid steps as a decimal string: (10125, "0.01") → "101.25". */
+export function fromSteps(steps: number, step: string): string {
+  const grid = parseDecimal(step);
+  if (grid === null || grid.units <= 0n) throw new RangeError(`grid step must be a positive decimal, got ${step}`);
+  return formatUnits(BigInt(steps) * grid.units, grid.scale);
+}
+
+/**
+ * The cash value, in minor units, of one tick on one lot:
+ * tickSize × lotSize × 10^currencyDecimals. Null when it is not a whole number,
+ * in which case the instrument's grids do not land on minor units and it must
+ * not be listed (prices × quantities would need rounding).
+ */
+export function tickValueMinor(tickSize: string, lotSize: string, currencyDecimals: number): number | null {
+  const tick = parseDecimal(tickSize);
+  const lot = parseDecimal(lotSize);
+  if (tick === null || lot === null || tick.units <= 0n || lot.units <= 0n) return null;
+  const numerator = tick.units * lot.units * pow10(currencyDecimals);
+  const denominator = pow10(tick.scale + lot.scale);
+  if (numerator % denominator !== 0n) return null;
+  const value = numerator / denominator;
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : null;
+}
