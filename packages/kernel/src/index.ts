@@ -1,2 +1,3 @@
 export * from "./assert.ts";
 export * from "./decimal.ts";
+export * from "./random.ts";

@@ -1,0 +1,500 @@
+// The file journal: the embedded, durable CommandLog. Records are framed (see
+// framing.ts) into segment files named by their first seq, and made durable by group
+// commit.
+//
+// Group commit and pipelining: `append` only encodes the record into the active
+// in-memory batch and, when the log is idle, schedules a flush with setImmediate, so
+// everything appended in the same tick lands in one batch. A flush writes one batch
+// with one positional write (looping only on a short write) and one fdatasync; only
+// then does `durableSeq` advance, listeners fire and waiters resolve. At most one
+// batch is in flight; appends made meanwhile accumulate and go out, together, as soon
+// as it completes. A batch is also cut at `groupCommitRecordsMax` records or
+// `groupCommitBytesMax` bytes and at a segment boundary, so one batch always lives in
+// one segment.
+//
+// Crash-only: any I/O error fails the log for good. Pending and future waits reject,
+// appends throw, and the process is expected to restart through recovery. fsync
+// errors in particular cannot be retried (the kernel may already have dropped the
+// dirty pages), so nothing after `durableSeq` is ever reported durable.
+//
+// Invariants: durableSeq <= lastSeq; batches are written in seq order and each
+// starts where the previous durable byte of its segment ends; a new segment's
+// directory entry is fsync'd before any record in it is reported durable.
+
+import fs from "node:fs";
+import { join } from "node:path";
+import type { CommandLog, JournalLogger } from "./command-log.ts";
+import { DurabilityTracker } from "./durability.ts";
+import { JournalBacklogFullError, JournalClosedError, JournalCorruptError, JournalFailedError } from "./errors.ts";
+import { closeFd, fsyncDirectory, openFd, readFileBytes, segmentFileName } from "./files.ts";
+import { checkFrame, encodeFrame, frameBytesMax, readFrameLength, recordBytesMax, recordHeaderBytes } from "./framing.ts";
+import { stderrJsonLogger } from "./logger.ts";
+import { recoverJournal, type SegmentState } from "./recovery.ts";
+
+const mebibyte = 1_048_576;
+
+/** Default size at which a segment is rolled over (64 MiB). */
+export const segmentBytesMaxDefault = 64 * mebibyte;
+/** Smallest allowed `segmentBytesMax`: a segment must hold the largest record. */
+export const segmentBytesMaxFloor = frameBytesMax;
+/** Largest allowed `segmentBytesMax` (1 GiB): recovery and replay read a segment into memory whole. */
+export const segmentBytesMaxCeiling = 1024 * mebibyte;
+/** Most records written by one write + fdatasync; bounds the latency a single flush adds. */
+export const groupCommitRecordsMax = 65_536;
+/** Most bytes written by one write + fdatasync (8 MiB); always holds at least one largest frame. */
+export const groupCommitBytesMax = 8 * mebibyte;
+/** Default cap on bytes appended but not yet durable (256 MiB); past it append refuses. */
+export const backlogBytesMaxDefault = 256 * mebibyte;
+/** Smallest allowed `backlogBytesMax`: the largest record must be acceptable. */
+export const backlogBytesMaxFloor = frameBytesMax;
+/** Largest allowed `backlogBytesMax` (4 GiB). */
+export const backlogBytesMaxCeiling = 4096 * mebibyte;
+
+const batchBytesInitial = 256 * 1024;
+const spareBatchesMax = 2;
+
+/**
+ * The two I/O calls on the hot path, injectable so tests can delay or fail them.
+ * The defaults are `fs.write` and `fs.fdatasync`.
+ */
+export interface JournalIo {
+  write(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (error: NodeJS.ErrnoException | null, bytesWritten: number) => void,
+  ): void;
+  fdatasync(fd: number, callback: (error: NodeJS.ErrnoException | null) => void): void;
+}
+
+const nodeIo: JournalIo = {
+  write: (fd, buffer, offset, length, position, callback) => {
+    if (process.env["JW_SYNC"] === "1") {
+      let n = 0;
+      try { n = fs.writeSync(fd, buffer, offset, length, position); } catch (e) { callback(e as NodeJS.ErrnoException, 0); return; }
+      callback(null, n);
+    } else fs.write(fd, buffer, offset, length, position, callback);
+  },
+  fdatasync: (fd, callback) => fs.fdatasync(fd, callback),
+};
+
+/** Counters since open. Latencies are in microseconds. */
+export interface JournalStats {
+  /** Batches made durable; each took exactly one fdatasync. */
+  readonly batches: number;
+  /** fdatasync calls completed on segment files. */
+  readonly fsyncs: number;
+  /** fsync calls on the journal directory (new segments). */
+  readonly directoryFsyncs: number;
+  /** Records made durable. */
+  readonly records: number;
+  /** Bytes (frames) made durable. */
+  readonly bytes: number;
+  /** Segment files created by rollover. */
+  readonly segmentsCreated: number;
+  readonly fsyncLatencyUsLast: number;
+  readonly fsyncLatencyUsMax: number;
+  readonly fsyncLatencyUsTotal: number;
+}
+
+type MutableStats = { -readonly [K in keyof JournalStats]: JournalStats[K] };
+
+export interface FileJournalOptions {
+  readonly dir: string;
+  /** Roll over to a new segment before one would exceed this many bytes. */
+  readonly segmentBytesMax?: number;
+  /** Refuse appends while more than this many bytes are buffered and not yet durable. */
+  readonly backlogBytesMax?: number;
+  readonly logger?: JournalLogger;
+  readonly io?: JournalIo;
+}
+
+export type FileJournal = CommandLog & { readonly stats: JournalStats };
+
+/** Opens (creating or recovering) the journal in `options.dir`. */
+export async function openFileJournal(options: FileJournalOptions): Promise<FileJournal> {
+  const segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault;
+  assertIntegerIn("segmentBytesMax", segmentBytesMax, segmentBytesMaxFloor, segmentBytesMaxCeiling);
+  const backlogBytesMax = options.backlogBytesMax ?? backlogBytesMaxDefault;
+  assertIntegerIn("backlogBytesMax", backlogBytesMax, backlogBytesMaxFloor, backlogBytesMaxCeiling);
+  const logger = options.logger ?? stderrJsonLogger;
+  const recovered = await recoverJournal({ dir: options.dir, logger });
+  const tail = recovered.segments.at(-1);
+  if (tail === undefined) throw new Error("recovery returned no segment");
+  const fd = await openFd(tail.path, "r+");
+  logger.info("journal opened", { dir: options.dir, segments: recovered.segments.length, lastSeq: recovered.lastSeq });
+  return new FileCommandLog({
+    dir: options.dir,
+    segments: recovered.segments,
+    lastSeq: recovered.lastSeq,
+    fd,
+    segmentBytesMax,
+    backlogBytesMax,
+    logger,
+    io: options.io ?? nodeIo,
+  });
+}
+
+function assertIntegerIn(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer in ${String(min)}..${String(max)}, got ${String(value)}`);
+  }
+}
+
+/** Records appended together, encoded back to back exactly as they will lie on disk. */
+class Batch {
+  buffer: Buffer;
+  bytes = 0;
+  records = 0;
+  firstSeq = 0;
+  lastSeq = 0;
+  /** The batch's first record starts a new segment file. */
+  opensSegment = false;
+
+  constructor() {
+    this.buffer = Buffer.allocUnsafe(batchBytesInitial);
+  }
+
+  ensureCapacity(bytes: number): void {
+    if (bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.min(groupCommitBytesMax, Math.max(bytes, this.buffer.length * 2)));
+    this.buffer.copy(grown, 0, 0, this.bytes);
+    this.buffer = grown;
+  }
+
+  reset(): void {
+    this.bytes = 0;
+    this.records = 0;
+    this.firstSeq = 0;
+    this.lastSeq = 0;
+    this.opensSegment = false;
+  }
+}
+
+type LogState = "open" | "closing" | "closed" | "failed";
+
+class FileCommandLog implements FileJournal {
+  readonly stats: MutableStats = {
+    batches: 0,
+    fsyncs: 0,
+    directoryFsyncs: 0,
+    records: 0,
+    bytes: 0,
+    segmentsCreated: 0,
+    fsyncLatencyUsLast: 0,
+    fsyncLatencyUsMax: 0,
+    fsyncLatencyUsTotal: 0,
+  };
+
+  private state: LogState = "open";
+  private appendedSeq: number;
+  private readonly tracker: DurabilityTracker;
+  private readonly dir: string;
+  private readonly segments: SegmentState[];
+  private readonly segmentBytesMax: number;
+  private readonly backlogBytesMax: number;
+  private readonly logger: JournalLogger;
+  private readonly io: JournalIo;
+  private fd: number;
+
+  private active = new Batch();
+  /** Batches cut before they could be flushed, oldest first. */
+  private readonly sealed: Batch[] = [];
+  private readonly spares: Batch[] = [];
+  private inFlight: Batch | null = null;
+  private inFlightWritten = 0;
+  private syncStartedMs = 0;
+  private flushScheduled = false;
+  /** Bytes the tail segment will hold once everything buffered is written. */
+  private tailBytes: number;
+  /** The next record appended must start a new segment. */
+  private rollPending = false;
+  /** Bytes appended and not yet durable. */
+  private backlogBytes = 0;
+  private closing: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | null = null;
+
+  constructor(options: {
+    dir: string;
+    segments: SegmentState[];
+    lastSeq: number;
+    fd: number;
+    segmentBytesMax: number;
+    backlogBytesMax: number;
+    logger: JournalLogger;
+    io: JournalIo;
+  }) {
+    this.dir = options.dir;
+    this.segments = options.segments;
+    this.appendedSeq = options.lastSeq;
+    this.fd = options.fd;
+    this.segmentBytesMax = options.segmentBytesMax;
+    this.backlogBytesMax = options.backlogBytesMax;
+    this.logger = options.logger;
+    this.io = options.io;
+    this.tracker = new DurabilityTracker({ durableSeq: options.lastSeq, logger: options.logger });
+    this.tailBytes = this.tailSegment().bytes;
+  }
+
+  get lastSeq(): number {
+    return this.appendedSeq;
+  }
+
+  get durableSeq(): number {
+    return this.tracker.durableSeq;
+  }
+
+  append(record: Uint8Array): number {
+    if (this.state !== "open") throw this.tracker.terminalError ?? new JournalClosedError();
+    const length = record.length;
+    if (length < 1 || length > recordBytesMax) {
+      throw new RangeError(`record length must be in 1..${String(recordBytesMax)}, got ${String(length)}`);
+    }
+    const frame = recordHeaderBytes + length;
+    if (this.backlogBytes + frame > this.backlogBytesMax) throw new JournalBacklogFullError(this.backlogBytes);
+    if (this.tailBytes + frame > this.segmentBytesMax) {
+      this.sealActive();
+      this.rollPending = true;
+      this.tailBytes = 0;
+    } else if (this.active.records >= groupCommitRecordsMax || this.active.bytes + frame > groupCommitBytesMax) {
+      this.sealActive();
+    }
+    const batch = this.active;
+    const seq = this.appendedSeq + 1;
+    if (batch.records === 0) {
+      batch.firstSeq = seq;
+      batch.opensSegment = this.rollPending;
+      this.rollPending = false;
+    }
+    batch.ensureCapacity(batch.bytes + frame);
+    batch.bytes = encodeFrame(batch.buffer, batch.bytes, seq, record);
+    batch.records++;
+    batch.lastSeq = seq;
+    this.appendedSeq = seq;
+    this.tailBytes += frame;
+    this.backlogBytes += frame;
+    if (!this.flushScheduled && this.inFlight === null) {
+      this.flushScheduled = true;
+      setImmediate(this.flushSoon);
+    }
+    return seq;
+  }
+
+  waitDurable(seq: number): Promise<void> {
+    const terminal = this.tracker.terminalError;
+    if (terminal !== null) return Promise.reject(terminal);
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq > this.appendedSeq) {
+      return Promise.reject(new RangeError(`waitDurable(${String(seq)}): seq must be an integer in 0..lastSeq (${String(this.appendedSeq)})`));
+    }
+    return this.tracker.wait(seq);
+  }
+
+  onDurable(listener: (durableSeq: number) => void): () => void {
+    return this.tracker.subscribe(listener);
+  }
+
+  async replay(fromSeq: number, onRecord: (seq: number, record: Uint8Array) => void): Promise<number> {
+    const terminal = this.tracker.terminalError;
+    if (terminal !== null) throw terminal;
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) throw new RangeError(`replay fromSeq must be an integer >= 1, got ${String(fromSeq)}`);
+    // Only what is durable now is replayed; records made durable meanwhile are the
+    // caller's to fetch with another replay.
+    const untilSeq = this.tracker.durableSeq;
+    if (fromSeq > untilSeq) return fromSeq - 1;
+    let lastDelivered = fromSeq - 1;
+    for (let index = this.segmentIndexFor(fromSeq); index < this.segments.length; index++) {
+      const segment = this.segments[index];
+      if (segment === undefined || segment.firstSeq > untilSeq) break;
+      // `bytes` only ever covers durable frames, so a concurrent write is never read.
+      const bytes = await readFileBytes(segment.path, segment.bytes);
+      let offset = 0;
+      let seq = segment.firstSeq;
+      while (offset < bytes.length && seq <= untilSeq) {
+        const status = checkFrame(bytes, offset, bytes.length, seq);
+        if (status !== "ok") {
+          throw new JournalCorruptError({ file: segment.path, offset, reason: `${status} at seq ${String(seq)} during replay` });
+        }
+        const end = offset + recordHeaderBytes + readFrameLength(bytes, offset);
+        if (seq >= fromSeq) {
+          onRecord(seq, bytes.subarray(offset + recordHeaderBytes, end));
+          lastDelivered = seq;
+        }
+        offset = end;
+        seq++;
+      }
+    }
+    if (lastDelivered !== untilSeq) {
+      const tail = this.tailSegment();
+      throw new JournalCorruptError({ file: tail.path, offset: tail.bytes, reason: `replay ended at seq ${String(lastDelivered)}, expected ${String(untilSeq)}` });
+    }
+    return lastDelivered;
+  }
+
+  close(): Promise<void> {
+    if (this.closing !== null) return this.closing.promise;
+    let resolve: () => void = () => undefined;
+    let reject: (error: Error) => void = () => undefined;
+    const promise = new Promise<void>((resolvePromise, rejectPromise) => {
+      resolve = resolvePromise;
+      reject = rejectPromise;
+    });
+    this.closing = { promise, resolve, reject };
+    const terminal = this.tracker.terminalError;
+    if (this.state === "failed" && terminal !== null) {
+      reject(terminal);
+      return promise;
+    }
+    this.state = "closing";
+    this.flush();
+    return promise;
+  }
+
+  private readonly flushSoon = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  /** Starts writing the next batch unless one is in flight; finishes a close once nothing is left. */
+  private flush(): void {
+    if (this.inFlight !== null || this.state === "failed" || this.state === "closed") return;
+    const batch = this.takeNextBatch();
+    if (batch === null) {
+      if (this.state === "closing") this.finishClose();
+      return;
+    }
+    this.inFlight = batch;
+    this.inFlightWritten = 0;
+    if (batch.opensSegment) void this.openSegmentThenWrite(batch);
+    else this.writeInFlight(batch);
+  }
+
+  private takeNextBatch(): Batch | null {
+    const sealed = this.sealed.shift();
+    if (sealed !== undefined) return sealed;
+    if (this.active.records === 0) return null;
+    const batch = this.active;
+    this.active = this.spares.pop() ?? new Batch();
+    return batch;
+  }
+
+  private sealActive(): void {
+    if (this.active.records === 0) return;
+    this.sealed.push(this.active);
+    this.active = this.spares.pop() ?? new Batch();
+  }
+
+  private writeInFlight(batch: Batch): void {
+    const position = this.tailSegment().bytes + this.inFlightWritten;
+    this.io.write(this.fd, batch.buffer, this.inFlightWritten, batch.bytes - this.inFlightWritten, position, this.onWritten);
+  }
+
+  private readonly onWritten = (error: NodeJS.ErrnoException | null, bytesWritten: number): void => {
+    const batch = this.inFlight;
+    if (batch === null || this.state === "failed") return;
+    if (error !== null) return this.fail("write", error);
+    if (bytesWritten <= 0) return this.fail("write", new Error("write made no progress"));
+    this.inFlightWritten += bytesWritten;
+    if (this.inFlightWritten < batch.bytes) return this.writeInFlight(batch);
+    this.syncStartedMs = performance.now();
+    this.io.fdatasync(this.fd, this.onSynced);
+  };
+
+  private readonly onSynced = (error: NodeJS.ErrnoException | null): void => {
+    const batch = this.inFlight;
+    if (batch === null || this.state === "failed") return;
+    if (error !== null) return this.fail("fdatasync", error);
+    const latencyUs = (performance.now() - this.syncStartedMs) * 1000;
+    const stats = this.stats;
+    stats.fsyncs++;
+    stats.fsyncLatencyUsLast = latencyUs;
+    stats.fsyncLatencyUsTotal += latencyUs;
+    if (latencyUs > stats.fsyncLatencyUsMax) stats.fsyncLatencyUsMax = latencyUs;
+    stats.batches++;
+    stats.records += batch.records;
+    stats.bytes += batch.bytes;
+    this.tailSegment().bytes += batch.bytes;
+    this.backlogBytes -= batch.bytes;
+    const durableSeq = batch.lastSeq;
+    this.inFlight = null;
+    batch.reset();
+    if (this.spares.length < spareBatchesMax) this.spares.push(batch);
+    // Start the next write before telling anyone, so the disk is never idle while
+    // listeners run; a close completes only after the final advance.
+    const more = this.sealed.length > 0 || this.active.records > 0;
+    if (more) this.flush();
+    this.tracker.advance(durableSeq);
+    if (!more && this.state === "closing") this.flush();
+  };
+
+  private async openSegmentThenWrite(batch: Batch): Promise<void> {
+    const path = join(this.dir, segmentFileName(batch.firstSeq));
+    try {
+      // Every batch of the previous segment is durable: only one batch is ever in flight.
+      const dbgT0 = performance.now();
+      const previousFd = this.fd;
+      this.fd = -1;
+      await closeFd(previousFd);
+      const dbgT1 = performance.now();
+      this.fd = await openFd(path, "wx");
+      const dbgT2 = performance.now();
+      await fsyncDirectory(this.dir);
+      console.log("DBG close", dbgT1 - dbgT0, "open", dbgT2 - dbgT1, "dirsync", performance.now() - dbgT2);
+      console.log("DBG roll ms", performance.now() - dbgT0, "sealed", this.sealed.length, "active", this.active.records, "batch", batch.records);
+      this.stats.directoryFsyncs++;
+      this.stats.segmentsCreated++;
+      this.segments.push({ firstSeq: batch.firstSeq, path, bytes: 0 });
+      this.logger.info("journal segment created", { file: path, firstSeq: batch.firstSeq });
+      this.writeInFlight(batch);
+    } catch (error: unknown) {
+      this.fail("opening a new segment", error);
+    }
+  }
+
+  private finishClose(): void {
+    if (this.state !== "closing") return;
+    this.state = "closed";
+    this.tracker.stop(new JournalClosedError());
+    const fd = this.fd;
+    this.fd = -1;
+    fs.close(fd, (error) => {
+      if (error === null) this.closing?.resolve();
+      else this.closing?.reject(new JournalFailedError("journal close failed", { cause: error }));
+    });
+  }
+
+  private fail(operation: string, cause: unknown): void {
+    if (this.state === "failed") return;
+    this.state = "failed";
+    const error = new JournalFailedError(`journal ${operation} failed; the log has stopped`, { cause });
+    this.logger.error("journal failed", { operation, error: String(cause), lastSeq: this.appendedSeq, durableSeq: this.tracker.durableSeq });
+    this.tracker.stop(error);
+    this.inFlight = null;
+    this.sealed.length = 0;
+    this.active.reset();
+    const fd = this.fd;
+    this.fd = -1;
+    // The descriptor is released on a best-effort basis; the log is already dead.
+    if (fd >= 0) fs.close(fd, () => undefined);
+    this.closing?.reject(error);
+  }
+
+  private tailSegment(): SegmentState {
+    const tail = this.segments.at(-1);
+    if (tail === undefined) throw new Error("journal has no segment");
+    return tail;
+  }
+
+  /** Index of the segment holding `seq` (the last one whose first seq is <= seq). */
+  private segmentIndexFor(seq: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      const segment = this.segments[middle];
+      if (segment !== undefined && segment.firstSeq <= seq) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+}

@@ -1,0 +1,216 @@
+// Snapshot store: durable copies of the engine state taken after applying command
+// `seq`, so restart replays only the journal tail after the newest snapshot.
+//
+// File `snapshot-<seq, 20 digits>.bin`, little-endian:
+//
+//   offset  size  field
+//   0       8     magic     ASCII "TSSNAPSH"
+//   8       4     version   u32, currently 1
+//   12      4     crc32c    u32, CRC-32C of bytes [0,12) ++ [16, 32 + length)
+//   16      8     seq       u64, the last command applied to the state
+//   24      8     length    u64, bytes of state
+//   32      n     state     the caller's opaque bytes
+//
+// A save writes a temp file, fsyncs it, renames it into place and fsyncs the
+// directory, so a crash leaves either the old set of snapshots or the new one, never
+// a half-written file under a snapshot name. Saves are serialised. Loading walks from
+// the newest seq down and returns the first snapshot that verifies; a corrupt one is
+// logged and skipped, because an older snapshot plus a longer replay gives the same
+// state.
+
+import { promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import type { JournalLogger } from "./command-log.ts";
+import { crc32cFinish, crc32cStart, crc32cUpdate } from "./crc32c.ts";
+import { ensureDirectory, fsyncDirectory, padSeq, readFileBytes } from "./files.ts";
+import { stderrJsonLogger } from "./logger.ts";
+
+/** Default number of snapshots kept on disk. */
+export const snapshotsKeptDefault = 3;
+/** Most snapshots one store may be asked to keep. */
+export const snapshotsKeptMax = 100;
+/** Default largest state a snapshot may hold (1 GiB). */
+export const snapshotBytesMaxDefault = 1_073_741_824;
+/** Largest allowed `snapshotBytesMax` (2 GiB): a snapshot is read into one buffer. */
+export const snapshotBytesMaxCeiling = 2_147_483_648;
+export const snapshotHeaderBytes = 32;
+export const snapshotFormatVersion = 1;
+
+const magic = Buffer.from("TSSNAPSH", "ascii");
+const snapshotNamePattern = /^snapshot-(\d{20})\.bin$/;
+const tempSuffix = ".tmp";
+const twoPow32 = 4_294_967_296;
+
+export interface SnapshotStore {
+  /** Durably stores an engine-state snapshot taken after applying command `seq` (write temp file, fsync, rename, fsync directory). Keeps the newest `snapshotsKept` (default 3). */
+  save(seq: number, state: Uint8Array): Promise<void>;
+  /** The newest snapshot whose checksum is valid; a corrupt newest snapshot is logged and skipped in favour of an older one; null if none. */
+  loadLatest(): Promise<{ seq: number; state: Uint8Array } | null>;
+}
+
+export interface SnapshotStoreOptions {
+  readonly dir: string;
+  readonly snapshotsKept?: number;
+  readonly snapshotBytesMax?: number;
+  readonly logger?: JournalLogger;
+}
+
+export function snapshotFileName(seq: number): string {
+  return `snapshot-${padSeq(seq)}.bin`;
+}
+
+/** Opens the store in `options.dir`, creating the directory and removing temp files a crash left behind. */
+export async function openSnapshotStore(options: SnapshotStoreOptions): Promise<SnapshotStore> {
+  const snapshotsKept = options.snapshotsKept ?? snapshotsKeptDefault;
+  if (!Number.isSafeInteger(snapshotsKept) || snapshotsKept < 1 || snapshotsKept > snapshotsKeptMax) {
+    throw new RangeError(`snapshotsKept must be an integer in 1..${String(snapshotsKeptMax)}, got ${String(snapshotsKept)}`);
+  }
+  const snapshotBytesMax = options.snapshotBytesMax ?? snapshotBytesMaxDefault;
+  if (!Number.isSafeInteger(snapshotBytesMax) || snapshotBytesMax < 0 || snapshotBytesMax > snapshotBytesMaxCeiling) {
+    throw new RangeError(`snapshotBytesMax must be an integer in 0..${String(snapshotBytesMaxCeiling)}, got ${String(snapshotBytesMax)}`);
+  }
+  const logger = options.logger ?? stderrJsonLogger;
+  await ensureDirectory(options.dir);
+  for (const name of await fsp.readdir(options.dir)) {
+    if (name.startsWith("snapshot-") && name.endsWith(tempSuffix)) {
+      await fsp.rm(join(options.dir, name), { force: true });
+      logger.info("snapshot temp file from an interrupted save removed", { file: join(options.dir, name) });
+    }
+  }
+  return new FileSnapshotStore({ dir: options.dir, snapshotsKept, snapshotBytesMax, logger });
+}
+
+/** Encodes the 32-byte header for `state`. */
+export function encodeSnapshotHeader(seq: number, state: Uint8Array): Buffer {
+  const header = Buffer.alloc(snapshotHeaderBytes);
+  magic.copy(header, 0);
+  header.writeUInt32LE(snapshotFormatVersion, 8);
+  header.writeUInt32LE(seq >>> 0, 16);
+  header.writeUInt32LE(Math.floor(seq / twoPow32), 20);
+  header.writeUInt32LE(state.length >>> 0, 24);
+  header.writeUInt32LE(Math.floor(state.length / twoPow32), 28);
+  let crc = crc32cUpdate(crc32cStart(0), header, 0, 12);
+  crc = crc32cUpdate(crc, header, 16, snapshotHeaderBytes);
+  crc = crc32cUpdate(crc, state, 0, state.length);
+  header.writeUInt32LE(crc32cFinish(crc), 12);
+  return header;
+}
+
+/** Checks a whole snapshot file; returns the state or the reason it is unusable. */
+export function decodeSnapshot(bytes: Buffer, expectedSeq: number): { seq: number; state: Uint8Array } | { problem: string } {
+  if (bytes.length < snapshotHeaderBytes) return { problem: `file is ${String(bytes.length)} bytes, shorter than the header` };
+  if (!bytes.subarray(0, 8).equals(magic)) return { problem: "bad magic" };
+  const version = bytes.readUInt32LE(8);
+  if (version !== snapshotFormatVersion) return { problem: `unsupported version ${String(version)}` };
+  const seq = bytes.readUInt32LE(20) * twoPow32 + bytes.readUInt32LE(16);
+  const length = bytes.readUInt32LE(28) * twoPow32 + bytes.readUInt32LE(24);
+  if (length !== bytes.length - snapshotHeaderBytes) {
+    return { problem: `header says ${String(length)} state bytes, file holds ${String(bytes.length - snapshotHeaderBytes)}` };
+  }
+  let crc = crc32cUpdate(crc32cStart(0), bytes, 0, 12);
+  crc = crc32cUpdate(crc, bytes, 16, bytes.length);
+  if (crc32cFinish(crc) !== bytes.readUInt32LE(12)) return { problem: "checksum mismatch" };
+  if (seq !== expectedSeq) return { problem: `header seq ${String(seq)} does not match the file name` };
+  return { seq, state: bytes.subarray(snapshotHeaderBytes) };
+}
+
+class FileSnapshotStore implements SnapshotStore {
+  private readonly dir: string;
+  private readonly snapshotsKept: number;
+  private readonly snapshotBytesMax: number;
+  private readonly logger: JournalLogger;
+  /** Saves run one at a time; this is the tail of that queue and never rejects. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(options: { dir: string; snapshotsKept: number; snapshotBytesMax: number; logger: JournalLogger }) {
+    this.dir = options.dir;
+    this.snapshotsKept = options.snapshotsKept;
+    this.snapshotBytesMax = options.snapshotBytesMax;
+    this.logger = options.logger;
+  }
+
+  save(seq: number, state: Uint8Array): Promise<void> {
+    if (!Number.isSafeInteger(seq) || seq < 0) return Promise.reject(new RangeError(`snapshot seq must be an integer >= 0, got ${String(seq)}`));
+    if (state.length > this.snapshotBytesMax) {
+      return Promise.reject(new RangeError(`snapshot state is ${String(state.length)} bytes, more than snapshotBytesMax ${String(this.snapshotBytesMax)}`));
+    }
+    const result = this.queue.then(() => this.write(seq, state));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async loadLatest(): Promise<{ seq: number; state: Uint8Array } | null> {
+    for (const seq of await this.listSeqsNewestFirst()) {
+      const file = join(this.dir, snapshotFileName(seq));
+      let bytes: Buffer;
+      try {
+        bytes = await readFileBytes(file);
+      } catch (error: unknown) {
+        // Retention of a concurrent save may have just removed it; an older one will do.
+        if (isNotFound(error)) continue;
+        throw error;
+      }
+      const decoded = decodeSnapshot(bytes, seq);
+      if ("problem" in decoded) {
+        this.logger.error("snapshot corrupt, falling back to an older one", { file, reason: decoded.problem });
+        continue;
+      }
+      return decoded;
+    }
+    return null;
+  }
+
+  private async write(seq: number, state: Uint8Array): Promise<void> {
+    const name = snapshotFileName(seq);
+    const finalPath = join(this.dir, name);
+    const tempPath = `${finalPath}${tempSuffix}`;
+    const header = encodeSnapshotHeader(seq, state);
+    const handle = await fsp.open(tempPath, "w");
+    try {
+      await writeAll(handle, header, 0);
+      await writeAll(handle, state, snapshotHeaderBytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tempPath, finalPath);
+    await fsyncDirectory(this.dir);
+    this.logger.info("snapshot saved", { file: finalPath, seq, bytes: state.length });
+    await this.applyRetention();
+  }
+
+  private async applyRetention(): Promise<void> {
+    const surplus = (await this.listSeqsNewestFirst()).slice(this.snapshotsKept);
+    if (surplus.length === 0) return;
+    for (const seq of surplus) {
+      await fsp.rm(join(this.dir, snapshotFileName(seq)), { force: true });
+    }
+    await fsyncDirectory(this.dir);
+    this.logger.info("old snapshots removed", { dir: this.dir, seqs: surplus });
+  }
+
+  private async listSeqsNewestFirst(): Promise<number[]> {
+    const seqs: number[] = [];
+    for (const name of await fsp.readdir(this.dir)) {
+      const match = snapshotNamePattern.exec(name);
+      if (match === null) continue;
+      const seq = Number(match[1]);
+      if (Number.isSafeInteger(seq)) seqs.push(seq);
+    }
+    return seqs.sort((a, b) => b - a);
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, position + written);
+    if (bytesWritten <= 0) throw new Error("snapshot write made no progress");
+    written += bytesWritten;
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Error && "code" in error && error.code === "ENOENT";
+}

@@ -1,0 +1,264 @@
+/**
+ * A shard: sequencer + command log + engine. `submit` stamps a command with the
+ * time, appends it to the log and applies it to the engine at once, but its
+ * events are released (to the caller and to subscribers) only after the log
+ * reports the command durable — durable before acknowledged. If the process dies
+ * first, the command and its unreleased events vanish together, and a restart
+ * replays exactly what was acknowledged.
+ *
+ * Start-up loads the newest valid snapshot and replays the log's tail. A
+ * snapshot is written only once every command it covers is durable, so it can
+ * never get ahead of the log. The event-stream hash is a chain —
+ * h(n) = SHA-256(h(n−1) ‖ events of command n) — so it can be stored in a
+ * snapshot and continued after a restart; the state hash is SHA-256 of the
+ * canonical engine snapshot.
+ */
+import { createHash } from "node:crypto";
+import { CommandEncoder, decodeCommand, type Command, type EngineEvent } from "@tradestream/contracts";
+import { Engine, encodeSnapshot, restoreEngine, type EngineOptions } from "@tradestream/engine";
+import type { CommandLog, JournalLogger, SnapshotStore } from "@tradestream/journal";
+import { SystemClock, type Clock } from "./clock.ts";
+
+/** A command as a client submits it: the sequencer adds the timestamp. */
+export type CommandInput = Command extends infer C ? (C extends Command ? Omit<C, "tsUs"> : never) : never;
+
+export interface Applied {
+  /** The command's position in the log. */
+  readonly seq: number;
+  readonly command: Command;
+  readonly events: readonly EngineEvent[];
+  /** The event-stream hash after this command. */
+  readonly eventHash: string;
+}
+
+export interface ShardOptions {
+  readonly log: CommandLog;
+  readonly snapshots?: SnapshotStore;
+  /** Take a snapshot after every this many commands (0 = only on demand). */
+  readonly snapshotEvery?: number;
+  readonly clock?: Clock;
+  readonly logger?: JournalLogger;
+  readonly engine?: EngineOptions;
+}
+
+export const snapshotEveryDefault = 100_000;
+/** Commands applied but not yet durable; past this, submit refuses (back-pressure). */
+export const inFlightCommandsMax = 200_000;
+
+export class ShardOverloadedError extends Error {
+  override readonly name = "ShardOverloadedError";
+}
+
+interface ShardSnapshot {
+  readonly seq: number;
+  readonly eventHash: string;
+  readonly lastTsUs: number;
+  readonly engine: string;
+}
+
+const zeroHash = "0".repeat(64);
+
+function chain(previous: string, events: readonly EngineEvent[]): string {
+  return createHash("sha256").update(previous).update(JSON.stringify(events)).digest("hex");
+}
+
+interface Pending {
+  readonly applied: Applied;
+  readonly resolve: (applied: Applied) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class Shard {
+  private readonly encoder = new CommandEncoder();
+  private readonly pending: Pending[] = [];
+  private pendingHead = 0;
+  private readonly listeners = new Set<(applied: Applied) => void>();
+  private lastTsUs: number;
+  private eventHashValue: string;
+  private appliedSeq: number;
+  private failure: unknown = null;
+  private snapshotting: Promise<void> = Promise.resolve();
+  private readonly unsubscribe: () => void;
+
+  private constructor(
+    private engineValue: Engine,
+    private readonly options: ShardOptions & { readonly clock: Clock; readonly snapshotEvery: number },
+    start: { seq: number; eventHash: string; lastTsUs: number },
+  ) {
+    this.appliedSeq = start.seq;
+    this.eventHashValue = start.eventHash;
+    this.lastTsUs = start.lastTsUs;
+    this.unsubscribe = options.log.onDurable((durableSeq) => this.release(durableSeq));
+  }
+
+  /** Opens a shard on a log: newest valid snapshot, then the tail of the log. */
+  static async open(options: ShardOptions): Promise<Shard> {
+    const full = { ...options, clock: options.clock ?? new SystemClock(), snapshotEvery: options.snapshotEvery ?? snapshotEveryDefault };
+    let engine = new Engine(options.engine);
+    let start = { seq: 0, eventHash: zeroHash, lastTsUs: 0 };
+    const saved = await options.snapshots?.loadLatest();
+    if (saved !== null && saved !== undefined) {
+      if (saved.seq > options.log.durableSeq) {
+        options.logger?.warn("snapshot is ahead of the log; ignoring it and replaying from the start", { snapshotSeq: saved.seq, logSeq: options.log.durableSeq });
+      } else {
+        const parsed = JSON.parse(new TextDecoder().decode(saved.state)) as ShardSnapshot;
+        engine = restoreEngine(new TextEncoder().encode(parsed.engine), options.engine);
+        start = { seq: parsed.seq, eventHash: parsed.eventHash, lastTsUs: parsed.lastTsUs };
+      }
+    }
+    const shard = new Shard(engine, full, start);
+    const replayed = await shard.replayTail();
+    options.logger?.info("shard ready", { snapshotSeq: start.seq, replayedCommands: replayed, seq: shard.appliedSeq });
+    return shard;
+  }
+
+  private async replayTail(): Promise<number> {
+    let count = 0;
+    await this.options.log.replay(this.appliedSeq + 1, (seq, record) => {
+      if (seq !== this.appliedSeq + 1) throw new Error(`log replay skipped from ${this.appliedSeq} to ${seq}`);
+      const command = decodeCommand(record);
+      const events = this.engineValue.apply(command);
+      this.eventHashValue = chain(this.eventHashValue, events);
+      this.appliedSeq = seq;
+      if (command.tsUs > this.lastTsUs) this.lastTsUs = command.tsUs;
+      count += 1;
+    });
+    return count;
+  }
+
+  /** The command log the shard writes to. */
+  get log(): CommandLog {
+    return this.options.log;
+  }
+
+  /** The engine, for reads (book, balances). Never mutate it directly. */
+  get engine(): Engine {
+    return this.engineValue;
+  }
+
+  /** The last command applied (acknowledged or not yet durable). */
+  get seq(): number {
+    return this.appliedSeq;
+  }
+
+  get durableSeq(): number {
+    return this.options.log.durableSeq;
+  }
+
+  /** Applied commands waiting for durability. */
+  get inFlight(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  get eventHash(): string {
+    return this.eventHashValue;
+  }
+
+  stateHash(): string {
+    return createHash("sha256").update(encodeSnapshot(this.engineValue)).digest("hex");
+  }
+
+  /** Subscribes to applied commands and their events, released in log order once durable. */
+  subscribe(listener: (applied: Applied) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Sequences, journals and applies a command; resolves with its events once it is
+   * durable. Throws CodecError for a command that cannot be encoded (nothing is
+   * journaled or applied), ShardOverloadedError under back-pressure.
+   */
+  submit(input: CommandInput): Promise<Applied> {
+    if (this.failure !== null) return Promise.reject(this.failure instanceof Error ? this.failure : new Error(String(this.failure)));
+    if (this.inFlight >= inFlightCommandsMax) return Promise.reject(new ShardOverloadedError("too many commands waiting for the journal"));
+    const now = this.options.clock.nowUs();
+    this.lastTsUs = now > this.lastTsUs ? now : this.lastTsUs;
+    const command = { ...input, tsUs: this.lastTsUs } as Command;
+    const record = this.encoder.encodeView(command);
+    const seq = this.options.log.append(record);
+    if (seq !== this.appliedSeq + 1) throw new Error(`log assigned seq ${seq} after ${this.appliedSeq}`);
+    const events = this.engineValue.apply(command);
+    this.eventHashValue = chain(this.eventHashValue, events);
+    this.appliedSeq = seq;
+    const applied: Applied = { seq, command, events, eventHash: this.eventHashValue };
+    const promise = new Promise<Applied>((resolve, reject) => this.pending.push({ applied, resolve, reject }));
+    if (this.inFlight === 1) this.watchForFailure(seq);
+    if (this.options.snapshotEvery > 0 && seq % this.options.snapshotEvery === 0) this.snapshotAt(seq);
+    if (this.options.log.durableSeq >= seq) this.release(this.options.log.durableSeq);
+    return promise;
+  }
+
+  private release(durableSeq: number): void {
+    while (this.pendingHead < this.pending.length) {
+      const next = this.pending[this.pendingHead];
+      if (next === undefined || next.applied.seq > durableSeq) break;
+      this.pendingHead += 1;
+      for (const listener of this.listeners) listener(next.applied);
+      next.resolve(next.applied);
+    }
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
+    const head = this.pending[this.pendingHead];
+    if (head !== undefined) this.watchForFailure(head.applied.seq);
+  }
+
+  /**
+   * One watcher per in-flight batch: if the log fails (an I/O error) the
+   * oldest waiting command's promise rejects, and the shard fails every waiter.
+   */
+  private watchForFailure(seq: number): void {
+    this.options.log.waitDurable(seq).catch((error: unknown) => {
+      this.options.logger?.error("command log failed; the shard stops accepting commands", { error: String(error) });
+      this.fail(error);
+    });
+  }
+
+  /** Captures the state now and writes it once the log has made it durable. */
+  private snapshotAt(seq: number): Promise<void> {
+    const store = this.options.snapshots;
+    if (store === undefined) return Promise.resolve();
+    const body: ShardSnapshot = { seq, eventHash: this.eventHashValue, lastTsUs: this.lastTsUs, engine: new TextDecoder().decode(encodeSnapshot(this.engineValue)) };
+    const bytes = new TextEncoder().encode(JSON.stringify(body));
+    this.snapshotting = this.snapshotting
+      .then(() => this.options.log.waitDurable(seq))
+      .then(() => store.save(seq, bytes))
+      .catch((error: unknown) => this.options.logger?.error("snapshot failed", { seq, error: String(error) }));
+    return this.snapshotting;
+  }
+
+  /** Takes a snapshot of the current state (on demand); resolves when it is stored. */
+  snapshot(): Promise<void> {
+    return this.snapshotAt(this.appliedSeq);
+  }
+
+  /** Waits for in-flight commands and snapshots, then closes the log. */
+  async close(): Promise<void> {
+    if (this.appliedSeq > 0) await this.options.log.waitDurable(this.appliedSeq).catch(() => undefined);
+    await this.snapshotting;
+    this.unsubscribe();
+    await this.options.log.close();
+  }
+
+  /** Marks the shard failed (log I/O error): every waiting and future submit rejects. Crash-only. */
+  fail(error: unknown): void {
+    this.failure = error;
+    for (let i = this.pendingHead; i < this.pending.length; i += 1) this.pending[i]?.reject(error);
+    this.pending.length = 0;
+    this.pendingHead = 0;
+  }
+}
+
+/** Replays a whole log from the first command into a fresh engine: the reference for restart checks. */
+export async function replayFromZero(log: CommandLog, engineOptions?: EngineOptions): Promise<{ seq: number; stateHash: string; eventHash: string; engine: Engine }> {
+  const engine = new Engine(engineOptions);
+  let eventHash = zeroHash;
+  let seq = 0;
+  await log.replay(1, (recordSeq, record) => {
+    eventHash = chain(eventHash, engine.apply(decodeCommand(record)));
+    seq = recordSeq;
+  });
+  return { seq, eventHash, engine, stateHash: createHash("sha256").update(encodeSnapshot(engine)).digest("hex") };
+}
