@@ -90,7 +90,7 @@ async function start(args: string[]): Promise<number> {
   }
   process.stdout.write(`TradeStream trading core running on embedded defaults (data: ${dir}, commands: ${shard.seq}).\n`);
   process.stdout.write(`Demo instruments: ${demoInstruments.map((i) => i.symbol).join(", ")}. Stop with Ctrl-C.\n`);
-  const stopSimulator = values["no-simulator"] ? async () => undefined : startSimulator(shard, { seed: Number(values.seed), tickMs: 100 });
+  const stopSimulator = values["no-simulator"] ? () => Promise.resolve() : startSimulator(shard, { seed: Number(values.seed), tickMs: 100 });
   const statusEveryMs = Math.max(1, Number(values["status-every-s"])) * 1000;
   const status = setInterval(() => {
     process.stdout.write(`\n— seq ${shard.seq} (durable ${shard.durableSeq}), trades ${shard.engine.nextTradeId - 1}, open orders ${shard.engine.orders.size}\n`);

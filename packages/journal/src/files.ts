@@ -55,8 +55,13 @@ export async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Reads the first `length` bytes of a file (the whole file when omitted) into a fresh buffer. */
-export async function readFileBytes(path: string, length?: number): Promise<Buffer> {
+/**
+ * Reads the first `length` bytes of a file (the whole file when omitted) into fresh
+ * memory that is never reused, so views into it stay valid. It returns a plain
+ * Uint8Array rather than a Buffer: the checksum and framing loops then see a single
+ * array type, and `subarray` is the cheap typed-array one.
+ */
+export async function readFileBytes(path: string, length?: number): Promise<Uint8Array> {
   const handle = await fsp.open(path, "r");
   try {
     const size = length ?? (await handle.stat()).size;
@@ -67,7 +72,7 @@ export async function readFileBytes(path: string, length?: number): Promise<Buff
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    return filled === size ? buffer : buffer.subarray(0, filled);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, filled);
   } finally {
     await handle.close();
   }

@@ -7,7 +7,7 @@
  */
 import { openFileJournal, openSnapshotStore } from "@tradestream/journal";
 import { fixtures } from "@tradestream/engine";
-import { Shard, type CommandInput } from "./index.ts";
+import { Shard } from "./index.ts";
 import { seededCommands } from "./test-stream.ts";
 
 const dir = process.argv[2];
@@ -18,8 +18,6 @@ const snapshots = await openSnapshotStore({ dir: `${dir}/snapshots` });
 const shard = await Shard.open({ log, snapshots, snapshotEvery: 500 });
 if (shard.seq === 0) {
   const { type: _t, tsUs: _ts, ...spec } = fixtures.instrument();
-  void _t;
-  void _ts;
   await shard.submit({ type: "CreateInstrument", ...spec });
 }
 const out: string[] = [];
@@ -31,7 +29,7 @@ shard.subscribe((applied) => out.push(`ack ${applied.seq} ${applied.eventHash}\n
 let inFlight = 0;
 for (const command of seededCommands(seed, 1_000_000)) {
   inFlight += 1;
-  shard.submit(command as CommandInput).then(
+  shard.submit(command).then(
     () => {
       inFlight -= 1;
     },

@@ -44,7 +44,7 @@ describe("shard", () => {
   it("rejects a command that cannot be encoded without journaling or applying it", async () => {
     const log = createMemoryLog();
     const shard = await Shard.open({ log });
-    expect(() => shard.submit({ ...createInstrument, referencePriceTicks: 1.5 } as CommandInput)).toThrow(/safe integer/);
+    expect(() => shard.submit({ ...createInstrument, referencePriceTicks: 1.5 })).toThrow(/safe integer/);
     expect(log.lastSeq).toBe(0);
     expect(shard.seq).toBe(0);
   });

@@ -170,7 +170,7 @@ export class Shard {
    * journaled or applied), ShardOverloadedError under back-pressure.
    */
   submit(input: CommandInput): Promise<Applied> {
-    if (this.failure !== null) return Promise.reject(this.failure instanceof Error ? this.failure : new Error(String(this.failure)));
+    if (this.failure !== null) return Promise.reject(this.failure instanceof Error ? this.failure : new Error("the command log failed"));
     if (this.inFlight >= inFlightCommandsMax) return Promise.reject(new ShardOverloadedError("too many commands waiting for the journal"));
     const now = this.options.clock.nowUs();
     this.lastTsUs = now > this.lastTsUs ? now : this.lastTsUs;
@@ -184,7 +184,7 @@ export class Shard {
     const applied: Applied = { seq, command, events, eventHash: this.eventHashValue };
     const promise = new Promise<Applied>((resolve, reject) => this.pending.push({ applied, resolve, reject }));
     if (this.inFlight === 1) this.watchForFailure(seq);
-    if (this.options.snapshotEvery > 0 && seq % this.options.snapshotEvery === 0) this.snapshotAt(seq);
+    if (this.options.snapshotEvery > 0 && seq % this.options.snapshotEvery === 0) void this.snapshotAt(seq);
     if (this.options.log.durableSeq >= seq) this.release(this.options.log.durableSeq);
     return promise;
   }

@@ -1,0 +1,409 @@
+// Engine benchmark: `npm run bench:engine`.
+//
+// Measures, in one process run:
+// - book1k / book20k: throughput of the matching + risk engine on a seeded,
+//   exchange-core-like order flow (see workload.ts) with ~1,000 / ~20,000 resting
+//   orders, beside the peer `nodejs-order-book` fed the same flow; then per-command
+//   latency percentiles in a separate pass (each command timed with
+//   process.hrtime.bigint(); the timer's own overhead, reported as timerOverheadNs,
+//   is included in every sample);
+// - replay: decode + apply of the codec-encoded book1k stream;
+// - memory: heap bytes per resting order with 1,000,000 resting orders (in a child
+//   process started with --expose-gc, so the heap holds nothing else);
+// - journal: durable append throughput and ack latency (bench/journal.ts).
+//
+// Prints a human summary on stderr, one JSON object on stdout, and appends the JSON
+// as one line to bench/results/engine.jsonl.
+//
+// Flags: --commands N (measured commands per book, default 1,000,000), --runs N
+// (throughput runs, median reported, default 3), --skip-peer, --skip-journal,
+// --skip-memory, --skip-replay, --only book1k|book20k, --no-write, --memory-only.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { decodeCommand, CommandEncoder, type Command, type EngineEvent } from "@tradestream/contracts";
+import { Engine, fixtures } from "@tradestream/engine";
+import { measureJournal } from "./journal.ts";
+import { applyPeer, newPeerBook, peerRestingOrders, toPeerOps, type PeerOp } from "./peer.ts";
+import { median, summarizeLatency, timerOverheadNs, type LatencySummary } from "./stats.ts";
+import { generateWorkload, instrumentId, referencePriceTicks, setupCommands, type StreamCommand, type Workload } from "./workload.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+const { values: flags } = parseArgs({
+  options: {
+    commands: { type: "string", default: "1000000" },
+    runs: { type: "string", default: "3" },
+    "skip-peer": { type: "boolean", default: false },
+    "skip-journal": { type: "boolean", default: false },
+    "skip-memory": { type: "boolean", default: false },
+    "skip-replay": { type: "boolean", default: false },
+    only: { type: "string" },
+    "no-write": { type: "boolean", default: false },
+    "memory-only": { type: "boolean", default: false },
+  },
+});
+
+const measuredCommands = Number(flags.commands);
+const runs = Math.max(1, Number(flags.runs));
+const warmupCommands = Math.min(measuredCommands, 300_000);
+const accounts = 100;
+const memoryOrders = 1_000_000;
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** A full collection: `--expose-gc` when given, else exposed at run time through V8 flags. */
+function getGc(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed !== undefined) return exposed;
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
+const gc = getGc();
+
+function fullGc(): void {
+  gc();
+  gc();
+}
+
+function freshEngine(commands: readonly Command[]): Engine {
+  const engine = new Engine();
+  for (const command of commands) engine.apply(command);
+  return engine;
+}
+
+function countRejects(events: readonly EngineEvent[]): number {
+  let rejects = 0;
+  for (const event of events) if (event.type === "CommandRejected") rejects++;
+  return rejects;
+}
+
+/** A fresh engine with the workload's setup and prefill applied (untimed); throws if any was rejected. */
+function preparedEngine(workload: Workload): Engine {
+  const engine = new Engine();
+  let rejects = 0;
+  for (const command of workload.setup) rejects += countRejects(engine.apply(command));
+  for (const command of workload.prefill) rejects += countRejects(engine.apply(command));
+  if (rejects > 0) throw new Error(`${rejects} setup/prefill commands were rejected`);
+  return engine;
+}
+
+function engineThroughput(workload: Workload): { opsPerSec: number; events: number; resting: number } {
+  const engine = preparedEngine(workload);
+  const stream = workload.stream;
+  fullGc();
+  let events = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < stream.length; i++) events += engine.apply(stream[i] as StreamCommand).length;
+  const elapsedNs = Number(process.hrtime.bigint() - start);
+  return { opsPerSec: Math.round((stream.length * 1e9) / elapsedNs), events, resting: engine.instruments.get(instrumentId)?.book.size ?? -1 };
+}
+
+function peerThroughput(prefill: readonly PeerOp[], ops: readonly PeerOp[]): { opsPerSec: number; errors: number; resting: number } {
+  const book = newPeerBook();
+  for (const op of prefill) applyPeer(book, op);
+  fullGc();
+  let errors = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops.length; i++) errors += applyPeer(book, ops[i] as PeerOp);
+  const elapsedNs = Number(process.hrtime.bigint() - start);
+  return { opsPerSec: Math.round((ops.length * 1e9) / elapsedNs), errors, resting: peerRestingOrders(book) };
+}
+
+interface EngineLatency extends LatencySummary {
+  rejects: number;
+  trades: number;
+  resting: number;
+}
+
+function engineLatency(workload: Workload): EngineLatency {
+  const engine = preparedEngine(workload);
+  const stream = workload.stream;
+  const samples = new Float64Array(stream.length);
+  let rejects = 0;
+  let trades = 0;
+  fullGc();
+  for (let i = 0; i < stream.length; i++) {
+    const command = stream[i] as StreamCommand;
+    const t0 = process.hrtime.bigint();
+    const events = engine.apply(command);
+    const t1 = process.hrtime.bigint();
+    samples[i] = Number(t1 - t0);
+    for (const event of events) {
+      if (event.type === "TradeExecuted") trades++;
+      else if (event.type === "CommandRejected") rejects++;
+    }
+  }
+  return { ...summarizeLatency(samples), rejects, trades, resting: engine.instruments.get(instrumentId)?.book.size ?? -1 };
+}
+
+function peerLatency(prefill: readonly PeerOp[], ops: readonly PeerOp[]): LatencySummary {
+  const book = newPeerBook();
+  for (const op of prefill) applyPeer(book, op);
+  const samples = new Float64Array(ops.length);
+  fullGc();
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as PeerOp;
+    const t0 = process.hrtime.bigint();
+    applyPeer(book, op);
+    const t1 = process.hrtime.bigint();
+    samples[i] = Number(t1 - t0);
+  }
+  return summarizeLatency(samples);
+}
+
+interface BookResult {
+  opsPerSec: number;
+  peerOpsPerSec: number | null;
+  ratioVsPeer: number | null;
+  p50Ns: number;
+  p99Ns: number;
+  p999Ns: number;
+  maxNs: number;
+  peer: (LatencySummary & { errors: number }) | null;
+  runs: { engineOpsPerSec: number[]; peerOpsPerSec: number[] };
+  commands: number;
+  prefillOrders: number;
+  mix: { passive: number; cancels: number; markets: number; iocs: number };
+  rejects: number;
+  rejectRate: number;
+  trades: number;
+  expectedTrades: number;
+  resting: { target: number; mean: number; min: number; max: number; atEnd: number; engineAtEnd: number; peerAtEnd: number | null };
+  mid: { start: number; end: number; min: number; max: number };
+}
+
+function benchBook(name: string, targetResting: number, seed: number): BookResult {
+  log(`[${name}] generating ${warmupCommands.toLocaleString()} warm-up + ${measuredCommands.toLocaleString()} measured commands (target ${targetResting.toLocaleString()} resting)…`);
+  const warm = generateWorkload({ seed: seed + 1_000, targetResting, commands: warmupCommands, accounts });
+  const workload = generateWorkload({ seed, targetResting, commands: measuredCommands, accounts });
+  const warmPeer = toPeerOps([...warm.prefill, ...warm.stream], 1).ops;
+  const peerPrefill = toPeerOps(workload.prefill, 1);
+  const peerStream = toPeerOps(workload.stream, peerPrefill.nextOrderId).ops;
+
+  log(`[${name}] warming up…`);
+  const warmEngine = freshEngine([...warm.setup, ...warm.prefill, ...warm.stream]);
+  if (warmEngine.nextOrderId - 1 !== warm.prefill.length + warm.stats.passive + warm.stats.markets + warm.stats.iocs) {
+    throw new Error("warm-up: the engine did not accept every order");
+  }
+  if (!flags["skip-peer"]) {
+    const warmBook = newPeerBook();
+    for (const op of warmPeer) applyPeer(warmBook, op);
+  }
+
+  const engineRuns: number[] = [];
+  const peerRuns: number[] = [];
+  let engineResting = -1;
+  let peerResting: number | null = null;
+  let peerErrors = 0;
+  for (let run = 0; run < runs; run++) {
+    const engine = engineThroughput(workload);
+    engineRuns.push(engine.opsPerSec);
+    engineResting = engine.resting;
+    let line = `[${name}] run ${run + 1}/${runs}: engine ${fmt(engine.opsPerSec)} ops/s`;
+    if (!flags["skip-peer"]) {
+      const peer = peerThroughput(peerPrefill.ops, peerStream);
+      peerRuns.push(peer.opsPerSec);
+      peerResting = peer.resting;
+      peerErrors = peer.errors;
+      line += `, peer ${fmt(peer.opsPerSec)} ops/s`;
+    }
+    log(line);
+  }
+  const latency = engineLatency(workload);
+  let peer: (LatencySummary & { errors: number }) | null = null;
+  if (!flags["skip-peer"]) peer = { ...peerLatency(peerPrefill.ops, peerStream), errors: peerErrors };
+  log(`[${name}] latency p50 ${latency.p50Ns} ns, p99 ${latency.p99Ns} ns, p99.9 ${latency.p999Ns} ns, max ${fmt(latency.maxNs)} ns`);
+
+  const opsPerSec = Math.round(median(engineRuns));
+  const peerOpsPerSec = peerRuns.length > 0 ? Math.round(median(peerRuns)) : null;
+  const s = workload.stats;
+  if (engineResting !== s.restingAtEnd) throw new Error(`[${name}] engine rests ${engineResting} orders, the simulation ${s.restingAtEnd}`);
+  if (peerResting !== null && peerResting !== s.restingAtEnd) log(`[${name}] WARNING: peer rests ${peerResting} orders, the simulation ${s.restingAtEnd}`);
+  return {
+    opsPerSec,
+    peerOpsPerSec,
+    ratioVsPeer: peerOpsPerSec === null ? null : round2(opsPerSec / peerOpsPerSec),
+    p50Ns: latency.p50Ns,
+    p99Ns: latency.p99Ns,
+    p999Ns: latency.p999Ns,
+    maxNs: latency.maxNs,
+    peer,
+    runs: { engineOpsPerSec: engineRuns, peerOpsPerSec: peerRuns },
+    commands: workload.stream.length,
+    prefillOrders: workload.prefill.length,
+    mix: { passive: s.passive, cancels: s.cancels, markets: s.markets, iocs: s.iocs },
+    rejects: latency.rejects,
+    rejectRate: latency.rejects / workload.stream.length,
+    trades: latency.trades,
+    expectedTrades: s.expectedTrades,
+    resting: {
+      target: targetResting,
+      mean: s.restingMean,
+      min: s.restingMin,
+      max: s.restingMax,
+      atEnd: s.restingAtEnd,
+      engineAtEnd: latency.resting,
+      peerAtEnd: peerResting,
+    },
+    mid: { start: s.midStart, end: s.midEnd, min: s.midMin, max: s.midMax },
+  };
+}
+
+/** Decode + apply of every record of a codec-encoded workload (setup and prefill included). */
+function benchReplay(seed: number): { commandsPerSec: number; records: number; bytes: number } {
+  const encoder = new CommandEncoder();
+  const encode = (w: Workload): Uint8Array[] => [...w.setup, ...w.prefill, ...w.stream].map((c) => encoder.encode(c));
+  log("[replay] encoding…");
+  const warm = encode(generateWorkload({ seed: seed + 1_000, targetResting: 1_000, commands: warmupCommands, accounts }));
+  const records = encode(generateWorkload({ seed, targetResting: 1_000, commands: measuredCommands, accounts }));
+  const warmEngine = new Engine();
+  for (const record of warm) warmEngine.apply(decodeCommand(record));
+  const engine = new Engine();
+  fullGc();
+  let rejects = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < records.length; i++) {
+    const events = engine.apply(decodeCommand(records[i] as Uint8Array));
+    if (events[0]?.type === "CommandRejected") rejects++;
+  }
+  const elapsedNs = Number(process.hrtime.bigint() - start);
+  if (rejects > 0) throw new Error(`[replay] ${rejects} commands were rejected`);
+  let bytes = 0;
+  for (const record of records) bytes += record.length;
+  return { commandsPerSec: Math.round((records.length * 1e9) / elapsedNs), records: records.length, bytes };
+}
+
+interface MemoryResult {
+  bytesPerRestingOrder: number;
+  orders: number;
+  heapDeltaBytes: number;
+}
+
+/** Runs in the child: builds a book of `memoryOrders` resting orders and reports the heap growth. */
+function measureMemoryHere(): MemoryResult {
+  const engine = freshEngine(setupCommands(accounts));
+  fullGc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < memoryOrders; i++) {
+    const isBuy = (i & 1) === 0;
+    const offset = (i >> 1) % 4_000;
+    const price = isBuy ? referencePriceTicks - 1 - offset : referencePriceTicks + 1 + offset;
+    const command = fixtures.limit(1 + (i % accounts), isBuy ? "buy" : "sell", price, 10, { tsUs: i, clientOrderId: `m${i}` });
+    if (engine.apply(command)[0]?.type !== "OrderAccepted") throw new Error(`memory: order ${i} was not accepted`);
+  }
+  fullGc();
+  const after = process.memoryUsage().heapUsed;
+  const resting = engine.instruments.get(instrumentId)?.book.size ?? 0;
+  if (resting !== memoryOrders) throw new Error(`memory: ${resting} orders rest, expected ${memoryOrders}`);
+  return { bytesPerRestingOrder: Math.round((after - before) / memoryOrders), orders: memoryOrders, heapDeltaBytes: after - before };
+}
+
+function measureMemoryInChild(): MemoryResult {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawnSync(process.execPath, [...process.execArgv, "--expose-gc", "--max-old-space-size=4096", script, "--memory-only"], {
+    encoding: "utf8",
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (child.status !== 0) throw new Error(`memory child failed (${child.status}): ${child.stderr}`);
+  const line = child.stdout.trim().split("\n").pop() ?? "";
+  return JSON.parse(line) as MemoryResult;
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function gitDirty(): boolean | null {
+  try {
+    return execFileSync("git", ["status", "--porcelain", "--", "packages", "bench"], { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
+  } catch {
+    return null;
+  }
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString("en-US");
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+async function main(): Promise<void> {
+  if (flags["memory-only"]) {
+    process.stdout.write(`${JSON.stringify(measureMemoryHere())}\n`);
+    return;
+  }
+  const started = Date.now();
+  const overheadNs = timerOverheadNs();
+  const only = flags.only;
+  const book1k = only === undefined || only === "book1k" ? benchBook("book1k", 1_000, 42) : null;
+  const book20k = only === undefined || only === "book20k" ? benchBook("book20k", 20_000, 4_242) : null;
+  const replay = flags["skip-replay"] ? null : benchReplay(42);
+  if (replay !== null) log(`[replay] ${fmt(replay.commandsPerSec)} commands/s (${fmt(replay.records)} records, ${fmt(replay.bytes)} bytes)`);
+  let memory: MemoryResult | null = null;
+  if (!flags["skip-memory"]) {
+    log(`[memory] building a book of ${fmt(memoryOrders)} resting orders in a child process…`);
+    memory = measureMemoryInChild();
+    log(`[memory] ${memory.bytesPerRestingOrder} bytes per resting order`);
+  }
+  let journal: Awaited<ReturnType<typeof measureJournal>> | null = null;
+  if (!flags["skip-journal"]) {
+    log("[journal] measuring durable appends…");
+    journal = await measureJournal();
+    log(`[journal] ${fmt(journal.durableCommandsPerSec)} durable commands/s, ack p99 ${journal.ackP99Ms} ms`);
+  }
+
+  const cpu = cpus();
+  const result = {
+    timestamp: new Date().toISOString(),
+    node: process.version,
+    commit: gitCommit(),
+    dirty: gitDirty(),
+    machine: { cpus: cpu.length, model: cpu[0]?.model ?? "unknown", platform: `${process.platform}-${process.arch}` },
+    config: { measuredCommands, warmupCommands, runs, accounts, memoryOrders, seeds: { book1k: 42, book20k: 4_242 } },
+    timerOverheadNs: overheadNs,
+    book1k,
+    book20k,
+    journal,
+    replay,
+    memory,
+    durationSec: Math.round((Date.now() - started) / 100) / 10,
+  };
+
+  log("");
+  log("── TradeStream engine benchmark ──────────────────────────────────────");
+  for (const [name, r] of [["book1k", book1k], ["book20k", book20k]] as const) {
+    if (r === null) continue;
+    const peer = r.peerOpsPerSec === null ? "" : `  peer ${fmt(r.peerOpsPerSec)} ops/s  (${r.ratioVsPeer}×)`;
+    log(`${name.padEnd(8)} ${fmt(r.opsPerSec).padStart(11)} ops/s${peer}`);
+    log(`         p50 ${r.p50Ns} ns  p99 ${r.p99Ns} ns  p99.9 ${r.p999Ns} ns  (timer overhead ≈${overheadNs} ns included)`);
+    log(`         rejects ${r.rejects} (${(r.rejectRate * 100).toFixed(3)}%), trades ${fmt(r.trades)}, resting mean ${fmt(r.resting.mean)}`);
+  }
+  if (replay !== null) log(`replay   ${fmt(replay.commandsPerSec).padStart(11)} commands/s (decode + apply)`);
+  if (memory !== null) log(`memory   ${String(memory.bytesPerRestingOrder).padStart(11)} bytes per resting order (${fmt(memory.orders)} orders)`);
+  if (journal !== null) log(`journal  ${fmt(journal.durableCommandsPerSec).padStart(11)} durable commands/s, ack p99 ${journal.ackP99Ms} ms`);
+
+  const json = JSON.stringify(result);
+  process.stdout.write(`${json}\n`);
+  if (!flags["no-write"]) {
+    const dir = join(here, "results");
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, "engine.jsonl"), `${json}\n`);
+  }
+}
+
+await main();
