@@ -25,14 +25,13 @@ import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
-import { decodeCommand, CommandEncoder, type Command, type EngineEvent } from "@tradestream/contracts";
-import { Engine, fixtures } from "@tradestream/engine";
+import { decodeCommand, CommandEncoder } from "@tradestream/contracts";
+import { Engine, fixtures } from "../packages/engine/src/index.ts";
 import { measureJournal } from "./journal.ts";
-import { applyPeer, newPeerBook, peerRestingOrders, toPeerOps, type PeerOp } from "./peer.ts";
-import { median, summarizeLatency, timerOverheadNs, type LatencySummary } from "./stats.ts";
-import { generateWorkload, instrumentId, referencePriceTicks, setupCommands, type StreamCommand, type Workload } from "./workload.ts";
+import { engineLatency, engineThroughput, freshEngine, fullGc, peerLatency, peerThroughput, restingOrders } from "./measure.ts";
+import { applyPeer, newPeerBook, toPeerOps } from "./peer.ts";
+import { median, timerOverheadNs, type LatencySummary } from "./stats.ts";
+import { generateWorkload, referencePriceTicks, setupCommands, type Workload } from "./workload.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -58,106 +57,6 @@ const memoryOrders = 1_000_000;
 
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
-}
-
-/** A full collection: `--expose-gc` when given, else exposed at run time through V8 flags. */
-function getGc(): () => void {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed !== undefined) return exposed;
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
-}
-const gc = getGc();
-
-function fullGc(): void {
-  gc();
-  gc();
-}
-
-function freshEngine(commands: readonly Command[]): Engine {
-  const engine = new Engine();
-  for (const command of commands) engine.apply(command);
-  return engine;
-}
-
-function countRejects(events: readonly EngineEvent[]): number {
-  let rejects = 0;
-  for (const event of events) if (event.type === "CommandRejected") rejects++;
-  return rejects;
-}
-
-/** A fresh engine with the workload's setup and prefill applied (untimed); throws if any was rejected. */
-function preparedEngine(workload: Workload): Engine {
-  const engine = new Engine();
-  let rejects = 0;
-  for (const command of workload.setup) rejects += countRejects(engine.apply(command));
-  for (const command of workload.prefill) rejects += countRejects(engine.apply(command));
-  if (rejects > 0) throw new Error(`${rejects} setup/prefill commands were rejected`);
-  return engine;
-}
-
-function engineThroughput(workload: Workload): { opsPerSec: number; events: number; resting: number } {
-  const engine = preparedEngine(workload);
-  const stream = workload.stream;
-  fullGc();
-  let events = 0;
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < stream.length; i++) events += engine.apply(stream[i] as StreamCommand).length;
-  const elapsedNs = Number(process.hrtime.bigint() - start);
-  return { opsPerSec: Math.round((stream.length * 1e9) / elapsedNs), events, resting: engine.instruments.get(instrumentId)?.book.size ?? -1 };
-}
-
-function peerThroughput(prefill: readonly PeerOp[], ops: readonly PeerOp[]): { opsPerSec: number; errors: number; resting: number } {
-  const book = newPeerBook();
-  for (const op of prefill) applyPeer(book, op);
-  fullGc();
-  let errors = 0;
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < ops.length; i++) errors += applyPeer(book, ops[i] as PeerOp);
-  const elapsedNs = Number(process.hrtime.bigint() - start);
-  return { opsPerSec: Math.round((ops.length * 1e9) / elapsedNs), errors, resting: peerRestingOrders(book) };
-}
-
-interface EngineLatency extends LatencySummary {
-  rejects: number;
-  trades: number;
-  resting: number;
-}
-
-function engineLatency(workload: Workload): EngineLatency {
-  const engine = preparedEngine(workload);
-  const stream = workload.stream;
-  const samples = new Float64Array(stream.length);
-  let rejects = 0;
-  let trades = 0;
-  fullGc();
-  for (let i = 0; i < stream.length; i++) {
-    const command = stream[i] as StreamCommand;
-    const t0 = process.hrtime.bigint();
-    const events = engine.apply(command);
-    const t1 = process.hrtime.bigint();
-    samples[i] = Number(t1 - t0);
-    for (const event of events) {
-      if (event.type === "TradeExecuted") trades++;
-      else if (event.type === "CommandRejected") rejects++;
-    }
-  }
-  return { ...summarizeLatency(samples), rejects, trades, resting: engine.instruments.get(instrumentId)?.book.size ?? -1 };
-}
-
-function peerLatency(prefill: readonly PeerOp[], ops: readonly PeerOp[]): LatencySummary {
-  const book = newPeerBook();
-  for (const op of prefill) applyPeer(book, op);
-  const samples = new Float64Array(ops.length);
-  fullGc();
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i] as PeerOp;
-    const t0 = process.hrtime.bigint();
-    applyPeer(book, op);
-    const t1 = process.hrtime.bigint();
-    samples[i] = Number(t1 - t0);
-  }
-  return summarizeLatency(samples);
 }
 
 interface BookResult {
@@ -302,7 +201,7 @@ function measureMemoryHere(): MemoryResult {
   }
   fullGc();
   const after = process.memoryUsage().heapUsed;
-  const resting = engine.instruments.get(instrumentId)?.book.size ?? 0;
+  const resting = restingOrders(engine);
   if (resting !== memoryOrders) throw new Error(`memory: ${resting} orders rest, expected ${memoryOrders}`);
   return { bytesPerRestingOrder: Math.round((after - before) / memoryOrders), orders: memoryOrders, heapDeltaBytes: after - before };
 }

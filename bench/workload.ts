@@ -15,7 +15,7 @@
 // sides lean gently back toward the reference price so it cannot wander off.
 
 import type { CancelOrder, Command, PlaceOrder } from "@tradestream/contracts";
-import { fixtures } from "@tradestream/engine";
+import { fixtures } from "../packages/engine/src/index.ts";
 import { Rng } from "./stats.ts";
 
 export const referencePriceTicks = 10_000;

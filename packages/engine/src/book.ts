@@ -1,8 +1,9 @@
 /**
- * Order books. `FastBook` is the production book: a map from price to level for
- * O(1) lookup, a sorted array of prices per side with the best price last (so
- * the common case, taking or emptying the best level, is a pop), and an
- * intrusive doubly linked queue per level for O(1) cancel. `ReferenceBook` is a
+ * Order books. `FastBook` is the production book: per side, a sorted array of
+ * levels with the best level last (so the common cases, taking, emptying or
+ * improving the best level, are a push or a pop, and a lookup is a binary search
+ * with no hashing), and an intrusive doubly linked queue per level for O(1)
+ * cancel. `ReferenceBook` is a
  * deliberately naive book (one array per side, re-sorted) that the differential
  * tests run beside the fast one: both must produce identical events.
  *
@@ -34,68 +35,156 @@ export interface OrderBook {
   readonly size: number;
 }
 
-/** Sorted prices with the best price at the end: bids ascending, asks descending. */
+/** What `levelAt` reports for a price without orders (shared: it is never written). */
+const emptyLevel: { readonly qty: number; readonly count: number } = Object.freeze({ qty: 0, count: 0 });
+
+/**
+ * The levels of one side in price order, worst first and best last, as two
+ * parallel arrays: `keys` (the price for bids, minus the price for asks, so that
+ * keys ascend toward the best on both sides) and `levels`. There is no hash map:
+ * a lookup checks the best level and then binary-searches the keys.
+ *
+ * A level that empties below the top of the book is left in place as a
+ * tombstone (a `Level` with `count === 0`) instead of being spliced out, so a
+ * cancel deep in the book costs O(1) and does not shift every better level. A
+ * tombstone is skipped by every reader; a new order at its price replaces it
+ * with a fresh `Level` in the same slot (a level that emptied stays a distinct
+ * object from the one that later opens at its price, as with a map). Emptied
+ * levels at the top are popped at once, so the last entry is always the live
+ * best level, and the arrays are compacted when tombstones outnumber live levels.
+ */
 class SideIndex {
-  readonly byPrice = new Map<number, Level>();
-  readonly prices: number[] = [];
-  bestLevel: Level | null = null;
+  readonly keys: number[] = [];
+  readonly levels: Level[] = [];
+  /** Emptied levels still in the arrays. */
+  private tombstones = 0;
+  private readonly sign: number;
 
   constructor(
     readonly instrumentId: number,
     readonly side: Side,
-  ) {}
-
-  /** True when price a is worse (further from the top of book) than b. */
-  private worse(a: number, b: number): boolean {
-    return this.side === "buy" ? a < b : a > b;
+  ) {
+    this.sign = side === "buy" ? 1 : -1;
   }
 
-  /** First index whose price is not worse than `price` (prices are sorted worst → best). */
-  private lowerBound(price: number): number {
+  /** The best live level, or null. */
+  best(): Level | null {
+    const levels = this.levels;
+    return levels.length === 0 ? null : (levels[levels.length - 1] as Level);
+  }
+
+  /** Index of the first key that is not below `key` (keys.length when every key is below). */
+  private lowerBound(key: number): number {
+    const keys = this.keys;
     let lo = 0;
-    let hi = this.prices.length;
+    let hi = keys.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.worse(this.prices[mid] as number, price)) lo = mid + 1;
+      if ((keys[mid] as number) < key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
+  /** Index of the slot holding `key` (live or tombstone), or -1. */
+  private indexOf(key: number): number {
+    const keys = this.keys;
+    const last = keys.length - 1;
+    if (last >= 0 && keys[last] === key) return last;
+    const at = this.lowerBound(key);
+    return at <= last && keys[at] === key ? at : -1;
+  }
+
+  /** The live level at `price`, or null. */
+  find(price: number): Level | null {
+    const at = this.indexOf(this.sign * price);
+    if (at < 0) return null;
+    const level = this.levels[at] as Level;
+    return level.count === 0 ? null : level;
+  }
+
+  /** The live level at `price`, created when there is none. */
   levelFor(price: number): Level {
-    let level = this.byPrice.get(price);
-    if (level !== undefined) return level;
-    level = new Level(this.instrumentId, this.side, price);
-    this.byPrice.set(price, level);
-    const count = this.prices.length;
-    if (count === 0 || this.worse(this.prices[count - 1] as number, price)) {
-      this.prices.push(price);
-      this.bestLevel = level;
-    } else {
-      this.prices.splice(this.lowerBound(price), 0, price);
+    const key = this.sign * price;
+    const keys = this.keys;
+    const levels = this.levels;
+    const count = keys.length;
+    if (count === 0 || (keys[count - 1] as number) < key) {
+      // A new best level: the common case when the spread is being improved.
+      const level = new Level(this.instrumentId, this.side, price);
+      keys.push(key);
+      levels.push(level);
+      return level;
     }
+    const at = keys[count - 1] === key ? count - 1 : this.lowerBound(key);
+    if (keys[at] === key) {
+      const existing = levels[at] as Level;
+      if (existing.count > 0) return existing;
+      const level = new Level(this.instrumentId, this.side, price);
+      levels[at] = level;
+      this.tombstones -= 1;
+      return level;
+    }
+    const level = new Level(this.instrumentId, this.side, price);
+    // Open a slot at `at` by moving the better levels up one (few: most activity is near the top).
+    keys.push(key);
+    levels.push(level);
+    for (let i = count; i > at; i -= 1) {
+      keys[i] = keys[i - 1] as number;
+      levels[i] = levels[i - 1] as Level;
+    }
+    keys[at] = key;
+    levels[at] = level;
     return level;
   }
 
+  /** Takes an emptied level out of the side. */
   drop(level: Level): void {
-    this.byPrice.delete(level.price);
-    const count = this.prices.length;
-    if (this.prices[count - 1] === level.price) {
-      this.prices.pop();
-      const best = this.prices[count - 2];
-      this.bestLevel = best === undefined ? null : (this.byPrice.get(best) ?? null);
-    } else {
-      const at = this.lowerBound(level.price);
-      assert(this.prices[at] === level.price, "level price missing from the sorted index");
-      this.prices.splice(at, 1);
+    const levels = this.levels;
+    const keys = this.keys;
+    if (levels[levels.length - 1] === level) {
+      levels.pop();
+      keys.pop();
+      // Uncover the next live level.
+      while (levels.length > 0 && (levels[levels.length - 1] as Level).count === 0) {
+        levels.pop();
+        keys.pop();
+        this.tombstones -= 1;
+      }
+      return;
     }
+    const at = this.indexOf(this.sign * level.price);
+    assert(at >= 0 && levels[at] === level, "level missing from the sorted index");
+    this.tombstones += 1;
+    if (this.tombstones > 16 && this.tombstones * 2 > levels.length) this.compact();
   }
 
-  /** The next worse level after `level`, or null. */
+  /** Removes every tombstone, keeping the order. */
+  private compact(): void {
+    const keys = this.keys;
+    const levels = this.levels;
+    let to = 0;
+    for (let from = 0; from < levels.length; from += 1) {
+      const level = levels[from] as Level;
+      if (level.count === 0) continue;
+      keys[to] = keys[from] as number;
+      levels[to] = level;
+      to += 1;
+    }
+    keys.length = to;
+    levels.length = to;
+    this.tombstones = 0;
+  }
+
+  /** The next worse live level after `level`, or null. */
   below(level: Level): Level | null {
-    const at = this.lowerBound(level.price);
-    const price = this.prices[at - 1];
-    return price === undefined ? null : (this.byPrice.get(price) ?? null);
+    const at = this.indexOf(this.sign * level.price);
+    assert(at >= 0, "level missing from the sorted index");
+    for (let i = at - 1; i >= 0; i -= 1) {
+      const candidate = this.levels[i] as Level;
+      if (candidate.count > 0) return candidate;
+    }
+    return null;
   }
 }
 
@@ -114,7 +203,7 @@ export class FastBook implements OrderBook {
   }
 
   best(side: Side): Order | null {
-    const level = (side === "buy" ? this.bids : this.asks).bestLevel;
+    const level = (side === "buy" ? this.bids : this.asks).best();
     return level === null ? null : level.head;
   }
 
@@ -122,17 +211,18 @@ export class FastBook implements OrderBook {
     if (order.next !== null) return order.next;
     const level = order.level;
     assert(level !== null, "nextAfter on an order that is not resting");
-    const below = this.index(order.side).below(level);
+    const below = (order.isBuy ? this.bids : this.asks).below(level);
     return below === null ? null : below.head;
   }
 
   insert(order: Order): Level {
-    const level = this.index(order.side).levelFor(order.price);
+    const level = (order.isBuy ? this.bids : this.asks).levelFor(order.price);
+    const tail = level.tail;
     order.level = level;
     order.next = null;
-    order.prev = level.tail;
-    if (level.tail === null) level.head = order;
-    else level.tail.next = order;
+    order.prev = tail;
+    if (tail === null) level.head = order;
+    else tail.next = order;
     level.tail = order;
     level.count += 1;
     level.visibleQty += order.visible;
@@ -141,10 +231,12 @@ export class FastBook implements OrderBook {
   }
 
   private unlink(order: Order, level: Level): void {
-    if (order.prev === null) level.head = order.next;
-    else order.prev.next = order.next;
-    if (order.next === null) level.tail = order.prev;
-    else order.next.prev = order.prev;
+    const prev = order.prev;
+    const next = order.next;
+    if (prev === null) level.head = next;
+    else prev.next = next;
+    if (next === null) level.tail = prev;
+    else next.prev = prev;
     order.prev = null;
     order.next = null;
   }
@@ -157,7 +249,7 @@ export class FastBook implements OrderBook {
     level.visibleQty -= order.visible;
     order.level = null;
     this.size -= 1;
-    if (level.count === 0) this.index(order.side).drop(level);
+    if (level.count === 0) (order.isBuy ? this.bids : this.asks).drop(level);
     return level;
   }
 
@@ -180,24 +272,24 @@ export class FastBook implements OrderBook {
   }
 
   forEach(side: Side, visit: (order: Order) => void): void {
-    const index = this.index(side);
-    for (let i = index.prices.length - 1; i >= 0; i -= 1) {
-      const level = index.byPrice.get(index.prices[i] as number);
-      for (let order = level?.head ?? null; order !== null; order = order.next) visit(order);
+    const levels = this.index(side).levels;
+    for (let i = levels.length - 1; i >= 0; i -= 1) {
+      // A tombstone has no head, so it visits nothing.
+      for (let order = (levels[i] as Level).head; order !== null; order = order.next) visit(order);
     }
   }
 
   levelAt(side: Side, price: number): { qty: number; count: number } {
-    const level = this.index(side).byPrice.get(price);
-    return level === undefined ? { qty: 0, count: 0 } : { qty: level.visibleQty, count: level.count };
+    const level = this.index(side).find(price);
+    return level === null ? emptyLevel : { qty: level.visibleQty, count: level.count };
   }
 
   levels(side: Side): Array<{ price: number; qty: number; count: number }> {
-    const index = this.index(side);
+    const levels = this.index(side).levels;
     const out: Array<{ price: number; qty: number; count: number }> = [];
-    for (let i = index.prices.length - 1; i >= 0; i -= 1) {
-      const level = index.byPrice.get(index.prices[i] as number);
-      if (level !== undefined) out.push({ price: level.price, qty: level.visibleQty, count: level.count });
+    for (let i = levels.length - 1; i >= 0; i -= 1) {
+      const level = levels[i] as Level;
+      if (level.count > 0) out.push({ price: level.price, qty: level.visibleQty, count: level.count });
     }
     return out;
   }

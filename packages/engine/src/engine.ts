@@ -77,6 +77,15 @@ function inRange(value: number, min: number, max: number): boolean {
   return Number.isSafeInteger(value) && value >= min && value <= max;
 }
 
+/**
+ * Cash a buy needs for `qtyLots` at `priceTicks`: the value plus the fee at
+ * `feeBps`, floored as fees are charged. The one definition of a buy reservation.
+ */
+function cashFor(priceTicks: number, qtyLots: number, tickValueMinor: number, feeBps: number): number {
+  const notional = priceTicks * qtyLots * tickValueMinor;
+  return notional + Math.floor((notional * feeBps) / 10_000);
+}
+
 function validText(value: string, charsMax: number): boolean {
   return value.length > 0 && value.length <= charsMax;
 }
@@ -90,6 +99,10 @@ export class Engine {
   readonly orders = new Map<number, Order>();
   /** Fee income per currency, in minor units. */
   readonly feesCollected = new Map<string, number>();
+  /** Cash deposited minus withdrawn per currency (= balances + fee income): bounded by `cashMinorMax`. */
+  readonly cashOutstanding = new Map<string, number>();
+  /** Securities deposited minus withdrawn per instrument (= sum of positions): bounded by `positionLotsMax`. */
+  readonly lotsOutstanding = new Map<number, number>();
 
   eventSeq = 0;
   nextOrderId = 1;
@@ -243,6 +256,10 @@ export class Engine {
       });
     }
     for (const level of this.touchedLevels) {
+      // A level emptied and then re-created at the same price in one command (a replace re-queuing the
+      // level's only order) is two Level objects for one price. Only the live one is reported (it was
+      // touched when the order was inserted), so each price gets one event carrying its final state.
+      if (level.count === 0 && (this.instruments.get(level.instrumentId)?.book.levelAt(level.side, level.price).count ?? 0) > 0) continue;
       this.out.push({
         type: "BookLevelChanged",
         seq: this.nextSeq(),
@@ -264,8 +281,7 @@ export class Engine {
   /** Cash a buy order needs for `leaves` lots at its price, with the larger of its fees (floored, as charged). */
   private cashNeeded(order: Order, instrument: Instrument, leaves: number): number {
     if (!order.isBuy) return 0;
-    const notional = order.price * leaves * instrument.tickValueMinor;
-    return notional + Math.floor((notional * Math.max(order.makerFeeBps, order.takerFeeBps)) / 10_000);
+    return cashFor(order.price, leaves, instrument.tickValueMinor, Math.max(order.makerFeeBps, order.takerFeeBps));
   }
 
   /** Re-derives the order's reservation from its open quantity and moves the difference on the account. */
@@ -371,6 +387,16 @@ export class Engine {
     if (account.openOrders >= account.openOrdersMax) return this.reject("PlaceOrder", "open_orders_limit", ids);
     const isStop = c.orderType === "stop" || c.orderType === "stop_limit";
     if (isStop && instrument.stops.length >= stopOrdersPerInstrumentMax) return this.reject("PlaceOrder", "open_orders_limit", ids);
+    // Funds are checked before any slot is created, so a rejected order leaves no trace in the state.
+    if (c.side === "buy") {
+      const cash = account.cash.get(instrument.currency);
+      const need = cashFor(price, c.qtyLots, instrument.tickValueMinor, Math.max(instrument.makerFeeBps, instrument.takerFeeBps));
+      if (cash === undefined || cash.balance - cash.reserved < need) return this.reject("PlaceOrder", "insufficient_funds", ids);
+    } else {
+      const position = account.positions.get(instrument.id);
+      if (position === undefined || position.position - position.reserved < c.qtyLots) return this.reject("PlaceOrder", "insufficient_position", ids);
+    }
+    if (c.postOnly && this.crossesBook(instrument, c.side === "buy", price)) return this.reject("PlaceOrder", "post_only_would_cross", ids);
     const order = new Order(
       this.nextOrderId,
       c.accountId,
@@ -391,13 +417,6 @@ export class Engine {
       account.cashSlot(instrument.currency),
       account.positionSlot(instrument.id),
     );
-    if (order.isBuy) {
-      const need = this.cashNeeded(order, instrument, order.leaves);
-      if (order.cash.balance - order.cash.reserved < need) return this.reject("PlaceOrder", "insufficient_funds", ids);
-    } else if (order.position.position - order.position.reserved < order.leaves) {
-      return this.reject("PlaceOrder", "insufficient_position", ids);
-    }
-    if (c.postOnly && this.crossesBook(instrument, order.isBuy, price)) return this.reject("PlaceOrder", "post_only_would_cross", ids);
 
     this.nextOrderId += 1;
     account.clientOrderIds.add(c.clientOrderId);
@@ -450,17 +469,24 @@ export class Engine {
     this.touchLevel(instrument.book.insert(order));
   }
 
-  /** FOK pre-check: can the whole quantity trade now without self-trade prevention or a circuit breaker interfering? */
+  /**
+   * FOK pre-check: can the whole quantity trade now without self-trade prevention or a circuit breaker
+   * interfering? It walks the book exactly as `match` will: own orders first meet self-trade prevention,
+   * and the circuit band is anchored on the previous fill of the sweep (the last trade moves with every
+   * fill), so a FOK that passes cannot be stopped half-filled and one that would fill is never refused.
+   */
   private fillableInFull(order: Order, instrument: Instrument): boolean {
     const stpMode = this.accounts.get(order.accountId)?.stpMode ?? "none";
     let needed = order.leaves;
+    let anchorTicks: number | undefined;
     for (let maker = instrument.book.best(order.isBuy ? "sell" : "buy"); maker !== null; maker = instrument.book.nextAfter(maker)) {
       if (order.isBuy ? maker.price > order.price : maker.price < order.price) return false;
-      if (instrument.breaksCircuit(maker.price)) return false;
       if (maker.accountId === order.accountId && stpMode !== "none") {
         if (stpMode === "cancel_oldest") continue;
         return false;
       }
+      if (instrument.breaksCircuit(maker.price, anchorTicks)) return false;
+      anchorTicks = maker.price;
       needed -= maker.leaves;
       if (needed <= 0) return true;
     }
@@ -474,17 +500,18 @@ export class Engine {
       const maker = book.best(opposite);
       if (maker === null) return;
       if (order.isBuy ? maker.price > order.price : maker.price < order.price) return;
-      if (instrument.breaksCircuit(maker.price)) {
-        this.haltForCircuitBreaker(instrument);
-        this.cancel(order, instrument, "circuit_breaker");
-        return;
-      }
       if (maker.accountId === order.accountId) {
         const mode = this.accounts.get(order.accountId)?.stpMode ?? "none";
         if (mode !== "none") {
           if (!this.preventSelfTrade(order, maker, instrument)) return;
           continue;
         }
+      }
+      // After self-trade prevention: a pair that STP keeps apart never trades, so it cannot move the price.
+      if (instrument.breaksCircuit(maker.price)) {
+        this.haltForCircuitBreaker(instrument);
+        this.cancel(order, instrument, "circuit_breaker");
+        return;
       }
       this.trade(instrument, maker, order);
     }
@@ -654,7 +681,9 @@ export class Engine {
 
   /** Triggers pending stops by last trade price; stops triggered by the same price go in acceptance order. */
   private triggerStops(instrument: Instrument): void {
-    const queue: Order[] = [];
+    // Each stop is queued with the last price that triggered it: OrderTriggered reports that price,
+    // not the price reached after earlier stops of the same batch traded (which may not satisfy it).
+    const queue: Array<{ readonly stop: Order; readonly lastPriceTicks: number }> = [];
     const collect = (): void => {
       const last = instrument.lastPriceTicks;
       if (last === 0 || instrument.stops.length === 0) return;
@@ -662,7 +691,7 @@ export class Engine {
         const stop = instrument.stops[i] as Order;
         if (stop.isBuy ? last >= stop.stopPrice : last <= stop.stopPrice) {
           instrument.stops.splice(i, 1);
-          queue.push(stop);
+          queue.push({ stop, lastPriceTicks: last });
         } else i += 1;
       }
     };
@@ -670,21 +699,22 @@ export class Engine {
     for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
       if (instrument.state !== "open") {
         // Halted by a circuit breaker mid-cascade: untriggered stops wait for the resumption.
-        instrument.stops.push(next, ...queue);
+        instrument.stops.push(next.stop, ...queue.map((entry) => entry.stop));
         instrument.stops.sort((a, b) => a.id - b.id);
         return;
       }
-      next.status = "active";
+      const stop = next.stop;
+      stop.status = "active";
       this.out.push({
         type: "OrderTriggered",
         seq: this.nextSeq(),
         tsUs: this.tsUs,
-        orderId: next.id,
-        accountId: next.accountId,
-        instrumentId: next.instrumentId,
-        lastPriceTicks: instrument.lastPriceTicks,
+        orderId: stop.id,
+        accountId: stop.accountId,
+        instrumentId: stop.instrumentId,
+        lastPriceTicks: next.lastPriceTicks,
       });
-      this.execute(next, instrument);
+      this.execute(stop, instrument);
       collect();
     }
   }
@@ -741,8 +771,7 @@ export class Engine {
       return this.reject("ReplaceOrder", "post_only_would_cross", ids);
     }
     if (order.isBuy) {
-      const notional = c.priceTicks * leaves * instrument.tickValueMinor;
-      const need = notional + Math.floor((notional * Math.max(order.makerFeeBps, order.takerFeeBps)) / 10_000);
+      const need = cashFor(c.priceTicks, leaves, instrument.tickValueMinor, Math.max(order.makerFeeBps, order.takerFeeBps));
       if (order.cash.balance - order.cash.reserved + order.reservedCash < need) return this.reject("ReplaceOrder", "insufficient_funds", ids);
     } else if (order.position.position - order.position.reserved + order.reservedLots < leaves) {
       return this.reject("ReplaceOrder", "insufficient_position", ids);
@@ -818,7 +847,11 @@ export class Engine {
     const session = this.sessions.get(c.sessionId);
     if (session === undefined) return this.reject("CloseSession", "unknown_session", {});
     this.sessions.delete(c.sessionId);
-    if (session.cancelOnDisconnect) this.cancelWhere("session_disconnect", (order) => order.sessionId === c.sessionId);
+    // Session ids may be reused once closed, so an order's session id alone does not say which
+    // connection entered it: never cancel another account's orders on this one's disconnect.
+    if (session.cancelOnDisconnect) {
+      this.cancelWhere("session_disconnect", (order) => order.sessionId === c.sessionId && order.accountId === session.accountId);
+    }
     this.out.push({ type: "SessionClosed", seq: this.nextSeq(), tsUs: this.tsUs, sessionId: c.sessionId });
   }
 
@@ -924,13 +957,18 @@ export class Engine {
     if (!inRange(c.amountMinor, 1, cashMinorMax)) return this.reject(c.type, "invalid_amount", ids);
     const slot = account.cash.get(c.currency);
     if (c.type === "DepositCash") {
-      if ((slot?.balance ?? 0) > cashMinorMax - c.amountMinor) return this.reject(c.type, "balance_limit", ids);
+      // Trades only move cash between accounts and fee income, so bounding the total
+      // in the shard bounds every balance: no credit can ever leave the safe integers.
+      const outstanding = this.cashOutstanding.get(c.currency) ?? 0;
+      if (outstanding > cashMinorMax - c.amountMinor) return this.reject(c.type, "balance_limit", ids);
+      this.cashOutstanding.set(c.currency, outstanding + c.amountMinor);
       const target = slot ?? account.cashSlot(c.currency);
       target.balance += c.amountMinor;
       this.touchCash(target, "deposit");
     } else {
       if (slot === undefined || slot.balance - slot.reserved < c.amountMinor) return this.reject(c.type, "insufficient_funds", ids);
       slot.balance -= c.amountMinor;
+      this.cashOutstanding.set(c.currency, (this.cashOutstanding.get(c.currency) ?? 0) - c.amountMinor);
       this.touchCash(slot, "withdrawal");
     }
   }
@@ -943,13 +981,16 @@ export class Engine {
     if (!inRange(c.qtyLots, 1, qtyLotsMax)) return this.reject(c.type, "invalid_quantity", ids);
     const slot = account.positions.get(c.instrumentId);
     if (c.type === "DepositSecurities") {
-      if ((slot?.position ?? 0) > positionLotsMax - c.qtyLots) return this.reject(c.type, "balance_limit", ids);
+      const outstanding = this.lotsOutstanding.get(c.instrumentId) ?? 0;
+      if (outstanding > positionLotsMax - c.qtyLots) return this.reject(c.type, "balance_limit", ids);
+      this.lotsOutstanding.set(c.instrumentId, outstanding + c.qtyLots);
       const target = slot ?? account.positionSlot(c.instrumentId);
       target.position += c.qtyLots;
       this.touchPosition(target, "deposit");
     } else {
       if (slot === undefined || slot.position - slot.reserved < c.qtyLots) return this.reject(c.type, "insufficient_position", ids);
       slot.position -= c.qtyLots;
+      this.lotsOutstanding.set(c.instrumentId, (this.lotsOutstanding.get(c.instrumentId) ?? 0) - c.qtyLots);
       this.touchPosition(slot, "withdrawal");
     }
   }

@@ -60,10 +60,13 @@ export class Instrument {
     return Math.max(1, this.referencePriceTicks - this.collarTicks());
   }
 
-  /** True when a trade at `price` would move the price beyond the circuit band. */
-  breaksCircuit(price: number): boolean {
-    const anchor = this.lastPriceTicks > 0 ? this.lastPriceTicks : this.referencePriceTicks;
-    const band = Math.floor((anchor * this.circuitBandBps) / 10_000);
-    return price > anchor + band || price < anchor - band;
+  /**
+   * True when a trade at `price` would move the price beyond the circuit band
+   * around `anchorTicks`: by default the last trade (the reference price before
+   * the first); a fill-or-kill pre-check passes the price its sweep reached.
+   */
+  breaksCircuit(price: number, anchorTicks = this.lastPriceTicks > 0 ? this.lastPriceTicks : this.referencePriceTicks): boolean {
+    const band = Math.floor((anchorTicks * this.circuitBandBps) / 10_000);
+    return price > anchorTicks + band || price < anchorTicks - band;
   }
 }

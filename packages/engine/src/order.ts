@@ -4,8 +4,15 @@
  * is the displayed part (all of `leaves` unless iceberg), and the level's
  * `visibleQty` is the sum of its orders' `visible`. `priority` grows with each
  * (re)insertion so a naive book can order by it and agree with the fast one.
+ *
+ * An engine holds one `Order` per open order, so its size is the engine's memory
+ * per resting order: the immutable enumerations (side, order type, time in force,
+ * post-only) are packed into one small integer, and the account and instrument ids
+ * are read from the order's cash and position slots (which belong to exactly that
+ * account and instrument) instead of being stored twice.
  */
 import type { OrderType, Side, TimeInForce } from "@tradestream/contracts";
+import { assert } from "@tradestream/kernel";
 import type { CashSlot, PositionSlot } from "./account.ts";
 
 export class Level {
@@ -24,44 +31,124 @@ export class Level {
 
 export type OrderStatus = "pending_stop" | "active" | "done";
 
+// Layout of `Order.kind`: bit 0 side (0 buy, 1 sell), bits 1–2 order type, bits 3–4 time in force, bit 5 post-only.
+const sellBit = 1;
+const typeShift = 1;
+const tifShift = 3;
+const postOnlyBit = 1 << 5;
+const orderTypes: readonly OrderType[] = ["limit", "market", "stop", "stop_limit"];
+const timesInForce: readonly TimeInForce[] = ["GTC", "DAY", "IOC", "FOK"];
+
+function packKind(side: Side, orderType: OrderType, tif: TimeInForce, postOnly: boolean): number {
+  const type = orderTypes.indexOf(orderType);
+  const time = timesInForce.indexOf(tif);
+  assert((side === "buy" || side === "sell") && type >= 0 && time >= 0, "order with an unknown side, type or time in force");
+  return (side === "sell" ? sellBit : 0) | (type << typeShift) | (time << tifShift) | (postOnly ? postOnlyBit : 0);
+}
+
 export class Order {
-  filled = 0;
+  // Fields are declared (not initialised) and assigned once, in this order, by the
+  // constructor: every order gets the same hidden class and no field is written twice.
+  declare readonly id: number;
+  declare readonly clientOrderId: string;
+  /** Side, order type, time in force and post-only, packed (see `packKind`). */
+  declare readonly kind: number;
+  /** The price the order matches at or better: the limit, or the protection price of market/stop orders. */
+  declare price: number;
+  declare readonly stopPrice: number;
+  /** Total quantity (replace may change it). */
+  declare qty: number;
+  /** Open quantity: qty − filled − cancelled. */
+  declare leaves: number;
+  declare readonly displayQty: number;
+  declare readonly sessionId: number;
+  /** Fee schedule in force when the order was entered: reservations and charges use it. */
+  declare readonly makerFeeBps: number;
+  declare readonly takerFeeBps: number;
+  declare readonly cash: CashSlot;
+  declare readonly position: PositionSlot;
+  declare filled: number;
   /** Displayed quantity currently in the book (≤ leaves). */
-  visible = 0;
-  priority = 0;
-  reservedCash = 0;
-  reservedLots = 0;
-  status: OrderStatus = "active";
-  level: Level | null = null;
-  prev: Order | null = null;
-  next: Order | null = null;
+  declare visible: number;
+  declare priority: number;
+  declare reservedCash: number;
+  declare reservedLots: number;
+  declare status: OrderStatus;
+  declare level: Level | null;
+  declare prev: Order | null;
+  declare next: Order | null;
 
   constructor(
-    readonly id: number,
-    readonly accountId: number,
-    readonly instrumentId: number,
-    readonly clientOrderId: string,
-    readonly side: Side,
-    readonly orderType: OrderType,
-    readonly tif: TimeInForce,
-    /** The price the order matches at or better: the limit, or the protection price of market/stop orders. */
-    public price: number,
-    readonly stopPrice: number,
-    /** Total quantity (replace may change it). */
-    public qty: number,
-    /** Open quantity: qty − filled − cancelled. */
-    public leaves: number,
-    readonly displayQty: number,
-    readonly postOnly: boolean,
-    readonly sessionId: number,
-    /** Fee schedule in force when the order was entered: reservations and charges use it. */
-    readonly makerFeeBps: number,
-    readonly takerFeeBps: number,
-    readonly cash: CashSlot,
-    readonly position: PositionSlot,
-  ) {}
+    id: number,
+    accountId: number,
+    instrumentId: number,
+    clientOrderId: string,
+    side: Side,
+    orderType: OrderType,
+    tif: TimeInForce,
+    price: number,
+    stopPrice: number,
+    qty: number,
+    leaves: number,
+    displayQty: number,
+    postOnly: boolean,
+    sessionId: number,
+    makerFeeBps: number,
+    takerFeeBps: number,
+    cash: CashSlot,
+    position: PositionSlot,
+  ) {
+    assert(cash.accountId === accountId && position.accountId === accountId, "order slots belong to another account");
+    assert(position.instrumentId === instrumentId, "order position slot belongs to another instrument");
+    this.id = id;
+    this.clientOrderId = clientOrderId;
+    this.kind = packKind(side, orderType, tif, postOnly);
+    this.price = price;
+    this.stopPrice = stopPrice;
+    this.qty = qty;
+    this.leaves = leaves;
+    this.displayQty = displayQty;
+    this.sessionId = sessionId;
+    this.makerFeeBps = makerFeeBps;
+    this.takerFeeBps = takerFeeBps;
+    this.cash = cash;
+    this.position = position;
+    this.filled = 0;
+    this.visible = 0;
+    this.priority = 0;
+    this.reservedCash = 0;
+    this.reservedLots = 0;
+    this.status = "active";
+    this.level = null;
+    this.prev = null;
+    this.next = null;
+  }
+
+  get accountId(): number {
+    return this.cash.accountId;
+  }
+
+  get instrumentId(): number {
+    return this.position.instrumentId;
+  }
+
+  get side(): Side {
+    return (this.kind & sellBit) === 0 ? "buy" : "sell";
+  }
 
   get isBuy(): boolean {
-    return this.side === "buy";
+    return (this.kind & sellBit) === 0;
+  }
+
+  get orderType(): OrderType {
+    return orderTypes[(this.kind >>> typeShift) & 3] as OrderType;
+  }
+
+  get tif(): TimeInForce {
+    return timesInForce[(this.kind >>> tifShift) & 3] as TimeInForce;
+  }
+
+  get postOnly(): boolean {
+    return (this.kind & postOnlyBit) !== 0;
   }
 }

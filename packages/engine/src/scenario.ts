@@ -3,7 +3,8 @@
  * package). It stamps every command with its own timestamp from a test clock and,
  * after every command, checks what must hold whatever the scenario: events carry
  * consecutive `seq` numbers continuing the shard's sequence and the command's
- * `tsUs`; the whole-state invariants hold; cash plus fee income and positions
+ * `tsUs`; a rejected command produces its CommandRejected event and nothing
+ * else; the whole-state invariants hold; cash plus fee income and positions
  * change only by accepted deposits and withdrawals. Scenarios then state their
  * own, hand-derived expectations with the small projections below.
  */
@@ -72,6 +73,8 @@ export class Scenario {
     this.lastSeq += events.length;
     expect(invariantViolations(this.engine)).toEqual([]);
     const rejected = events.some((e) => e.type === "CommandRejected");
+    // A rejection changes nothing, so it is the only event its command produces.
+    if (rejected) expect(events.map((e) => e.type)).toEqual(["CommandRejected"]);
     if (!rejected) {
       if (stamped.type === "DepositCash") addTo(this.cashExpected, stamped.currency, stamped.amountMinor);
       if (stamped.type === "WithdrawCash") addTo(this.cashExpected, stamped.currency, -stamped.amountMinor);
@@ -99,7 +102,7 @@ export class Scenario {
   tradeAt(priceTicks: number, qtyLots = 1): EngineEvent[] {
     this.order(printSeller, "sell", priceTicks, qtyLots);
     const events = this.order(printBuyer, "buy", priceTicks, qtyLots).events;
-    expect(trades(events).at(-1)?.[0]).toBe(priceTicks);
+    expect(trades(events)[0]?.slice(0, 2)).toEqual([priceTicks, qtyLots]);
     return events;
   }
 

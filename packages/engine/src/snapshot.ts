@@ -11,6 +11,7 @@ import { assert } from "@tradestream/kernel";
 import { Account } from "./account.ts";
 import { Engine, type EngineOptions, type Session } from "./engine.ts";
 import { Instrument } from "./instrument.ts";
+import { totalCash, totalPositions } from "./invariants.ts";
 import { Order, type OrderStatus } from "./order.ts";
 
 export const snapshotVersion = 1;
@@ -173,6 +174,9 @@ export function restoreEngine(bytes: Uint8Array, options: EngineOptions = {}): E
   for (const firm of snapshot.killedFirms) engine.killedFirms.add(firm);
   for (const session of snapshot.sessions) engine.sessions.set(session.sessionId, session);
   for (const [currency, amount] of snapshot.feesCollected) engine.feesCollected.set(currency, amount);
+  // The outstanding totals are derived state: balances plus fee income, and positions.
+  for (const [currency, total] of totalCash(engine)) engine.cashOutstanding.set(currency, total);
+  for (const [instrumentId, total] of totalPositions(engine)) engine.lotsOutstanding.set(instrumentId, total);
   const byId = new Map<number, Order>();
   for (const row of snapshot.orders) {
     const [id, accountId, instrumentId, clientOrderId, side, orderType, tif, price, stopPrice, qty, leaves, displayQty, postOnly, sessionId, makerFeeBps, takerFeeBps, filled, visible, priority, reservedCash, reservedLots, status] = row;

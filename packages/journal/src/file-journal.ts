@@ -31,14 +31,15 @@
 // directory entry is fsync'd before any record in it is reported durable.
 
 import fs from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { CommandLog, JournalLogger } from "./command-log.ts";
 import { DurabilityTracker } from "./durability.ts";
 import { JournalBacklogFullError, JournalClosedError, JournalCorruptError, JournalFailedError } from "./errors.ts";
-import { closeFd, openFd, readFileBytes, segmentFileName } from "./files.ts";
-import { checkFrame, encodeFrame, frameBytesMax, readFrameLength, recordBytesMax, recordHeaderBytes } from "./framing.ts";
+import { closeFd, openFd, segmentFileName } from "./files.ts";
+import { encodeFrame, frameBytesMax, recordBytesMax, recordHeaderBytes } from "./framing.ts";
 import { stderrJsonLogger } from "./logger.ts";
 import { recoverJournal, type SegmentState } from "./recovery.ts";
+import { readSegmentFrames } from "./segment-reader.ts";
 
 const mebibyte = 1_048_576;
 
@@ -112,6 +113,13 @@ export interface FileJournalOptions {
 
 export type FileJournal = CommandLog & { readonly stats: JournalStats };
 
+/**
+ * Directories with an open journal in this process. Two writers on one journal would
+ * interleave their frames, so a second open is refused until the first is closed or
+ * has failed. (Another process is not detected; see the package README.)
+ */
+const openDirs = new Set<string>();
+
 /** Opens (creating or recovering) the journal in `options.dir`. */
 export async function openFileJournal(options: FileJournalOptions): Promise<FileJournal> {
   const segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault;
@@ -119,23 +127,37 @@ export async function openFileJournal(options: FileJournalOptions): Promise<File
   const backlogBytesMax = options.backlogBytesMax ?? backlogBytesMaxDefault;
   assertIntegerIn("backlogBytesMax", backlogBytesMax, backlogBytesMaxFloor, backlogBytesMaxCeiling);
   const logger = options.logger ?? stderrJsonLogger;
-  const recovered = await recoverJournal({ dir: options.dir, logger });
-  const tail = recovered.segments.at(-1);
-  if (tail === undefined) throw new Error("recovery returned no segment");
-  const fd = await openFd(tail.path, "r+");
-  const dirFd = await openFd(options.dir, "r");
-  logger.info("journal opened", { dir: options.dir, segments: recovered.segments.length, lastSeq: recovered.lastSeq });
-  return new FileCommandLog({
-    dir: options.dir,
-    segments: recovered.segments,
-    lastSeq: recovered.lastSeq,
-    fd,
-    dirFd,
-    segmentBytesMax,
-    backlogBytesMax,
-    logger,
-    io: options.io ?? nodeIo,
-  });
+  const dir = resolve(options.dir);
+  if (openDirs.has(dir)) throw new Error(`a journal is already open in ${dir} in this process`);
+  openDirs.add(dir);
+  try {
+    const recovered = await recoverJournal({ dir, logger });
+    const tail = recovered.segments.at(-1);
+    if (tail === undefined) throw new Error("recovery returned no segment");
+    const fd = await openFd(tail.path, "r+");
+    let dirFd: number;
+    try {
+      dirFd = await openFd(dir, "r");
+    } catch (error: unknown) {
+      await closeFd(fd);
+      throw error;
+    }
+    logger.info("journal opened", { dir, segments: recovered.segments.length, lastSeq: recovered.lastSeq });
+    return new FileCommandLog({
+      dir,
+      segments: recovered.segments,
+      lastSeq: recovered.lastSeq,
+      fd,
+      dirFd,
+      segmentBytesMax,
+      backlogBytesMax,
+      logger,
+      io: options.io ?? nodeIo,
+    });
+  } catch (error: unknown) {
+    openDirs.delete(dir);
+    throw error;
+  }
 }
 
 function assertIntegerIn(name: string, value: number, min: number, max: number): void {
@@ -309,26 +331,16 @@ class FileCommandLog implements FileJournal {
     const untilSeq = this.tracker.durableSeq;
     if (fromSeq > untilSeq) return fromSeq - 1;
     let lastDelivered = fromSeq - 1;
+    const deliver = (seq: number, bytes: Uint8Array, start: number, end: number): void => {
+      if (seq < fromSeq) return;
+      onRecord(seq, bytes.subarray(start, end));
+      lastDelivered = seq;
+    };
     for (let index = this.segmentIndexFor(fromSeq); index < this.segments.length; index++) {
       const segment = this.segments[index];
       if (segment === undefined || segment.firstSeq > untilSeq) break;
       // `bytes` only ever covers durable frames, so a concurrent write is never read.
-      const bytes = await readFileBytes(segment.path, segment.bytes);
-      let offset = 0;
-      let seq = segment.firstSeq;
-      while (offset < bytes.length && seq <= untilSeq) {
-        const status = checkFrame(bytes, offset, bytes.length, seq);
-        if (status !== "ok") {
-          throw new JournalCorruptError({ file: segment.path, offset, reason: `${status} at seq ${String(seq)} during replay` });
-        }
-        const end = offset + recordHeaderBytes + readFrameLength(bytes, offset);
-        if (seq >= fromSeq) {
-          onRecord(seq, bytes.subarray(offset + recordHeaderBytes, end));
-          lastDelivered = seq;
-        }
-        offset = end;
-        seq++;
-      }
+      await readSegmentFrames({ path: segment.path, length: segment.bytes, firstSeq: segment.firstSeq, untilSeq, onFrame: deliver });
     }
     if (lastDelivered !== untilSeq) {
       const tail = this.tailSegment();
@@ -467,6 +479,7 @@ class FileCommandLog implements FileJournal {
   private finishClose(): void {
     if (this.state !== "closing") return;
     this.state = "closed";
+    openDirs.delete(this.dir);
     this.tracker.stop(new JournalClosedError());
     const fd = this.fd;
     const dirFd = this.dirFd;
@@ -481,6 +494,7 @@ class FileCommandLog implements FileJournal {
   private fail(operation: string, cause: unknown): void {
     if (this.state === "failed") return;
     this.state = "failed";
+    openDirs.delete(this.dir);
     const error = new JournalFailedError(`journal ${operation} failed; the log has stopped`, { cause });
     this.logger.error("journal failed", { operation, error: String(cause), lastSeq: this.appendedSeq, durableSeq: this.tracker.durableSeq });
     this.tracker.stop(error);

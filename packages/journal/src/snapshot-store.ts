@@ -37,7 +37,7 @@ export const snapshotBytesMaxCeiling = 2_147_483_648;
 export const snapshotHeaderBytes = 32;
 export const snapshotFormatVersion = 1;
 
-const magic = Buffer.from("TSSNAPSH", "ascii");
+const magic = new TextEncoder().encode("TSSNAPSH");
 const snapshotNamePattern = /^snapshot-(\d{20})\.bin$/;
 const tempSuffix = ".tmp";
 const twoPow32 = 4_294_967_296;
@@ -82,35 +82,37 @@ export async function openSnapshotStore(options: SnapshotStoreOptions): Promise<
 }
 
 /** Encodes the 32-byte header for `state`. */
-export function encodeSnapshotHeader(seq: number, state: Uint8Array): Buffer {
-  const header = Buffer.alloc(snapshotHeaderBytes);
-  magic.copy(header, 0);
-  header.writeUInt32LE(snapshotFormatVersion, 8);
-  header.writeUInt32LE(seq >>> 0, 16);
-  header.writeUInt32LE(Math.floor(seq / twoPow32), 20);
-  header.writeUInt32LE(state.length >>> 0, 24);
-  header.writeUInt32LE(Math.floor(state.length / twoPow32), 28);
+export function encodeSnapshotHeader(seq: number, state: Uint8Array): Uint8Array {
+  const header = new Uint8Array(snapshotHeaderBytes);
+  const view = new DataView(header.buffer);
+  header.set(magic, 0);
+  view.setUint32(8, snapshotFormatVersion, true);
+  view.setUint32(16, seq >>> 0, true);
+  view.setUint32(20, Math.floor(seq / twoPow32), true);
+  view.setUint32(24, state.length >>> 0, true);
+  view.setUint32(28, Math.floor(state.length / twoPow32), true);
   let crc = crc32cUpdate(crc32cStart(0), header, 0, 12);
   crc = crc32cUpdate(crc, header, 16, snapshotHeaderBytes);
   crc = crc32cUpdate(crc, state, 0, state.length);
-  header.writeUInt32LE(crc32cFinish(crc), 12);
+  view.setUint32(12, crc32cFinish(crc), true);
   return header;
 }
 
 /** Checks a whole snapshot file; returns the state or the reason it is unusable. */
-export function decodeSnapshot(bytes: Buffer, expectedSeq: number): { seq: number; state: Uint8Array } | { problem: string } {
+export function decodeSnapshot(bytes: Uint8Array, expectedSeq: number): { seq: number; state: Uint8Array } | { problem: string } {
   if (bytes.length < snapshotHeaderBytes) return { problem: `file is ${String(bytes.length)} bytes, shorter than the header` };
-  if (!bytes.subarray(0, 8).equals(magic)) return { problem: "bad magic" };
-  const version = bytes.readUInt32LE(8);
+  if (!magic.every((byte, index) => bytes[index] === byte)) return { problem: "bad magic" };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, snapshotHeaderBytes);
+  const version = view.getUint32(8, true);
   if (version !== snapshotFormatVersion) return { problem: `unsupported version ${String(version)}` };
-  const seq = bytes.readUInt32LE(20) * twoPow32 + bytes.readUInt32LE(16);
-  const length = bytes.readUInt32LE(28) * twoPow32 + bytes.readUInt32LE(24);
+  const seq = view.getUint32(20, true) * twoPow32 + view.getUint32(16, true);
+  const length = view.getUint32(28, true) * twoPow32 + view.getUint32(24, true);
   if (length !== bytes.length - snapshotHeaderBytes) {
     return { problem: `header says ${String(length)} state bytes, file holds ${String(bytes.length - snapshotHeaderBytes)}` };
   }
   let crc = crc32cUpdate(crc32cStart(0), bytes, 0, 12);
   crc = crc32cUpdate(crc, bytes, 16, bytes.length);
-  if (crc32cFinish(crc) !== bytes.readUInt32LE(12)) return { problem: "checksum mismatch" };
+  if (crc32cFinish(crc) !== view.getUint32(12, true)) return { problem: "checksum mismatch" };
   if (seq !== expectedSeq) return { problem: `header seq ${String(seq)} does not match the file name` };
   return { seq, state: bytes.subarray(snapshotHeaderBytes) };
 }
@@ -143,7 +145,7 @@ class FileSnapshotStore implements SnapshotStore {
   async loadLatest(): Promise<{ seq: number; state: Uint8Array } | null> {
     for (const seq of await this.listSeqsNewestFirst()) {
       const file = join(this.dir, snapshotFileName(seq));
-      let bytes: Buffer;
+      let bytes: Uint8Array;
       try {
         bytes = await readFileBytes(file);
       } catch (error: unknown) {

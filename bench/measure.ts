@@ -1,0 +1,117 @@
+// Measurement primitives shared by the engine benchmark and the profiling harness.
+// Everything a timed region touches is prepared before it starts: command objects,
+// peer arguments, latency sample arrays. Each timed region starts after a full GC.
+
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import type { Command, EngineEvent } from "@tradestream/contracts";
+import { Engine } from "../packages/engine/src/index.ts";
+import { applyPeer, newPeerBook, peerRestingOrders, type PeerOp } from "./peer.ts";
+import { summarizeLatency, type LatencySummary } from "./stats.ts";
+import { instrumentId, type StreamCommand, type Workload } from "./workload.ts";
+
+/** A full collection: `--expose-gc` when given, else exposed at run time through V8 flags. */
+function getGc(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed !== undefined) return exposed;
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+}
+const gc = getGc();
+
+export function fullGc(): void {
+  gc();
+  gc();
+}
+
+export function freshEngine(commands: readonly Command[]): Engine {
+  const engine = new Engine();
+  for (const command of commands) engine.apply(command);
+  return engine;
+}
+
+function countRejects(events: readonly EngineEvent[]): number {
+  let rejects = 0;
+  for (const event of events) if (event.type === "CommandRejected") rejects++;
+  return rejects;
+}
+
+/** A fresh engine with the workload's setup and prefill applied (untimed); throws if any was rejected. */
+export function preparedEngine(workload: Workload): Engine {
+  const engine = new Engine();
+  let rejects = 0;
+  for (const command of workload.setup) rejects += countRejects(engine.apply(command));
+  for (const command of workload.prefill) rejects += countRejects(engine.apply(command));
+  if (rejects > 0) throw new Error(`${rejects} setup/prefill commands were rejected`);
+  return engine;
+}
+
+export function restingOrders(engine: Engine): number {
+  return engine.instruments.get(instrumentId)?.book.size ?? -1;
+}
+
+/** Commands per second over the whole measured stream, on a prepared engine. */
+export function engineThroughput(workload: Workload): { opsPerSec: number; events: number; resting: number } {
+  const engine = preparedEngine(workload);
+  const stream = workload.stream;
+  fullGc();
+  let events = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < stream.length; i++) events += engine.apply(stream[i] as StreamCommand).length;
+  const elapsedNs = Number(process.hrtime.bigint() - start);
+  return { opsPerSec: Math.round((stream.length * 1e9) / elapsedNs), events, resting: restingOrders(engine) };
+}
+
+export function peerThroughput(prefill: readonly PeerOp[], ops: readonly PeerOp[]): { opsPerSec: number; errors: number; resting: number } {
+  const book = newPeerBook();
+  for (const op of prefill) applyPeer(book, op);
+  fullGc();
+  let errors = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops.length; i++) errors += applyPeer(book, ops[i] as PeerOp);
+  const elapsedNs = Number(process.hrtime.bigint() - start);
+  return { opsPerSec: Math.round((ops.length * 1e9) / elapsedNs), errors, resting: peerRestingOrders(book) };
+}
+
+export interface EngineLatency extends LatencySummary {
+  rejects: number;
+  trades: number;
+  resting: number;
+}
+
+/** Times every command on its own (hrtime.bigint() before and after; the timer's cost is in each sample). */
+export function engineLatency(workload: Workload): EngineLatency {
+  const engine = preparedEngine(workload);
+  const stream = workload.stream;
+  const samples = new Float64Array(stream.length);
+  let rejects = 0;
+  let trades = 0;
+  fullGc();
+  for (let i = 0; i < stream.length; i++) {
+    const command = stream[i] as StreamCommand;
+    const t0 = process.hrtime.bigint();
+    const events = engine.apply(command);
+    const t1 = process.hrtime.bigint();
+    samples[i] = Number(t1 - t0);
+    for (const event of events) {
+      if (event.type === "TradeExecuted") trades++;
+      else if (event.type === "CommandRejected") rejects++;
+    }
+  }
+  return { ...summarizeLatency(samples), rejects, trades, resting: restingOrders(engine) };
+}
+
+export function peerLatency(prefill: readonly PeerOp[], ops: readonly PeerOp[]): LatencySummary {
+  const book = newPeerBook();
+  for (const op of prefill) applyPeer(book, op);
+  const samples = new Float64Array(ops.length);
+  fullGc();
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as PeerOp;
+    const t0 = process.hrtime.bigint();
+    applyPeer(book, op);
+    const t1 = process.hrtime.bigint();
+    samples[i] = Number(t1 - t0);
+  }
+  return summarizeLatency(samples);
+}
