@@ -34,6 +34,9 @@ const replay = {
   ...(process.env["PROP_SEED"] === undefined ? {} : { seed: Number(process.env["PROP_SEED"]), path: process.env["PROP_PATH"] ?? "" }),
   // PROP_SHRINK=0 reports the first failure as found, without shrinking it.
   endOnFailure: process.env["PROP_SHRINK"] === "0",
+  // Shrinking a stream of thousands of commands can take many minutes: stop in time and
+  // report the smallest failure found so far (vitest gives a test 60 s).
+  interruptAfterTimeLimit: Number(process.env["PROP_TIME_LIMIT_MS"] ?? 45_000),
 };
 
 function add<K>(map: Map<K, bigint>, key: K, delta: number): void {
@@ -116,7 +119,20 @@ class StreamChecker {
       case "WithdrawSecurities":
         add(this.expectedLots, command.instrumentId, -command.qtyLots);
         break;
-      default:
+      // Commands that move no cash or securities.
+      case "PlaceOrder":
+      case "CancelOrder":
+      case "ReplaceOrder":
+      case "MassCancel":
+      case "OpenSession":
+      case "CloseSession":
+      case "CreateInstrument":
+      case "UpdateInstrument":
+      case "SetReferencePrice":
+      case "SetTradingState":
+      case "CreateAccount":
+      case "SetKillSwitch":
+      case "EndOfDay":
         break;
     }
   }
@@ -180,7 +196,15 @@ class StreamChecker {
         if (this.tradingState.get(event.instrumentId) !== "open") problems.push(`stop ${event.orderId} triggered while instrument ${event.instrumentId} is not open`);
         break;
       }
-      default:
+      // Events with nothing to check on their own.
+      case "CommandRejected":
+      case "InstrumentUpdated":
+      case "AccountCreated":
+      case "BalanceChanged":
+      case "PositionChanged":
+      case "KillSwitchSet":
+      case "BookLevelChanged":
+      case "DayEnded":
         break;
     }
     return problems;
@@ -336,10 +360,21 @@ class StreamChecker {
     return problems;
   }
 
-  /** Balance, position and level events state the final values of what they report. */
+  /** Balance, position and level events state the final values of what they report, once per thing per command. */
   private checkProjections(events: readonly EngineEvent[]): string[] {
     const problems: string[] = [];
+    const reported = new Set<string>();
     for (const event of events) {
+      const subject =
+        event.type === "BalanceChanged"
+          ? `${event.type} ${event.accountId} ${event.currency}`
+          : event.type === "PositionChanged"
+            ? `${event.type} ${event.accountId} ${event.instrumentId}`
+            : event.type === "BookLevelChanged"
+              ? `${event.type} ${event.instrumentId} ${event.side} ${event.priceTicks}`
+              : null;
+      if (subject !== null && reported.has(subject)) problems.push(`${subject} reported twice by one command`);
+      if (subject !== null) reported.add(subject);
       switch (event.type) {
         case "BalanceChanged": {
           const slot = this.engine.accounts.get(event.accountId)?.cash.get(event.currency);
@@ -363,7 +398,23 @@ class StreamChecker {
           else side.set(event.priceTicks, { qty: event.qtyLots, count: event.orderCount });
           break;
         }
-        default:
+        // Events that report no balance, position or level.
+        case "OrderAccepted":
+        case "CommandRejected":
+        case "TradeExecuted":
+        case "OrderCancelled":
+        case "OrderReplaced":
+        case "OrderExpired":
+        case "OrderTriggered":
+        case "InstrumentCreated":
+        case "InstrumentUpdated":
+        case "ReferencePriceSet":
+        case "TradingStateChanged":
+        case "AccountCreated":
+        case "SessionOpened":
+        case "SessionClosed":
+        case "KillSwitchSet":
+        case "DayEnded":
           break;
       }
     }

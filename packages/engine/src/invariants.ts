@@ -16,7 +16,9 @@
  *   a kill switch have no open orders;
  * - books are uncrossed, in price then time order, and their level totals equal
  *   the sum of their orders;
- * - no pending stop of an open instrument has a trigger the last price crossed.
+ * - no pending stop of an open instrument has a trigger the last price crossed;
+ * - the outstanding deposit totals equal the cash (with fee income) and
+ *   securities held, so the bound on deposits bounds every balance.
  */
 import type { Side } from "@tradestream/contracts";
 import type { Engine } from "./engine.ts";
@@ -156,6 +158,13 @@ export function invariantViolations(engine: Engine): string[] {
   }
   for (const [currency, fees] of engine.feesCollected) {
     if (!inLimit(fees, cashMinorMax)) problems.push(`fees collected in ${currency} are ${fees}`);
+  }
+  // The deposit bound relies on the outstanding totals being exactly the cash and securities held.
+  for (const [currency, total] of totalCash(engine)) {
+    if ((engine.cashOutstanding.get(currency) ?? 0) !== total) problems.push(`${currency} outstanding ${engine.cashOutstanding.get(currency) ?? 0} ≠ ${total} held`);
+  }
+  for (const [instrumentId, total] of totalPositions(engine)) {
+    if ((engine.lotsOutstanding.get(instrumentId) ?? 0) !== total) problems.push(`instrument ${instrumentId} outstanding ${engine.lotsOutstanding.get(instrumentId) ?? 0} ≠ ${total} lots held`);
   }
   return problems;
 }

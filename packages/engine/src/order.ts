@@ -39,9 +39,39 @@ const postOnlyBit = 1 << 5;
 const orderTypes: readonly OrderType[] = ["limit", "market", "stop", "stop_limit"];
 const timesInForce: readonly TimeInForce[] = ["GTC", "DAY", "IOC", "FOK"];
 
+function typeCode(orderType: OrderType): number {
+  switch (orderType) {
+    case "limit":
+      return 0;
+    case "market":
+      return 1;
+    case "stop":
+      return 2;
+    case "stop_limit":
+      return 3;
+    default:
+      return -1;
+  }
+}
+
+function tifCode(tif: TimeInForce): number {
+  switch (tif) {
+    case "GTC":
+      return 0;
+    case "DAY":
+      return 1;
+    case "IOC":
+      return 2;
+    case "FOK":
+      return 3;
+    default:
+      return -1;
+  }
+}
+
 function packKind(side: Side, orderType: OrderType, tif: TimeInForce, postOnly: boolean): number {
-  const type = orderTypes.indexOf(orderType);
-  const time = timesInForce.indexOf(tif);
+  const type = typeCode(orderType);
+  const time = tifCode(tif);
   assert((side === "buy" || side === "sell") && type >= 0 && time >= 0, "order with an unknown side, type or time in force");
   return (side === "sell" ? sellBit : 0) | (type << typeShift) | (time << tifShift) | (postOnly ? postOnlyBit : 0);
 }

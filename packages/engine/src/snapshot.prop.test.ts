@@ -18,6 +18,9 @@ const replay = {
   ...(process.env["PROP_SEED"] === undefined ? {} : { seed: Number(process.env["PROP_SEED"]), path: process.env["PROP_PATH"] ?? "" }),
   // PROP_SHRINK=0 reports the first failure as found, without shrinking it.
   endOnFailure: process.env["PROP_SHRINK"] === "0",
+  // Shrinking a stream of thousands of commands can take many minutes: stop in time and
+  // report the smallest failure found so far (vitest gives a test 60 s).
+  interruptAfterTimeLimit: Number(process.env["PROP_TIME_LIMIT_MS"] ?? 45_000),
 };
 const runs = Number(process.env["PROP_RUNS"] ?? 10);
 const text = new TextDecoder();

@@ -27,7 +27,10 @@ interface Chunk {
 }
 
 async function readChunk(handle: FileHandle, position: number, length: number): Promise<Chunk> {
-  const bytes = new Uint8Array(headroomBytes + length);
+  // Unzeroed and unpooled: every byte used is first written by the read or the carry,
+  // and a pooled slab would be shared with (and kept alive by) unrelated buffers.
+  const slab = Buffer.allocUnsafeSlow(headroomBytes + length);
+  const bytes = new Uint8Array(slab.buffer, slab.byteOffset, slab.length);
   let bytesRead = 0;
   while (bytesRead < length) {
     const result = await handle.read(bytes, headroomBytes + bytesRead, length - bytesRead, position + bytesRead);

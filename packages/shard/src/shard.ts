@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import { CommandEncoder, decodeCommand, type Command, type EngineEvent } from "@tradestream/contracts";
 import { Engine, encodeSnapshot, restoreEngine, type EngineOptions } from "@tradestream/engine";
-import type { CommandLog, JournalLogger, SnapshotStore } from "@tradestream/journal";
+import { JournalBacklogFullError, type CommandLog, type JournalLogger, type SnapshotStore } from "@tradestream/journal";
 import { SystemClock, type Clock } from "./clock.ts";
 
 /** A command as a client submits it: the sequencer adds the timestamp. */
@@ -176,7 +176,14 @@ export class Shard {
     this.lastTsUs = now > this.lastTsUs ? now : this.lastTsUs;
     const command = { ...input, tsUs: this.lastTsUs } as Command;
     const record = this.encoder.encodeView(command);
-    const seq = this.options.log.append(record);
+    let seq: number;
+    try {
+      seq = this.options.log.append(record);
+    } catch (error) {
+      // The journal's backlog is full: refuse the command (nothing was applied) and let the caller retry.
+      if (error instanceof JournalBacklogFullError) return Promise.reject(new ShardOverloadedError("the journal is behind; retry shortly"));
+      throw error;
+    }
     if (seq !== this.appliedSeq + 1) throw new Error(`log assigned seq ${seq} after ${this.appliedSeq}`);
     const events = this.engineValue.apply(command);
     this.eventHashValue = chain(this.eventHashValue, events);
