@@ -76,6 +76,8 @@ interface BookResult {
   rejectRate: number;
   trades: number;
   expectedTrades: number;
+  /** The engine traded and rested exactly what the workload's own simulation predicted (and the peer rested the same). */
+  consistent: boolean;
   resting: { target: number; mean: number; min: number; max: number; atEnd: number; engineAtEnd: number; peerAtEnd: number | null };
   mid: { start: number; end: number; min: number; max: number };
 }
@@ -144,6 +146,7 @@ function benchBook(name: string, targetResting: number, seed: number): BookResul
     rejectRate: latency.rejects / workload.stream.length,
     trades: latency.trades,
     expectedTrades: s.expectedTrades,
+    consistent: latency.trades === s.expectedTrades && latency.resting === s.restingAtEnd && (peerResting === null || peerResting === s.restingAtEnd),
     resting: {
       target: targetResting,
       mean: s.restingMean,
@@ -290,7 +293,7 @@ async function main(): Promise<void> {
     const peer = r.peerOpsPerSec === null ? "" : `  peer ${fmt(r.peerOpsPerSec)} ops/s  (${r.ratioVsPeer}×)`;
     log(`${name.padEnd(8)} ${fmt(r.opsPerSec).padStart(11)} ops/s${peer}`);
     log(`         p50 ${r.p50Ns} ns  p99 ${r.p99Ns} ns  p99.9 ${r.p999Ns} ns  (timer overhead ≈${overheadNs} ns included)`);
-    log(`         rejects ${r.rejects} (${(r.rejectRate * 100).toFixed(3)}%), trades ${fmt(r.trades)}, resting mean ${fmt(r.resting.mean)}`);
+    log(`         rejects ${r.rejects} (${(r.rejectRate * 100).toFixed(3)}%), trades ${fmt(r.trades)} (simulated ${fmt(r.expectedTrades)}), resting mean ${fmt(r.resting.mean)}${r.consistent ? "" : "  INCONSISTENT"}`);
   }
   if (replay !== null) log(`replay   ${fmt(replay.commandsPerSec).padStart(11)} commands/s (decode + apply)`);
   if (memory !== null) log(`memory   ${String(memory.bytesPerRestingOrder).padStart(11)} bytes per resting order (${fmt(memory.orders)} orders)`);

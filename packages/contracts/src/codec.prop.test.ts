@@ -27,7 +27,6 @@ const utf8 = new TextEncoder();
 const awkwardUnits = ["\uFEFF", "\uD800", "\uDBFF", "\uDC00", "\uDFFF"];
 
 /** Codec bug A: `decodeCommand` drops a leading U+FEFF (TextDecoder strips a BOM unless `ignoreBOM`). */
-const startsWithBom = (s: string): boolean => s.startsWith("\uFEFF");
 /** Codec bug B: `encodeCommand` silently turns an unpaired surrogate into U+FFFD instead of refusing it. */
 const hasLoneSurrogate = (s: string): boolean => /\p{Surrogate}/u.test(s);
 
@@ -44,9 +43,7 @@ function text(bytesMax: number): fc.Arbitrary<string> {
       awkward,
     )
     .filter((s) => utf8.encode(s).length <= bytesMax)
-    // excluded until codec bug A is fixed (leading BOM dropped on decode)
-    .filter((s) => !startsWithBom(s))
-    // excluded until codec bug B is fixed (lone surrogates replaced on encode)
+    // Lone surrogates have no UTF-8 form: encode refuses them (tested below), so they cannot round-trip.
     .filter((s) => !hasLoneSurrogate(s));
 }
 

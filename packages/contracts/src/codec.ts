@@ -89,7 +89,9 @@ export class CodecError extends Error {
 export const commandBytesMax = 1024;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** A lone surrogate has no UTF-8 form; encoding would silently replace it, so it is refused. */
+const loneSurrogate = /\p{Surrogate}/u;
 
 /** A reusable encoder: one scratch buffer, no allocation but the returned copy. */
 export class CommandEncoder {
@@ -127,6 +129,7 @@ export class CommandEncoder {
         }
         case "string": {
           if (typeof value !== "string") throw new CodecError(`${command.type}.${name} must be a string`);
+          if (loneSurrogate.test(value)) throw new CodecError(`${command.type}.${name} is not well-formed Unicode`);
           const { written, read } = encoder.encodeInto(value, this.bytes.subarray(at + 2, at + 2 + field.bytesMax));
           if (read !== value.length) throw new CodecError(`${command.type}.${name} is longer than ${field.bytesMax} bytes`);
           this.view.setUint16(at, written, true);

@@ -213,16 +213,21 @@ describe("sessions and cancel-on-disconnect", () => {
     expect(rejection(s.apply({ type: "OpenSession", tsUs: 0, sessionId: 8, accountId: 1, cancelOnDisconnect: false }))).toBe("session_exists");
   });
 
-  it("a reused session id cancels only the orders of the account that closed it", () => {
+  it("a session id is not reusable while orders of its earlier session are open", () => {
     const s = Scenario.create();
     s.apply({ type: "OpenSession", tsUs: 0, sessionId: 7, accountId: 1, cancelOnDisconnect: false });
     const first = s.order(1, "buy", 9_990, 1, { sessionId: 7 }).id;
     s.apply({ type: "CloseSession", tsUs: 0, sessionId: 7 });
-    s.apply({ type: "OpenSession", tsUs: 0, sessionId: 7, accountId: 2, cancelOnDisconnect: true });
+    // Reopening (for any account) would let the new session's disconnect reach the old order.
+    const again = s.apply({ type: "OpenSession", tsUs: 0, sessionId: 7, accountId: 1, cancelOnDisconnect: true });
+    expect(again).toMatchObject([{ type: "CommandRejected", reason: "session_exists" }]);
+    expect(s.open(first)).toEqual([1, 0]);
+    s.apply({ type: "CancelOrder", tsUs: 0, accountId: 1, orderId: first });
+    const reopened = s.apply({ type: "OpenSession", tsUs: 0, sessionId: 7, accountId: 2, cancelOnDisconnect: true });
+    expect(reopened).toMatchObject([{ type: "SessionOpened", sessionId: 7, accountId: 2 }]);
     const second = s.order(2, "buy", 9_980, 1, { sessionId: 7 }).id;
     const events = s.apply({ type: "CloseSession", tsUs: 0, sessionId: 7 });
     expect(cancels(events)).toEqual([[second, 1, 0, "session_disconnect"]]);
-    expect(s.open(first)).toEqual([1, 0]);
   });
 });
 

@@ -7,38 +7,45 @@
  * engine on each book gives deep-equal events for every command and final
  * states that snapshot to the same bytes.
  *
- * Replay a failure with PROP_SEED=<seed> PROP_PATH=<path> from the report;
- * PROP_RUNS=<n> runs more (or fewer) cases.
+ * A stream failure is reported minimized; see property-parameters.ts to replay it or run more cases.
  */
 import { isDeepStrictEqual } from "node:util";
-import type { EngineEvent } from "@tradestream/contracts";
+import type { EngineEvent, Side } from "@tradestream/contracts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Side } from "@tradestream/contracts";
 import { CashSlot, PositionSlot } from "./account.ts";
 import { FastBook, type OrderBook, ReferenceBook } from "./book.ts";
 import { Engine } from "./engine.ts";
-import { type GeneratedStream, streamArbitrary } from "./generators.ts";
+import { type GeneratedStream, type StreamFailure, describeFailure, materialize, streamCaseArbitrary } from "./generators.ts";
 import { Order } from "./order.ts";
+import { minimizeDeadline, propertyParameters } from "./property-parameters.ts";
 import { encodeSnapshot } from "./snapshot.ts";
 
-const replay = {
-  ...(process.env["PROP_SEED"] === undefined ? {} : { seed: Number(process.env["PROP_SEED"]), path: process.env["PROP_PATH"] ?? "" }),
-  // PROP_SHRINK=0 reports the first failure as found, without shrinking it.
-  endOnFailure: process.env["PROP_SHRINK"] === "0",
-  // Shrinking a stream of thousands of commands can take many minutes: stop in time and
-  // report the smallest failure found so far (vitest gives a test 60 s).
-  interruptAfterTimeLimit: Number(process.env["PROP_TIME_LIMIT_MS"] ?? 45_000),
-};
 
-function applyOrThrow(engine: Engine, stream: GeneratedStream, index: number, label: string): EngineEvent[] {
-  const command = stream.commands[index];
-  if (command === undefined) throw new RangeError(`no command #${index}`);
-  try {
-    return engine.apply(command);
-  } catch (error) {
-    throw new Error(`${label} engine threw on command #${index} ${JSON.stringify(command)}: ${String(error)}`, { cause: error });
+/** Runs the stream on both books: the first command whose events differ (or that throws), or differing final states. */
+function compareBooks(stream: GeneratedStream): StreamFailure | null {
+  const fast = new Engine();
+  const reference = new Engine({ bookFactory: (id) => new ReferenceBook(id) });
+  for (let index = 0; index < stream.commands.length; index += 1) {
+    const command = stream.commands[index];
+    if (command === undefined) break;
+    let fastEvents: EngineEvent[];
+    let referenceEvents: EngineEvent[];
+    try {
+      fastEvents = fast.apply(command);
+      referenceEvents = reference.apply(command);
+    } catch (error) {
+      return { commandIndex: index, message: `an engine threw ${String(error)}` };
+    }
+    if (!isDeepStrictEqual(fastEvents, referenceEvents)) {
+      return { commandIndex: index, message: `events differ\nFastBook:      ${JSON.stringify(fastEvents)}\nReferenceBook: ${JSON.stringify(referenceEvents)}` };
+    }
   }
+  const text = new TextDecoder();
+  if (text.decode(encodeSnapshot(fast)) !== text.decode(encodeSnapshot(reference))) {
+    return { commandIndex: stream.commands.length - 1, message: "final snapshots differ" };
+  }
+  return null;
 }
 
 type BookOp =
@@ -154,26 +161,16 @@ describe("FastBook against ReferenceBook", () => {
           expect(fast.view(full), `after operation #${index} ${JSON.stringify(op)}`).toEqual(reference.view(full));
         });
       }),
-      { numRuns: Number(process.env["PROP_RUNS"] ?? 30), ...replay },
+      propertyParameters(30),
     );
   });
 
   it("give identical events for every command and identical final state", () => {
     fc.assert(
-      fc.property(streamArbitrary({ actionsMax: 4_000 }), (stream) => {
-        const fast = new Engine();
-        const reference = new Engine({ bookFactory: (id) => new ReferenceBook(id) });
-        for (let index = 0; index < stream.commands.length; index += 1) {
-          const fastEvents = applyOrThrow(fast, stream, index, "FastBook");
-          const referenceEvents = applyOrThrow(reference, stream, index, "ReferenceBook");
-          if (!isDeepStrictEqual(fastEvents, referenceEvents)) {
-            expect(fastEvents, `events of command #${index} ${JSON.stringify(stream.commands[index])}`).toEqual(referenceEvents);
-            throw new Error(`events of command #${index} differ only in a way toEqual ignores`);
-          }
-        }
-        expect(new TextDecoder().decode(encodeSnapshot(fast))).toBe(new TextDecoder().decode(encodeSnapshot(reference)));
+      fc.property(streamCaseArbitrary(), (streamCase) => {
+        if (compareBooks(materialize(streamCase)) !== null) throw new Error(describeFailure(streamCase, compareBooks, { shouldStop: minimizeDeadline() }));
       }),
-      { numRuns: Number(process.env["PROP_RUNS"] ?? 10), ...replay },
+      propertyParameters(24),
     );
   });
 });

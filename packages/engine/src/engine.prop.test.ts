@@ -20,24 +20,25 @@
  *   IOC, FOK and market orders never survive their command and FOK never
  *   fills in part.
  *
- * Replay a failure with PROP_SEED=<seed> PROP_PATH=<path> from the report;
- * PROP_RUNS=<n> runs more (or fewer) cases.
+ * A failure is reported minimized; see property-parameters.ts to replay it or run more cases.
  */
 import type { Command, EngineEvent, OrderCancelled, Side } from "@tradestream/contracts";
 import fc from "fast-check";
 import { describe, it } from "vitest";
 import { Engine } from "./engine.ts";
-import { type GeneratedStream, OrderTracker, type TrackedOrder, streamArbitrary, trackedLeaves } from "./generators.ts";
+import {
+  type GeneratedStream,
+  OrderTracker,
+  type StreamFailure,
+  type TrackedOrder,
+  describeFailure,
+  materialize,
+  streamCaseArbitrary,
+  trackedLeaves,
+} from "./generators.ts";
 import { invariantViolations, totalCash, totalPositions } from "./invariants.ts";
+import { minimizeDeadline, propertyParameters } from "./property-parameters.ts";
 
-const replay = {
-  ...(process.env["PROP_SEED"] === undefined ? {} : { seed: Number(process.env["PROP_SEED"]), path: process.env["PROP_PATH"] ?? "" }),
-  // PROP_SHRINK=0 reports the first failure as found, without shrinking it.
-  endOnFailure: process.env["PROP_SHRINK"] === "0",
-  // Shrinking a stream of thousands of commands can take many minutes: stop in time and
-  // report the smallest failure found so far (vitest gives a test 60 s).
-  interruptAfterTimeLimit: Number(process.env["PROP_TIME_LIMIT_MS"] ?? 45_000),
-};
 
 function add<K>(map: Map<K, bigint>, key: K, delta: number): void {
   map.set(key, (map.get(key) ?? 0n) + BigInt(delta));
@@ -433,28 +434,31 @@ class StreamChecker {
 }
 
 /** Applies the stream with every check after every command; throws on the first broken property. */
-function checkStream(stream: GeneratedStream): void {
+/** Applies the stream with every check after every command; the first broken property, or null. */
+function checkStream(stream: GeneratedStream): StreamFailure | null {
   const engine = new Engine();
   const checker = new StreamChecker(engine);
-  stream.commands.forEach((command, index) => {
+  for (let index = 0; index < stream.commands.length; index += 1) {
+    const command = stream.commands[index] as Command;
     let events: EngineEvent[];
     try {
       events = engine.apply(command);
     } catch (error) {
-      throw new Error(`command #${index} threw: ${String(error)}\n${JSON.stringify(command)}`, { cause: error });
+      return { commandIndex: index, message: `the command threw ${String(error)}` };
     }
     const problems = checker.check(command, events);
-    if (problems.length > 0) {
-      throw new Error(`after command #${index} ${JSON.stringify(command)}:\n  ${problems.slice(0, 8).join("\n  ")}\nevents: ${JSON.stringify(events)}`);
-    }
-  });
+    if (problems.length > 0) return { commandIndex: index, message: `${problems.slice(0, 8).join("\n")}\nevents: ${JSON.stringify(events)}` };
+  }
+  return null;
 }
 
 describe("engine properties over generated streams", () => {
   it("hold after every command", () => {
     fc.assert(
-      fc.property(streamArbitrary({ actionsMax: 4_000 }), (stream) => checkStream(stream)),
-      { numRuns: Number(process.env["PROP_RUNS"] ?? 12), ...replay },
+      fc.property(streamCaseArbitrary(), (streamCase) => {
+        if (checkStream(materialize(streamCase)) !== null) throw new Error(describeFailure(streamCase, checkStream, { shouldStop: minimizeDeadline() }));
+      }),
+      propertyParameters(16),
     );
   });
 });

@@ -27,6 +27,7 @@ import type {
   DepositCash,
   DepositSecurities,
   EngineEvent,
+  InstrumentSpec,
   MassCancel,
   OpenSession,
   PlaceOrder,
@@ -477,17 +478,37 @@ export class Engine {
    */
   private fillableInFull(order: Order, instrument: Instrument): boolean {
     const stpMode = this.accounts.get(order.accountId)?.stpMode ?? "none";
+    const book = instrument.book;
     let needed = order.leaves;
     let anchorTicks: number | undefined;
-    for (let maker = instrument.book.best(order.isBuy ? "sell" : "buy"); maker !== null; maker = instrument.book.nextAfter(maker)) {
-      if (order.isBuy ? maker.price > order.price : maker.price < order.price) return false;
-      if (maker.accountId === order.accountId && stpMode !== "none") {
-        if (stpMode === "cancel_oldest") continue;
-        return false;
+    let maker = book.best(order.isBuy ? "sell" : "buy");
+    while (maker !== null) {
+      const price = maker.price;
+      if (order.isBuy ? price > order.price : price < order.price) return false;
+      // Walk one price level. An own order that self-trade prevention would stop at
+      // ends the fill there; icebergs ahead of it give only their shown slice, because
+      // each replenished slice goes to the back of the level, behind the own order.
+      let levelQty = 0;
+      let aheadOfOwnQty = 0;
+      let blocked = false;
+      let priced = false;
+      for (; maker !== null && maker.price === price; maker = book.nextAfter(maker)) {
+        if (maker.accountId === order.accountId && stpMode !== "none") {
+          if (stpMode === "cancel_oldest") continue;
+          blocked = true;
+          break;
+        }
+        if (!priced) {
+          // The first fill at this price must not break the circuit band.
+          if (instrument.breaksCircuit(price, anchorTicks)) return false;
+          priced = true;
+        }
+        levelQty += maker.leaves;
+        aheadOfOwnQty += maker.displayQty > 0 ? maker.visible : maker.leaves;
       }
-      if (instrument.breaksCircuit(maker.price, anchorTicks)) return false;
-      anchorTicks = maker.price;
-      needed -= maker.leaves;
+      if (blocked) return needed <= aheadOfOwnQty;
+      if (priced) anchorTicks = price;
+      needed -= levelQty;
       if (needed <= 0) return true;
     }
     return false;
@@ -831,6 +852,11 @@ export class Engine {
     const ids = { accountId: c.accountId };
     if (!inRange(c.sessionId, 1, Number.MAX_SAFE_INTEGER)) return this.reject("OpenSession", "unknown_session", ids);
     if (this.sessions.has(c.sessionId)) return this.reject("OpenSession", "session_exists", ids);
+    // An id whose earlier session still has open orders is not reusable: closing the new
+    // session must never cancel orders the old one entered.
+    for (const order of this.orders.values()) {
+      if (order.sessionId === c.sessionId) return this.reject("OpenSession", "session_exists", ids);
+    }
     if (!this.accounts.has(c.accountId)) return this.reject("OpenSession", "unknown_account", ids);
     this.sessions.set(c.sessionId, { sessionId: c.sessionId, accountId: c.accountId, cancelOnDisconnect: c.cancelOnDisconnect });
     this.out.push({
@@ -889,7 +915,24 @@ export class Engine {
       this.validLimits(c);
     if (!valid) return this.reject("CreateInstrument", "invalid_instrument", {});
     if (this.instruments.has(c.instrumentId)) return this.reject("CreateInstrument", "instrument_exists", {});
-    const { type: _type, tsUs: _tsUs, ...spec } = c;
+    // Field by field, in a fixed order: the caller's key order must not reach events or snapshots.
+    const spec: InstrumentSpec = {
+      instrumentId: c.instrumentId,
+      symbol: c.symbol,
+      isin: c.isin,
+      mic: c.mic,
+      currency: c.currency,
+      tickSize: c.tickSize,
+      lotSize: c.lotSize,
+      tickValueMinor: c.tickValueMinor,
+      referencePriceTicks: c.referencePriceTicks,
+      priceBandBps: c.priceBandBps,
+      circuitBandBps: c.circuitBandBps,
+      maxOrderQtyLots: c.maxOrderQtyLots,
+      maxOrderNotionalMinor: c.maxOrderNotionalMinor,
+      makerFeeBps: c.makerFeeBps,
+      takerFeeBps: c.takerFeeBps,
+    };
     this.instruments.set(c.instrumentId, new Instrument(spec, this.bookFactory(c.instrumentId)));
     this.out.push({ type: "InstrumentCreated", seq: this.nextSeq(), tsUs: this.tsUs, ...spec });
   }
@@ -904,8 +947,18 @@ export class Engine {
     instrument.maxOrderNotionalMinor = c.maxOrderNotionalMinor;
     instrument.makerFeeBps = c.makerFeeBps;
     instrument.takerFeeBps = c.takerFeeBps;
-    const { type: _type, tsUs: _tsUs, ...limits } = c;
-    this.out.push({ type: "InstrumentUpdated", seq: this.nextSeq(), tsUs: this.tsUs, ...limits });
+    this.out.push({
+      type: "InstrumentUpdated",
+      seq: this.nextSeq(),
+      tsUs: this.tsUs,
+      instrumentId: c.instrumentId,
+      priceBandBps: c.priceBandBps,
+      circuitBandBps: c.circuitBandBps,
+      maxOrderQtyLots: c.maxOrderQtyLots,
+      maxOrderNotionalMinor: c.maxOrderNotionalMinor,
+      makerFeeBps: c.makerFeeBps,
+      takerFeeBps: c.takerFeeBps,
+    });
   }
 
   private setReferencePrice(c: SetReferencePrice): void {

@@ -4,12 +4,14 @@
  * reach every command type, order type, time in force, STP mode and the
  * important outcomes (trades, every cancel reason, the main rejections), that
  * timestamps strictly increase, that a seed always gives the same stream, and
- * that a wire-safe stream survives the binary codec and replays to the same events.
+ * that a wire-safe stream survives the binary codec and replays to the same
+ * events, and that a failure minimizes to a handful of commands.
  */
 import { type Command, type EngineEvent, decodeCommand, encodeCommand, rejectCodes } from "@tradestream/contracts";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Engine } from "./engine.ts";
-import { type GeneratedStream, generateStream } from "./generators.ts";
+import { type GeneratedStream, type StreamCase, type StreamFailure, generateStream, materialize, minimizeFailure, streamCaseArbitrary } from "./generators.ts";
 
 const seeds = [1, 2, 3, 4];
 
@@ -72,6 +74,29 @@ describe("generated command streams", () => {
 
   it("are the same for the same seed", () => {
     expect(JSON.stringify(generateStream(7, { actions: 500 }).commands)).toBe(JSON.stringify(generateStream(7, { actions: 500 }).commands));
+  });
+
+  it("minimize a failure to the few commands that cause it", () => {
+    // A stand-in for a bug: "a FOK buy trades against an iceberg".
+    const check = (stream: GeneratedStream): StreamFailure | null => {
+      const engine = new Engine();
+      const icebergs = new Set<number>();
+      for (const [index, command] of stream.commands.entries()) {
+        for (const event of engine.apply(command)) {
+          if (event.type === "OrderAccepted" && event.displayQtyLots > 0) icebergs.add(event.orderId);
+          const fokBuy = command.type === "PlaceOrder" && command.tif === "FOK" && command.side === "buy";
+          if (event.type === "TradeExecuted" && fokBuy && icebergs.has(event.makerOrderId)) return { commandIndex: index, message: `FOK hit iceberg ${event.makerOrderId}` };
+        }
+      }
+      return null;
+    };
+    const [failing] = fc
+      .sample(streamCaseArbitrary({ actionsMin: 3_000, actionsMax: 3_000 }), { seed: 11, numRuns: 40 })
+      .filter((candidate: StreamCase) => check(materialize(candidate)) !== null);
+    if (failing === undefined) throw new Error("no sample hit the stand-in bug; pick another seed");
+    const { stream, failure } = minimizeFailure(failing, check);
+    expect(failure.message).toMatch(/^FOK hit iceberg/);
+    expect(failure.commandIndex - stream.setupCount + 1).toBeLessThanOrEqual(5);
   });
 
   it("survive the codec when wire-safe, and replay to the same events", () => {

@@ -15,8 +15,9 @@
  * generates abstract actions ("cancel the k-th live order", "buy 5 ticks above
  * the reference"); `materialize` turns them into concrete commands by running
  * them through a private engine and tracking order ids, sessions and prices from
- * the events it returns. When fast-check shrinks the action list, references
- * still resolve to live orders of the smaller stream.
+ * the events it returns. When the action list shrinks, references still
+ * resolve to live orders of the smaller stream: `minimizeFailure` reduces a
+ * failing stream of thousands of commands to the handful that cause it.
  */
 import type { Command, CreateInstrument, EngineEvent, OrderType, Side, StpMode, TimeInForce, TradingState } from "@tradestream/contracts";
 import fc from "fast-check";
@@ -499,16 +500,9 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.record({ gapUs: gapArb, 
  * Instrument 1 is a wide-collar EUR stock; instrument 2 a cheap USD one whose
  * tight circuit band trips often, with a tick value from the setup (large tick
  * values make large notionals and fees).
- *
- * Fields are in the codec's schema order. Excluded until engine bug 4 is fixed:
- * the engine copies a CreateInstrument's keys in the caller's order into the
- * InstrumentCreated event and the snapshot, so a command decoded from the
- * journal (schema order) replays to different JSON and snapshot bytes than one
- * with its keys in another order.
  */
 function instrumentsOf(fees: readonly [number, number, number, number], tickValue2Minor: number): CreateInstrument[] {
   const [maker1, taker1, maker2, taker2] = fees;
-  // excluded until engine bug 4 is fixed (keys only ever in the codec's schema order)
   return [
     {
       type: "CreateInstrument",
@@ -658,7 +652,6 @@ class Materializer {
   private readonly cashOutstanding = new Map<string, bigint>();
   private readonly lotsOutstanding = new Map<number, bigint>();
   /** The account that last held each session id. */
-  private readonly sessionOwners = new Map<number, number>();
   private readonly lastClientOrderId = new Map<number, string>();
   private readonly referenceTicks = new Map<number, number>();
   private readonly lastTradeTicks = new Map<number, number>();
@@ -696,7 +689,6 @@ class Materializer {
           break;
         case "SessionOpened":
           this.sessions.set(event.sessionId, event.accountId);
-          this.sessionOwners.set(event.sessionId, event.accountId);
           break;
         case "SessionClosed":
           this.sessions.delete(event.sessionId);
@@ -786,13 +778,13 @@ class Materializer {
     return id;
   }
 
+  /** Exactly one command per action, so a prefix of the actions gives a prefix of the stream. */
   apply(action: Action): void {
     this.tsUs += action.gapUs;
-    const command = this.commandFor(action.op);
-    if (command !== null) this.push(command);
+    this.push(this.commandFor(action.op));
   }
 
-  private commandFor(op: Op): Command | null {
+  private commandFor(op: Op): Command {
     const tsUs = this.tsUs;
     switch (op.kind) {
       case "limit":
@@ -819,9 +811,7 @@ class Materializer {
         if (op.flaw === "reuse_open_id" && open.length > 0) sessionId = at(open, op.account);
         else if (op.flaw === "reuse_closed_id" && closed.length > 0) sessionId = at(closed, op.account);
         else this.nextSessionId += 1;
-        let accountId = op.flaw === "unknown_account" ? unknownId : this.accountId(op.account);
-        // excluded until engine bug 3 is fixed (a reused session id's disconnect cancels its account's orders from the earlier session)
-        if (op.flaw === "reuse_closed_id" && this.sessionOwners.get(sessionId) === accountId) accountId = this.accountId(op.account + 1);
+        const accountId = op.flaw === "unknown_account" ? unknownId : this.accountId(op.account);
         return { type: "OpenSession", tsUs, sessionId, accountId, cancelOnDisconnect: op.cancelOnDisconnect };
       }
       case "closeSession": {
@@ -897,25 +887,6 @@ class Materializer {
       amount = Math.max(1, room + extra);
     }
     return { type: op.op, tsUs, accountId, instrumentId: op.flaw === "bad_currency" ? unknownId : spec.instrumentId, qtyLots: amount };
-  }
-
-  /**
-   * Engine bug 2: the FOK pre-check counts an iceberg's whole open quantity
-   * where it stands, but each refill re-queues the iceberg behind the other
-   * orders of its level. If one of those is the taker's own and its STP mode
-   * stops the taker, the FOK fills in part. True when that can happen.
-   */
-  private fokMeetsRequeuedIceberg(accountId: number, instrumentId: number, side: Side): boolean {
-    const mode = this.engine.accounts.get(accountId)?.stpMode;
-    const book = this.engine.instruments.get(instrumentId)?.book;
-    if (book === undefined || mode === undefined || mode === "none" || mode === "cancel_oldest") return false;
-    let iceberg = false;
-    let own = false;
-    book.forEach(side === "buy" ? "sell" : "buy", (order) => {
-      if (order.displayQty > 0 && order.leaves > order.visible) iceberg = true;
-      if (order.accountId === accountId) own = true;
-    });
-    return iceberg && own;
   }
 
   /** The order a cancel or replace names: a live one, or a deliberately wrong one. */
@@ -998,8 +969,6 @@ class Materializer {
         if (op.orderType === "stop_limit") priceTicks = Math.max(1, stopPriceTicks + op.limitOffsetTicks);
         break;
     }
-    // excluded until engine bug 2 is fixed (a FOK that an iceberg's re-queued slice exposes to self-trade prevention fills in part)
-    if (tif === "FOK" && this.fokMeetsRequeuedIceberg(accountId, spec.instrumentId, op.side)) tif = "IOC";
     let instrumentId = spec.instrumentId;
     let qtyLots = op.qtyLots;
     const previousClientOrderId = this.lastClientOrderId.get(accountId);
@@ -1076,16 +1045,16 @@ class Materializer {
   }
 }
 
-/** Resolves an action list into the concrete command stream, setup included. */
-export function materialize(setup: MarketSetup, actions: readonly Action[], options: { readonly wireSafe?: boolean } = {}): GeneratedStream {
-  const materializer = new Materializer(setup, options.wireSafe ?? false);
-  const setupCount = materializer.commands.length;
-  for (const action of actions) materializer.apply(action);
-  return { setup, commands: materializer.commands, setupCount };
+/** A stream before materialization: what fast-check generates and shrinks. */
+export interface StreamCase {
+  readonly setup: MarketSetup;
+  readonly actions: readonly Action[];
 }
 
 export interface StreamOptions {
-  /** Most generated commands after the setup (fast-check may make fewer, and shrinks toward none). */
+  /** Fewest generated commands after the setup (fast-check will not shrink below it; `minimizeFailure` does). */
+  readonly actionsMin?: number;
+  /** Most generated commands after the setup. */
   readonly actionsMax?: number;
   /**
    * Only values the binary codec can carry (no fractional quantities, no amounts
@@ -1095,12 +1064,24 @@ export interface StreamOptions {
   readonly wireSafe?: boolean;
 }
 
-/** The arbitrary of whole streams: shrinks the action list and the market setup. */
+/** Resolves an action list into the concrete command stream, setup included. */
+export function materialize(streamCase: StreamCase, options: StreamOptions = {}): GeneratedStream {
+  const materializer = new Materializer(streamCase.setup, options.wireSafe ?? false);
+  const setupCount = materializer.commands.length;
+  for (const action of streamCase.actions) materializer.apply(action);
+  return { setup: streamCase.setup, commands: materializer.commands, setupCount };
+}
+
+/** The arbitrary of stream cases: a market setup and 1 500 to 4 000 actions by default. */
+export function streamCaseArbitrary(options: StreamOptions = {}): fc.Arbitrary<StreamCase> {
+  const actionsMin = options.actionsMin ?? 1_500;
+  const actionsMax = Math.max(actionsMin, options.actionsMax ?? 4_000);
+  return fc.record({ setup: marketSetupArbitrary, actions: fc.array(actionArbitrary, { minLength: actionsMin, maxLength: actionsMax }) });
+}
+
+/** The arbitrary of whole, materialized streams. */
 export function streamArbitrary(options: StreamOptions = {}): fc.Arbitrary<GeneratedStream> {
-  const actionsMax = options.actionsMax ?? 3_000;
-  return fc
-    .tuple(marketSetupArbitrary, fc.array(actionArbitrary, { maxLength: actionsMax, size: "max" }))
-    .map(([setup, actions]) => materialize(setup, actions, options));
+  return streamCaseArbitrary(options).map((streamCase) => materialize(streamCase, options));
 }
 
 /**
@@ -1110,8 +1091,93 @@ export function streamArbitrary(options: StreamOptions = {}): fc.Arbitrary<Gener
  */
 export function generateStream(seed: number, options: { readonly actions?: number; readonly wireSafe?: boolean } = {}): GeneratedStream {
   const actions = options.actions ?? 3_000;
-  const arbitrary = fc.tuple(marketSetupArbitrary, fc.array(actionArbitrary, { minLength: actions, maxLength: actions }));
-  const [sample] = fc.sample(arbitrary, { seed, numRuns: 1 });
+  const [sample] = fc.sample(streamCaseArbitrary({ actionsMin: actions, actionsMax: actions }), { seed, numRuns: 1 });
   if (sample === undefined) throw new RangeError("fast-check produced no sample");
-  return materialize(sample[0], sample[1], options);
+  return materialize(sample, options);
+}
+
+// ── Failure minimization ────────────────────────────────────────────────────
+
+/** What a stream check found: the command after which a property broke, and how. */
+export interface StreamFailure {
+  readonly commandIndex: number;
+  /** The first line names the broken property; it is the failure's signature. */
+  readonly message: string;
+}
+
+export type StreamCheck = (stream: GeneratedStream) => StreamFailure | null;
+
+/** Two failures are the same when their first lines agree up to numbers (ids, prices, quantities). */
+function signature(failure: StreamFailure): string {
+  return (failure.message.split("\n")[0] ?? "").replace(/\d+/g, "#");
+}
+
+/**
+ * Reduces a failing case to a small one that fails the same way: the actions
+ * up to the failing command, a simpler setup (no ladder, tight prices), the
+ * shortest recent history that still fails (most failures depend on the last
+ * few dozen commands), then delta debugging (drop ever smaller chunks of
+ * actions while the failure stays). It stops after `attemptsMax` checks or
+ * when `shouldStop` (the caller's clock: this module reads none) says so.
+ */
+export function minimizeFailure(
+  failing: StreamCase,
+  check: StreamCheck,
+  options: StreamOptions & { readonly attemptsMax?: number; readonly shouldStop?: () => boolean } = {},
+): { readonly streamCase: StreamCase; readonly stream: GeneratedStream; readonly failure: StreamFailure } {
+  let attemptsLeft = options.attemptsMax ?? 2_000;
+  const stop = options.shouldStop ?? ((): boolean => false);
+  const evaluate = (candidate: StreamCase): { stream: GeneratedStream; failure: StreamFailure | null } => {
+    attemptsLeft -= 1;
+    const stream = materialize(candidate, options);
+    return { stream, failure: check(stream) };
+  };
+  const attempts = (): number => (stop() ? 0 : attemptsLeft);
+  let best = evaluate(failing);
+  if (best.failure === null) throw new Error("minimizeFailure: the case does not fail");
+  let current = failing;
+  const target = signature(best.failure);
+  /** Keeps `candidate` (cut after its failing command) when it fails the same way. */
+  const tryCase = (candidate: StreamCase): boolean => {
+    if (attempts() <= 0) return false;
+    const result = evaluate(candidate);
+    if (result.failure === null || signature(result.failure) !== target) return false;
+    // Each action makes one command, so cutting the actions cuts the stream at the same place.
+    const keep = Math.max(0, result.failure.commandIndex - result.stream.setupCount + 1);
+    current = { setup: candidate.setup, actions: candidate.actions.slice(0, keep) };
+    best = { stream: { ...result.stream, commands: result.stream.commands.slice(0, result.failure.commandIndex + 1) }, failure: result.failure };
+    return true;
+  };
+  tryCase(current);
+  for (let ladderOrders = 0; ladderOrders < current.setup.ladderOrders; ladderOrders = Math.max(1, ladderOrders * 2)) {
+    if (tryCase({ setup: { ...current.setup, ladderOrders }, actions: current.actions })) break;
+  }
+  if (current.setup.passiveSpreadScale > 1) tryCase({ setup: { ...current.setup, passiveSpreadScale: 1 }, actions: current.actions });
+  for (let recent = 4; recent < current.actions.length; recent *= 2) {
+    if (tryCase({ setup: current.setup, actions: current.actions.slice(-recent) })) break;
+  }
+  for (let chunk = Math.max(1, Math.floor(current.actions.length / 2)); chunk >= 1 && attempts() > 0; chunk = Math.floor(chunk / 2)) {
+    for (let from = 0; from < current.actions.length && attempts() > 0; ) {
+      const actions = [...current.actions.slice(0, from), ...current.actions.slice(from + chunk)];
+      if (!tryCase({ setup: current.setup, actions })) from += chunk;
+    }
+  }
+  const failure = best.failure ?? { commandIndex: -1, message: "" };
+  return { streamCase: current, stream: best.stream, failure };
+}
+
+/** A failure report: the minimized command list, one JSON command per line (the ladder summarized). */
+export function describeFailure(failing: StreamCase, check: StreamCheck, options: StreamOptions & { readonly shouldStop?: () => boolean } = {}): string {
+  const { stream, failure } = minimizeFailure(failing, check, options);
+  const shown = stream.commands.slice(0, failure.commandIndex + 1);
+  const ladder = stream.setup.ladderOrders * 2 * stream.setup.instruments.length;
+  const lines = shown.map((command, index) => `  ${index === failure.commandIndex ? "→" : " "} ${JSON.stringify(command)}`);
+  const setupEnd = stream.setupCount - ladder;
+  return [
+    `${failure.message}`,
+    `minimized to ${shown.length} commands (${stream.setupCount} setup, ${ladder} of them the order ladder), failing at #${failure.commandIndex}:`,
+    ...lines.slice(0, setupEnd),
+    ...(ladder > 0 ? [`    … ${ladder} ladder orders (setupCommands of ${JSON.stringify({ ...stream.setup, instruments: undefined, accounts: undefined })})`] : []),
+    ...lines.slice(stream.setupCount),
+  ].join("\n");
 }

@@ -1,69 +1,101 @@
 /**
  * Determinism and snapshot properties. Replaying a stream gives byte-identical
- * events. A snapshot taken at a random point and restored (onto either book)
- * encodes to the same bytes, and the restored engine then answers the rest of
- * the stream exactly as the live one does, ending in the same snapshot bytes.
+ * events (compared as JSON) and snapshots. A snapshot taken at a random point
+ * and restored (onto either book) encodes to the same bytes, and the restored
+ * engine then answers the rest of the stream exactly as the live one does,
+ * ending in the same snapshot bytes.
  *
- * Replay a failure with PROP_SEED=<seed> PROP_PATH=<path> from the report;
- * PROP_RUNS=<n> runs more (or fewer) cases.
+ * A failure is reported minimized; see property-parameters.ts to replay it or run more cases.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { ReferenceBook } from "./book.ts";
 import { Engine } from "./engine.ts";
-import { streamArbitrary } from "./generators.ts";
+import { type GeneratedStream, type StreamFailure, describeFailure, materialize, streamCaseArbitrary } from "./generators.ts";
+import { minimizeDeadline, propertyParameters } from "./property-parameters.ts";
 import { encodeSnapshot, restoreEngine } from "./snapshot.ts";
 
-const replay = {
-  ...(process.env["PROP_SEED"] === undefined ? {} : { seed: Number(process.env["PROP_SEED"]), path: process.env["PROP_PATH"] ?? "" }),
-  // PROP_SHRINK=0 reports the first failure as found, without shrinking it.
-  endOnFailure: process.env["PROP_SHRINK"] === "0",
-  // Shrinking a stream of thousands of commands can take many minutes: stop in time and
-  // report the smallest failure found so far (vitest gives a test 60 s).
-  interruptAfterTimeLimit: Number(process.env["PROP_TIME_LIMIT_MS"] ?? 45_000),
-};
-const runs = Number(process.env["PROP_RUNS"] ?? 10);
 const text = new TextDecoder();
+
+function snapshotText(engine: Engine): string {
+  return text.decode(encodeSnapshot(engine));
+}
+
+/** Applies a command to each engine; the index of the first whose events differ from the first engine's, with both. */
+function applyAll(engines: readonly Engine[], stream: GeneratedStream, index: number): { which: number; expected: string; actual: string } | null {
+  const command = stream.commands[index];
+  if (command === undefined) return null;
+  const results = engines.map((engine) => JSON.stringify(engine.apply(command)));
+  const expected = results[0] ?? "";
+  const which = results.findIndex((result) => result !== expected);
+  return which < 0 ? null : { which, expected, actual: results[which] ?? "" };
+}
+
+function replayTwice(stream: GeneratedStream): StreamFailure | null {
+  const engines = [new Engine(), new Engine()];
+  for (let index = 0; index < stream.commands.length; index += 1) {
+    let differ: ReturnType<typeof applyAll>;
+    try {
+      differ = applyAll(engines, stream, index);
+    } catch (error) {
+      return { commandIndex: index, message: `the command threw ${String(error)}` };
+    }
+    if (differ !== null) return { commandIndex: index, message: `a replay gave different events\nfirst:  ${differ.expected}\nsecond: ${differ.actual}` };
+  }
+  const [first, second] = engines.map(snapshotText);
+  return first === second ? null : { commandIndex: stream.commands.length - 1, message: "replays end in different snapshots" };
+}
+
+/** Snapshots the live engine after `cutFraction` of the stream, restores it onto both books, and runs the rest on all three. */
+function restoreAndContinue(cutFraction: number): (stream: GeneratedStream) => StreamFailure | null {
+  return (stream) => {
+    const cut = Math.floor(cutFraction * stream.commands.length);
+    const live = new Engine();
+    try {
+      for (const command of stream.commands.slice(0, cut)) live.apply(command);
+    } catch (error) {
+      return { commandIndex: cut - 1, message: `the command threw ${String(error)}` };
+    }
+    const bytes = encodeSnapshot(live);
+    const engines = [live, restoreEngine(bytes), restoreEngine(bytes, { bookFactory: (id) => new ReferenceBook(id) })];
+    const names = ["live", "restored on FastBook", "restored on ReferenceBook"];
+    for (const [which, engine] of engines.entries()) {
+      if (snapshotText(engine) !== text.decode(bytes)) return { commandIndex: cut - 1, message: `the snapshot re-encoded from the engine ${names[which]} differs` };
+    }
+    for (let index = cut; index < stream.commands.length; index += 1) {
+      let differ: ReturnType<typeof applyAll>;
+      try {
+        differ = applyAll(engines, stream, index);
+      } catch (error) {
+        return { commandIndex: index, message: `the command threw ${String(error)}` };
+      }
+      if (differ !== null) {
+        return { commandIndex: index, message: `the engine ${names[differ.which]} (snapshot after #${cut - 1}) answered differently\nlive:     ${differ.expected}\nrestored: ${differ.actual}` };
+      }
+    }
+    const final = engines.map(snapshotText);
+    const which = final.findIndex((snapshot) => snapshot !== final[0]);
+    return which < 0 ? null : { commandIndex: stream.commands.length - 1, message: `the engine ${names[which]} ends in a different snapshot` };
+  };
+}
 
 describe("determinism and snapshots", () => {
   it("replaying a stream gives identical events", () => {
     fc.assert(
-      fc.property(streamArbitrary({ actionsMax: 4_000 }), (stream) => {
-        const first = new Engine();
-        const second = new Engine();
-        stream.commands.forEach((command, index) => {
-          const a = JSON.stringify(first.apply(command));
-          const b = JSON.stringify(second.apply(command));
-          if (a !== b) expect(b, `replayed events of command #${index} ${JSON.stringify(command)}`).toBe(a);
-        });
-        expect(text.decode(encodeSnapshot(second))).toBe(text.decode(encodeSnapshot(first)));
+      fc.property(streamCaseArbitrary(), (streamCase) => {
+        if (replayTwice(materialize(streamCase)) !== null) throw new Error(describeFailure(streamCase, replayTwice, { shouldStop: minimizeDeadline() }));
       }),
-      { numRuns: runs, ...replay },
+      propertyParameters(14),
     );
   });
 
   it("a restored snapshot continues exactly like the live engine", () => {
     fc.assert(
-      fc.property(streamArbitrary({ actionsMax: 4_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (stream, cutFraction) => {
-        const cut = Math.floor(cutFraction * stream.commands.length);
-        const live = new Engine();
-        stream.commands.slice(0, cut).forEach((command) => live.apply(command));
-        const bytes = encodeSnapshot(live);
-        const restored = [restoreEngine(bytes), restoreEngine(bytes, { bookFactory: (id) => new ReferenceBook(id) })];
-        for (const engine of restored) expect(text.decode(encodeSnapshot(engine)), `snapshot at #${cut} re-encoded`).toBe(text.decode(bytes));
-        stream.commands.slice(cut).forEach((command, offset) => {
-          const expected = JSON.stringify(live.apply(command));
-          restored.forEach((engine, which) => {
-            const actual = JSON.stringify(engine.apply(command));
-            if (actual !== expected) {
-              expect(actual, `${which === 0 ? "FastBook" : "ReferenceBook"} engine restored at #${cut}, command #${cut + offset} ${JSON.stringify(command)}`).toBe(expected);
-            }
-          });
-        });
-        const final = text.decode(encodeSnapshot(live));
-        for (const engine of restored) expect(text.decode(encodeSnapshot(engine)), `final snapshot of engine restored at #${cut}`).toBe(final);
+      fc.property(streamCaseArbitrary(), fc.double({ min: 0, max: 1, noNaN: true }), (streamCase, cutFraction) => {
+        const check = restoreAndContinue(cutFraction);
+        if (check(materialize(streamCase)) !== null) throw new Error(describeFailure(streamCase, check, { shouldStop: minimizeDeadline() }));
       }),
-      { numRuns: runs, ...replay },
+      propertyParameters(14),
     );
   });
 });
