@@ -5,6 +5,7 @@
  * the account's open orders need.
  */
 import type { BalanceReason, StpMode } from "@tradestream/contracts";
+import { ClientOrderIdSet } from "./client-order-ids.ts";
 
 export class CashSlot {
   balance = 0;
@@ -36,7 +37,7 @@ export class Account {
   readonly cash = new Map<string, CashSlot>();
   readonly positions = new Map<number, PositionSlot>();
   /** Client order ids used this trading day (cleared at end of day). */
-  readonly clientOrderIds = new Set<string>();
+  readonly clientOrderIds = new ClientOrderIdSet();
 
   constructor(
     readonly id: number,

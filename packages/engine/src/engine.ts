@@ -117,6 +117,9 @@ export class Engine {
   private readonly touchedLevels: Level[] = [];
   private readonly touchedCash: CashSlot[] = [];
   private readonly touchedPositions: PositionSlot[] = [];
+  private touchedLevelCount = 0;
+  private touchedCashCount = 0;
+  private touchedPositionCount = 0;
 
   constructor(options: EngineOptions = {}) {
     this.bookFactory = options.bookFactory ?? ((id) => new FastBook(id));
@@ -210,7 +213,7 @@ export class Engine {
   private touchLevel(level: Level): void {
     if (level.touchMark !== this.commandCount) {
       level.touchMark = this.commandCount;
-      this.touchedLevels.push(level);
+      this.touchedLevels[this.touchedLevelCount++] = level;
     }
   }
 
@@ -218,7 +221,7 @@ export class Engine {
     slot.reason = reason;
     if (slot.touchMark !== this.commandCount) {
       slot.touchMark = this.commandCount;
-      this.touchedCash.push(slot);
+      this.touchedCash[this.touchedCashCount++] = slot;
     }
   }
 
@@ -226,13 +229,14 @@ export class Engine {
     slot.reason = reason;
     if (slot.touchMark !== this.commandCount) {
       slot.touchMark = this.commandCount;
-      this.touchedPositions.push(slot);
+      this.touchedPositions[this.touchedPositionCount++] = slot;
     }
   }
 
   /** One balance/position/level event per thing the command changed, with its final value. */
   private flushTouched(): void {
-    for (const slot of this.touchedCash) {
+    for (let i = 0; i < this.touchedCashCount; i += 1) {
+      const slot = this.touchedCash[i] as CashSlot;
       this.out.push({
         type: "BalanceChanged",
         seq: this.nextSeq(),
@@ -244,7 +248,8 @@ export class Engine {
         reason: slot.reason,
       });
     }
-    for (const slot of this.touchedPositions) {
+    for (let i = 0; i < this.touchedPositionCount; i += 1) {
+      const slot = this.touchedPositions[i] as PositionSlot;
       this.out.push({
         type: "PositionChanged",
         seq: this.nextSeq(),
@@ -256,7 +261,8 @@ export class Engine {
         reason: slot.reason,
       });
     }
-    for (const level of this.touchedLevels) {
+    for (let i = 0; i < this.touchedLevelCount; i += 1) {
+      const level = this.touchedLevels[i] as Level;
       // A level emptied and then re-created at the same price in one command (a replace re-queuing the
       // level's only order) is two Level objects for one price. Only the live one is reported (it was
       // touched when the order was inserted), so each price gets one event carrying its final state.
@@ -272,9 +278,10 @@ export class Engine {
         orderCount: level.count,
       });
     }
-    this.touchedCash.length = 0;
-    this.touchedPositions.length = 0;
-    this.touchedLevels.length = 0;
+    // Counters rather than truncation: the arrays keep their capacity, so the hot path allocates nothing here.
+    this.touchedCashCount = 0;
+    this.touchedPositionCount = 0;
+    this.touchedLevelCount = 0;
   }
 
   // ── Reservations ────────────────────────────────────────────────────────
