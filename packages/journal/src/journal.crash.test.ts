@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openFileJournal } from "./file-journal.ts";
 import { CapturingLogger, makeTempDir, payloadMatches, removeDir } from "./test-support.ts";
+import { mulberry32 } from "@tradestream/kernel";
 
 const kills = 3;
 const acksBeforeKillMax = 40;
@@ -21,16 +22,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const childScript = join(here, "crash-child.ts");
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const seededRandom = mulberry32;
 
 interface ChildRun {
   readonly startSeq: number;
