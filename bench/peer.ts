@@ -55,7 +55,7 @@ export function applyPeer(book: OrderBook, op: PeerOp): number {
   }
 }
 
-/** Resting orders in the peer book (by depth, summed over levels is volume, so count via snapshot). */
+/** Resting orders in the peer book (its `depth()` reports volume per level, so count orders in a snapshot). */
 export function peerRestingOrders(book: OrderBook): number {
   const snapshot = book.snapshot();
   let count = 0;

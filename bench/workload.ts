@@ -63,7 +63,7 @@ export interface Workload {
   prefill: PlaceOrder[];
   /** The measured stream. */
   stream: StreamCommand[];
-  /** Order id of each PlaceOrder of prefill + stream, in order (for mapping to the peer). */
+  /** Engine order id of the first PlaceOrder of the prefill; later ones follow consecutively. */
   firstOrderId: number;
   stats: WorkloadStats;
 }

@@ -1,8 +1,8 @@
 /**
  * Order books. `FastBook` is the production book: per side, a sorted array of
  * levels with the best level last (so the common cases, taking, emptying or
- * improving the best level, are a push or a pop, and a lookup is a binary search
- * with no hashing), and an intrusive doubly linked queue per level for O(1)
+ * improving the best level, touch only the end, and a lookup is a search from the
+ * top with no hashing), and an intrusive doubly linked queue per level for O(1)
  * cancel. `ReferenceBook` is a
  * deliberately naive book (one array per side, re-sorted) that the differential
  * tests run beside the fast one: both must produce identical events.
@@ -41,8 +41,11 @@ const emptyLevel: { readonly qty: number; readonly count: number } = Object.free
 /**
  * The levels of one side in price order, worst first and best last, as two
  * parallel arrays: `keys` (the price for bids, minus the price for asks, so that
- * keys ascend toward the best on both sides) and `levels`. There is no hash map:
- * a lookup checks the best level and then binary-searches the keys.
+ * keys ascend toward the best on both sides) and `slots`. There is no hash map: a
+ * lookup gallops down from the best level (where most activity is) and then
+ * binary-searches. Only `used` entries are live; the arrays never shrink, so the
+ * common cases, opening, taking or emptying the best level, are a store and a
+ * counter change without any reallocation.
  *
  * A level that empties below the top of the book is left in place as a
  * tombstone (a `Level` with `count === 0`) instead of being spliced out, so a
@@ -50,13 +53,16 @@ const emptyLevel: { readonly qty: number; readonly count: number } = Object.free
  * tombstone is skipped by every reader; a new order at its price replaces it
  * with a fresh `Level` in the same slot (a level that emptied stays a distinct
  * object from the one that later opens at its price, as with a map). Emptied
- * levels at the top are popped at once, so the last entry is always the live
- * best level, and the arrays are compacted when tombstones outnumber live levels.
+ * levels at the top are dropped at once, so the last used entry is always the
+ * live best level, and the arrays are compacted when tombstones outnumber live
+ * levels.
  */
 class SideIndex {
-  readonly keys: number[] = [];
-  readonly levels: Level[] = [];
-  /** Emptied levels still in the arrays. */
+  private readonly keys: number[] = [];
+  private readonly slots: Level[] = [];
+  /** Entries in use: keys[0 … used) ascend; entries from `used` on are stale. */
+  private used = 0;
+  /** Emptied levels among the used entries. */
   private tombstones = 0;
   private readonly sign: number;
 
@@ -69,15 +75,22 @@ class SideIndex {
 
   /** The best live level, or null. */
   best(): Level | null {
-    const levels = this.levels;
-    return levels.length === 0 ? null : (levels[levels.length - 1] as Level);
+    return this.used === 0 ? null : (this.slots[this.used - 1] as Level);
   }
 
-  /** Index of the first key that is not below `key` (keys.length when every key is below). */
+  /** Index of the first used key that is not below `key` (`used` when every key is below). */
   private lowerBound(key: number): number {
     const keys = this.keys;
-    let lo = 0;
-    let hi = keys.length;
+    // Gallop down from the top: probes at used−1, used−2, used−4, … until a key is below `key`.
+    let hi = this.used;
+    let probe = hi - 1;
+    let step = 1;
+    while (probe >= 0 && (keys[probe] as number) >= key) {
+      hi = probe;
+      probe = hi - step;
+      step *= 2;
+    }
+    let lo = probe < 0 ? 0 : probe + 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if ((keys[mid] as number) < key) lo = mid + 1;
@@ -86,93 +99,89 @@ class SideIndex {
     return lo;
   }
 
-  /** Index of the slot holding `key` (live or tombstone), or -1. */
+  /** Index of the entry holding `key` (live or tombstone), or -1. */
   private indexOf(key: number): number {
-    const keys = this.keys;
-    const last = keys.length - 1;
-    if (last >= 0 && keys[last] === key) return last;
     const at = this.lowerBound(key);
-    return at <= last && keys[at] === key ? at : -1;
+    return at < this.used && this.keys[at] === key ? at : -1;
   }
 
   /** The live level at `price`, or null. */
   find(price: number): Level | null {
     const at = this.indexOf(this.sign * price);
     if (at < 0) return null;
-    const level = this.levels[at] as Level;
+    const level = this.slots[at] as Level;
     return level.count === 0 ? null : level;
   }
 
   /** The live level at `price`, created when there is none. */
   levelFor(price: number): Level {
     const key = this.sign * price;
-    const keys = this.keys;
-    const levels = this.levels;
-    const count = keys.length;
-    if (count === 0 || (keys[count - 1] as number) < key) {
-      // A new best level: the common case when the spread is being improved.
-      const level = new Level(this.instrumentId, this.side, price);
-      keys.push(key);
-      levels.push(level);
-      return level;
-    }
-    const at = keys[count - 1] === key ? count - 1 : this.lowerBound(key);
-    if (keys[at] === key) {
-      const existing = levels[at] as Level;
+    const used = this.used;
+    const at = used === 0 || (this.keys[used - 1] as number) < key ? used : this.lowerBound(key);
+    if (at < used && this.keys[at] === key) {
+      const existing = this.slots[at] as Level;
       if (existing.count > 0) return existing;
       const level = new Level(this.instrumentId, this.side, price);
-      levels[at] = level;
+      this.slots[at] = level;
       this.tombstones -= 1;
       return level;
     }
     const level = new Level(this.instrumentId, this.side, price);
-    // Open a slot at `at` by moving the better levels up one (few: most activity is near the top).
-    keys.push(key);
-    levels.push(level);
-    for (let i = count; i > at; i -= 1) {
+    this.insertAt(at, key, level);
+    return level;
+  }
+
+  /** Opens entry `at` by moving the better entries up one (few: most activity is near the top). */
+  private insertAt(at: number, key: number, level: Level): void {
+    const keys = this.keys;
+    const slots = this.slots;
+    const used = this.used;
+    if (used === keys.length) {
+      keys.push(key);
+      slots.push(level);
+    }
+    for (let i = used; i > at; i -= 1) {
       keys[i] = keys[i - 1] as number;
-      levels[i] = levels[i - 1] as Level;
+      slots[i] = slots[i - 1] as Level;
     }
     keys[at] = key;
-    levels[at] = level;
-    return level;
+    slots[at] = level;
+    this.used = used + 1;
   }
 
   /** Takes an emptied level out of the side. */
   drop(level: Level): void {
-    const levels = this.levels;
-    const keys = this.keys;
-    if (levels[levels.length - 1] === level) {
-      levels.pop();
-      keys.pop();
+    const slots = this.slots;
+    let used = this.used;
+    if (slots[used - 1] === level) {
+      used -= 1;
       // Uncover the next live level.
-      while (levels.length > 0 && (levels[levels.length - 1] as Level).count === 0) {
-        levels.pop();
-        keys.pop();
+      while (used > 0 && (slots[used - 1] as Level).count === 0) {
+        used -= 1;
         this.tombstones -= 1;
       }
+      this.used = used;
       return;
     }
     const at = this.indexOf(this.sign * level.price);
-    assert(at >= 0 && levels[at] === level, "level missing from the sorted index");
+    assert(at >= 0 && slots[at] === level, "level missing from the sorted index");
     this.tombstones += 1;
-    if (this.tombstones > 16 && this.tombstones * 2 > levels.length) this.compact();
+    if (this.tombstones > 16 && this.tombstones * 2 > used) this.compact();
   }
 
   /** Removes every tombstone, keeping the order. */
   private compact(): void {
     const keys = this.keys;
-    const levels = this.levels;
+    const slots = this.slots;
     let to = 0;
-    for (let from = 0; from < levels.length; from += 1) {
-      const level = levels[from] as Level;
+    for (let from = 0; from < this.used; from += 1) {
+      const level = slots[from] as Level;
       if (level.count === 0) continue;
       keys[to] = keys[from] as number;
-      levels[to] = level;
+      slots[to] = level;
       to += 1;
     }
-    keys.length = to;
-    levels.length = to;
+    this.used = to;
     this.tombstones = 0;
   }
 
@@ -181,10 +190,28 @@ class SideIndex {
     const at = this.indexOf(this.sign * level.price);
     assert(at >= 0, "level missing from the sorted index");
     for (let i = at - 1; i >= 0; i -= 1) {
-      const candidate = this.levels[i] as Level;
+      const candidate = this.slots[i] as Level;
       if (candidate.count > 0) return candidate;
     }
     return null;
+  }
+
+  /** Visits every resting order, best level first. */
+  forEach(visit: (order: Order) => void): void {
+    for (let i = this.used - 1; i >= 0; i -= 1) {
+      // A tombstone has no head, so it visits nothing.
+      for (let order = (this.slots[i] as Level).head; order !== null; order = order.next) visit(order);
+    }
+  }
+
+  /** Every live level, best first. */
+  levels(): Array<{ price: number; qty: number; count: number }> {
+    const out: Array<{ price: number; qty: number; count: number }> = [];
+    for (let i = this.used - 1; i >= 0; i -= 1) {
+      const level = this.slots[i] as Level;
+      if (level.count > 0) out.push({ price: level.price, qty: level.visibleQty, count: level.count });
+    }
+    return out;
   }
 }
 
@@ -272,11 +299,7 @@ export class FastBook implements OrderBook {
   }
 
   forEach(side: Side, visit: (order: Order) => void): void {
-    const levels = this.index(side).levels;
-    for (let i = levels.length - 1; i >= 0; i -= 1) {
-      // A tombstone has no head, so it visits nothing.
-      for (let order = (levels[i] as Level).head; order !== null; order = order.next) visit(order);
-    }
+    this.index(side).forEach(visit);
   }
 
   levelAt(side: Side, price: number): { qty: number; count: number } {
@@ -285,13 +308,7 @@ export class FastBook implements OrderBook {
   }
 
   levels(side: Side): Array<{ price: number; qty: number; count: number }> {
-    const levels = this.index(side).levels;
-    const out: Array<{ price: number; qty: number; count: number }> = [];
-    for (let i = levels.length - 1; i >= 0; i -= 1) {
-      const level = levels[i] as Level;
-      if (level.count > 0) out.push({ price: level.price, qty: level.visibleQty, count: level.count });
-    }
-    return out;
+    return this.index(side).levels();
   }
 }
 

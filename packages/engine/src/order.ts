@@ -7,9 +7,11 @@
  *
  * An engine holds one `Order` per open order, so its size is the engine's memory
  * per resting order: the immutable enumerations (side, order type, time in force,
- * post-only) are packed into one small integer, and the account and instrument ids
- * are read from the order's cash and position slots (which belong to exactly that
- * account and instrument) instead of being stored twice.
+ * post-only) are packed into one small integer, as are the two fees (at most
+ * `feeBpsMax` each); the account and instrument ids are read from the order's cash
+ * and position slots (which belong to exactly that account and instrument) instead
+ * of being stored twice; and one field holds the reservation, which is cash for a
+ * buy order and lots for a sell order (the other is always 0).
  */
 import type { OrderType, Side, TimeInForce } from "@tradestream/contracts";
 import { assert } from "@tradestream/kernel";
@@ -76,6 +78,15 @@ function packKind(side: Side, orderType: OrderType, tif: TimeInForce, postOnly: 
   return (side === "sell" ? sellBit : 0) | (type << typeShift) | (time << tifShift) | (postOnly ? postOnlyBit : 0);
 }
 
+// Layout of `Order.fees`: maker fee in the bits above `feeBits`, taker fee below (each 0 … 2^feeBits − 1 bps).
+const feeBits = 11;
+const feeMask = (1 << feeBits) - 1;
+
+function packFees(makerFeeBps: number, takerFeeBps: number): number {
+  assert((makerFeeBps & feeMask) === makerFeeBps && (takerFeeBps & feeMask) === takerFeeBps, "order fee outside the packable range");
+  return (makerFeeBps << feeBits) | takerFeeBps;
+}
+
 export class Order {
   // Fields are declared (not initialised) and assigned once, in this order, by the
   // constructor: every order gets the same hidden class and no field is written twice.
@@ -92,17 +103,16 @@ export class Order {
   declare leaves: number;
   declare readonly displayQty: number;
   declare readonly sessionId: number;
-  /** Fee schedule in force when the order was entered: reservations and charges use it. */
-  declare readonly makerFeeBps: number;
-  declare readonly takerFeeBps: number;
+  /** Maker and taker fee in basis points, packed (see `makerFeeBps`, `takerFeeBps`). */
+  declare readonly fees: number;
   declare readonly cash: CashSlot;
   declare readonly position: PositionSlot;
   declare filled: number;
   /** Displayed quantity currently in the book (≤ leaves). */
   declare visible: number;
   declare priority: number;
-  declare reservedCash: number;
-  declare reservedLots: number;
+  /** Cash reserved by a buy order, or lots reserved by a sell order (see `reservedCash`, `reservedLots`). */
+  declare reserved: number;
   declare status: OrderStatus;
   declare level: Level | null;
   declare prev: Order | null;
@@ -139,15 +149,13 @@ export class Order {
     this.leaves = leaves;
     this.displayQty = displayQty;
     this.sessionId = sessionId;
-    this.makerFeeBps = makerFeeBps;
-    this.takerFeeBps = takerFeeBps;
+    this.fees = packFees(makerFeeBps, takerFeeBps);
     this.cash = cash;
     this.position = position;
     this.filled = 0;
     this.visible = 0;
     this.priority = 0;
-    this.reservedCash = 0;
-    this.reservedLots = 0;
+    this.reserved = 0;
     this.status = "active";
     this.level = null;
     this.prev = null;
@@ -180,5 +188,34 @@ export class Order {
 
   get postOnly(): boolean {
     return (this.kind & postOnlyBit) !== 0;
+  }
+
+  /** Fee schedule in force when the order was entered: reservations and charges use it. */
+  get makerFeeBps(): number {
+    return this.fees >>> feeBits;
+  }
+
+  get takerFeeBps(): number {
+    return this.fees & feeMask;
+  }
+
+  /** Cash the order holds reserved: a buy order's reservation; a sell order reserves no cash. */
+  get reservedCash(): number {
+    return (this.kind & sellBit) === 0 ? this.reserved : 0;
+  }
+
+  set reservedCash(value: number) {
+    if ((this.kind & sellBit) === 0) this.reserved = value;
+    else assert(value === 0, "a sell order reserves no cash");
+  }
+
+  /** Lots the order holds reserved: a sell order's reservation; a buy order reserves no lots. */
+  get reservedLots(): number {
+    return (this.kind & sellBit) === 0 ? 0 : this.reserved;
+  }
+
+  set reservedLots(value: number) {
+    if ((this.kind & sellBit) !== 0) this.reserved = value;
+    else assert(value === 0, "a buy order reserves no lots");
   }
 }
