@@ -3,7 +3,7 @@
 // Measures, in one process run:
 // - book1k / book20k: throughput of the matching + risk engine on a seeded,
 //   exchange-core-like order flow (see workload.ts) with ~1,000 / ~20,000 resting
-//   orders, beside the peer `nodejs-order-book` fed the same flow; then per-command
+//   orders, then the peer `nodejs-order-book` fed the same flow; then per-command
 //   latency percentiles in a separate pass (each command timed with
 //   process.hrtime.bigint(); the timer's own overhead, reported as timerOverheadNs,
 //   is included in every sample);
@@ -28,10 +28,10 @@ import { parseArgs } from "node:util";
 import { decodeCommand, CommandEncoder } from "@tradestream/contracts";
 import { Engine, fixtures } from "../packages/engine/src/index.ts";
 import { measureJournal } from "./journal.ts";
-import { engineLatency, engineThroughput, freshEngine, fullGc, peerLatency, peerThroughput, restingOrders } from "./measure.ts";
-import { applyPeer, newPeerBook, toPeerOps } from "./peer.ts";
+import { engineLatency, engineThroughput, freshEngine, fullGc, peerLatency, peerThroughput, restingOrders, type EngineLatency } from "./measure.ts";
+import { applyPeer, newPeerBook, toPeerOps, type PeerOp } from "./peer.ts";
 import { median, timerOverheadNs, type LatencySummary } from "./stats.ts";
-import { generateWorkload, referencePriceTicks, setupCommands, type Workload } from "./workload.ts";
+import { generateWorkload, referencePriceTicks, setupCommands, type Workload, type WorkloadStats } from "./workload.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -82,51 +82,90 @@ interface BookResult {
   mid: { start: number; end: number; min: number; max: number };
 }
 
-function benchBook(name: string, targetResting: number, seed: number): BookResult {
-  log(`[${name}] generating ${warmupCommands.toLocaleString()} warm-up + ${measuredCommands.toLocaleString()} measured commands (target ${targetResting.toLocaleString()} resting)…`);
-  const warm = generateWorkload({ seed: seed + 1_000, targetResting, commands: warmupCommands, accounts });
+interface EngineSide {
+  runs: number[];
+  latency: EngineLatency;
+  engineResting: number;
+  stats: WorkloadStats;
+  commands: number;
+  prefillOrders: number;
+}
+
+/** Warm-up, throughput runs and the latency pass of the engine; only the engine's own data is alive meanwhile. */
+function benchEngineSide(name: string, targetResting: number, seed: number): EngineSide {
+  log(`[${name}] generating ${fmt(warmupCommands)} warm-up + ${fmt(measuredCommands)} measured commands (target ${fmt(targetResting)} resting)…`);
+  warmUpEngine(generateWorkload({ seed: seed + 1_000, targetResting, commands: warmupCommands, accounts }));
   const workload = generateWorkload({ seed, targetResting, commands: measuredCommands, accounts });
-  const warmPeer = toPeerOps([...warm.prefill, ...warm.stream], 1).ops;
-  const peerPrefill = toPeerOps(workload.prefill, 1);
-  const peerStream = toPeerOps(workload.stream, peerPrefill.nextOrderId).ops;
-
-  log(`[${name}] warming up…`);
-  const warmEngine = freshEngine([...warm.setup, ...warm.prefill, ...warm.stream]);
-  if (warmEngine.nextOrderId - 1 !== warm.prefill.length + warm.stats.passive + warm.stats.markets + warm.stats.iocs) {
-    throw new Error("warm-up: the engine did not accept every order");
-  }
-  if (!flags["skip-peer"]) {
-    const warmBook = newPeerBook();
-    for (const op of warmPeer) applyPeer(warmBook, op);
-  }
-
-  const engineRuns: number[] = [];
-  const peerRuns: number[] = [];
+  const runsOut: number[] = [];
   let engineResting = -1;
-  let peerResting: number | null = null;
-  let peerErrors = 0;
   for (let run = 0; run < runs; run++) {
-    const engine = engineThroughput(workload);
-    engineRuns.push(engine.opsPerSec);
-    engineResting = engine.resting;
-    let line = `[${name}] run ${run + 1}/${runs}: engine ${fmt(engine.opsPerSec)} ops/s`;
-    if (!flags["skip-peer"]) {
-      const peer = peerThroughput(peerPrefill.ops, peerStream);
-      peerRuns.push(peer.opsPerSec);
-      peerResting = peer.resting;
-      peerErrors = peer.errors;
-      line += `, peer ${fmt(peer.opsPerSec)} ops/s`;
-    }
-    log(line);
+    const result = engineThroughput(workload);
+    runsOut.push(result.opsPerSec);
+    engineResting = result.resting;
+    log(`[${name}] engine run ${run + 1}/${runs}: ${fmt(result.opsPerSec)} ops/s`);
   }
   const latency = engineLatency(workload);
-  let peer: (LatencySummary & { errors: number }) | null = null;
-  if (!flags["skip-peer"]) peer = { ...peerLatency(peerPrefill.ops, peerStream), errors: peerErrors };
-  log(`[${name}] latency p50 ${latency.p50Ns} ns, p99 ${latency.p99Ns} ns, p99.9 ${latency.p999Ns} ns, max ${fmt(latency.maxNs)} ns`);
+  log(`[${name}] engine latency p50 ${latency.p50Ns} ns, p99 ${latency.p99Ns} ns, p99.9 ${latency.p999Ns} ns, max ${fmt(latency.maxNs)} ns`);
+  return { runs: runsOut, latency, engineResting, stats: workload.stats, commands: workload.stream.length, prefillOrders: workload.prefill.length };
+}
 
+function warmUpEngine(warm: Workload): void {
+  const engine = freshEngine([...warm.setup, ...warm.prefill, ...warm.stream]);
+  if (engine.nextOrderId - 1 !== warm.prefill.length + warm.stats.passive + warm.stats.markets + warm.stats.iocs) {
+    throw new Error("warm-up: the engine did not accept every order");
+  }
+}
+
+interface PeerSide {
+  runs: number[];
+  latency: LatencySummary;
+  errors: number;
+  resting: number;
+}
+
+/**
+ * The same (regenerated, deterministic) streams mapped to the peer's calls; the
+ * engine's command objects are dropped before anything is timed, so each side is
+ * measured with only its own data on the heap.
+ */
+function benchPeerSide(name: string, targetResting: number, seed: number): PeerSide {
+  const warm = peerOpsOf(generateWorkload({ seed: seed + 1_000, targetResting, commands: warmupCommands, accounts }));
+  const measured = peerOpsOf(generateWorkload({ seed, targetResting, commands: measuredCommands, accounts }));
+  const warmBook = newPeerBook();
+  for (const op of warm.prefill) applyPeer(warmBook, op);
+  for (const op of warm.stream) applyPeer(warmBook, op);
+  const runsOut: number[] = [];
+  let errors = 0;
+  let resting = -1;
+  for (let run = 0; run < runs; run++) {
+    const result = peerThroughput(measured.prefill, measured.stream);
+    runsOut.push(result.opsPerSec);
+    errors = result.errors;
+    resting = result.resting;
+    log(`[${name}] peer run ${run + 1}/${runs}: ${fmt(result.opsPerSec)} ops/s`);
+  }
+  const latency = peerLatency(measured.prefill, measured.stream);
+  log(`[${name}] peer latency p50 ${latency.p50Ns} ns, p99 ${latency.p99Ns} ns, p99.9 ${latency.p999Ns} ns`);
+  return { runs: runsOut, latency, errors, resting };
+}
+
+function peerOpsOf(workload: Workload): { prefill: PeerOp[]; stream: PeerOp[] } {
+  const prefill = toPeerOps(workload.prefill, workload.firstOrderId);
+  return { prefill: prefill.ops, stream: toPeerOps(workload.stream, prefill.nextOrderId).ops };
+}
+
+function benchBook(name: string, targetResting: number, seed: number): BookResult {
+  const engineSide = benchEngineSide(name, targetResting, seed);
+  const peerSide = flags["skip-peer"] ? null : benchPeerSide(name, targetResting, seed);
+  const engineRuns = engineSide.runs;
+  const peerRuns = peerSide?.runs ?? [];
+  const latency = engineSide.latency;
+  const engineResting = engineSide.engineResting;
+  const peerResting = peerSide?.resting ?? null;
+  const peer = peerSide === null ? null : { ...peerSide.latency, errors: peerSide.errors };
   const opsPerSec = Math.round(median(engineRuns));
   const peerOpsPerSec = peerRuns.length > 0 ? Math.round(median(peerRuns)) : null;
-  const s = workload.stats;
+  const s = engineSide.stats;
   if (engineResting !== s.restingAtEnd) throw new Error(`[${name}] engine rests ${engineResting} orders, the simulation ${s.restingAtEnd}`);
   if (peerResting !== null && peerResting !== s.restingAtEnd) log(`[${name}] WARNING: peer rests ${peerResting} orders, the simulation ${s.restingAtEnd}`);
   return {
@@ -139,11 +178,11 @@ function benchBook(name: string, targetResting: number, seed: number): BookResul
     maxNs: latency.maxNs,
     peer,
     runs: { engineOpsPerSec: engineRuns, peerOpsPerSec: peerRuns },
-    commands: workload.stream.length,
-    prefillOrders: workload.prefill.length,
+    commands: engineSide.commands,
+    prefillOrders: engineSide.prefillOrders,
     mix: { passive: s.passive, cancels: s.cancels, markets: s.markets, iocs: s.iocs },
     rejects: latency.rejects,
-    rejectRate: latency.rejects / workload.stream.length,
+    rejectRate: latency.rejects / engineSide.commands,
     trades: latency.trades,
     expectedTrades: s.expectedTrades,
     consistent: latency.trades === s.expectedTrades && latency.resting === s.restingAtEnd && (peerResting === null || peerResting === s.restingAtEnd),
