@@ -709,6 +709,8 @@ export class Engine {
 
   /** Triggers pending stops by last trade price; stops triggered by the same price go in acceptance order. */
   private triggerStops(instrument: Instrument): void {
+    // The common case, no stop waiting, must cost nothing: this runs after every order.
+    if (instrument.stops.length === 0) return;
     // Each stop is queued with the last price that triggered it: OrderTriggered reports that price,
     // not the price reached after earlier stops of the same batch traded (which may not satisfy it).
     const queue: Array<{ readonly stop: Order; readonly lastPriceTicks: number }> = [];
