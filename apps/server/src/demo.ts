@@ -6,7 +6,7 @@
  * seeded so a run can be reproduced.
  */
 import type { CreateInstrument } from "@tradestream/contracts";
-import { fromSteps, mulberry32, tickValueMinor } from "@tradestream/kernel";
+import { fromSteps, mulberry32, tickValueMinor, toSteps } from "@tradestream/kernel";
 import type { CommandInput, Shard } from "@tradestream/shard";
 
 type InstrumentInput = Omit<CreateInstrument, "type" | "tsUs">;
@@ -16,6 +16,8 @@ function equity(instrumentId: number, symbol: string, isin: string, mic: string,
   const lotSize = "1";
   const tickValue = tickValueMinor(tickSize, lotSize, 2);
   if (tickValue === null) throw new Error(`grid of ${symbol} does not land on cents`);
+  const referenceTicks = toSteps(reference, tickSize);
+  if (!referenceTicks.ok) throw new Error(`reference price ${reference} of ${symbol} is not on its tick grid`);
   return {
     instrumentId,
     symbol,
@@ -25,7 +27,7 @@ function equity(instrumentId: number, symbol: string, isin: string, mic: string,
     tickSize,
     lotSize,
     tickValueMinor: tickValue,
-    referencePriceTicks: Math.round(Number(reference) * 100),
+    referencePriceTicks: referenceTicks.steps,
     priceBandBps: 1_000,
     circuitBandBps: 500,
     maxOrderQtyLots: 100_000,

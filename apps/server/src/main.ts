@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { fromSteps } from "@tradestream/kernel";
 import { openFileJournal, openSnapshotStore } from "@tradestream/journal";
 import { replayFromZero, Shard } from "@tradestream/shard";
 import { bookSummary, demoInstruments, seedDemo, startSimulator } from "./demo.ts";
@@ -158,7 +159,7 @@ function instruments(args: string[]): number {
     return 0;
   }
   for (const i of demoInstruments) {
-    process.stdout.write(`${i.instrumentId}\t${i.symbol}\t${i.isin}\t${i.mic}\t${i.currency}\ttick ${i.tickSize}\tlot ${i.lotSize}\tref ${(i.referencePriceTicks / 100).toFixed(2)}\n`);
+    process.stdout.write(`${i.instrumentId}\t${i.symbol}\t${i.isin}\t${i.mic}\t${i.currency}\ttick ${i.tickSize}\tlot ${i.lotSize}\tref ${fromSteps(i.referencePriceTicks, i.tickSize)}\n`);
   }
   return 0;
 }

@@ -21,6 +21,7 @@ export {
   type JournalIo,
   type JournalStats,
 } from "./file-journal.ts";
+export { createJsonLogger } from "./logger.ts";
 export { frameBytesMax, recordBytesMax, recordHeaderBytes } from "./framing.ts";
 export { createMemoryLog } from "./memory-log.ts";
 export {

@@ -5,13 +5,16 @@
 
 import type { JournalLogger } from "./command-log.ts";
 
-function writeLine(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> | undefined): void {
-  const line = JSON.stringify({ level, time: new Date().toISOString(), component: "journal", msg, ...fields });
-  process.stderr.write(`${line}\n`);
+/** A logger writing one JSON object per line on stderr, tagged with `component`. */
+export function createJsonLogger(component: string): JournalLogger {
+  const write = (level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> | undefined): void => {
+    process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), component, msg, ...fields })}\n`);
+  };
+  return {
+    info: (msg, fields) => write("info", msg, fields),
+    warn: (msg, fields) => write("warn", msg, fields),
+    error: (msg, fields) => write("error", msg, fields),
+  };
 }
 
-export const stderrJsonLogger: JournalLogger = {
-  info: (msg, fields) => writeLine("info", msg, fields),
-  warn: (msg, fields) => writeLine("warn", msg, fields),
-  error: (msg, fields) => writeLine("error", msg, fields),
-};
+export const stderrJsonLogger: JournalLogger = createJsonLogger("journal");
