@@ -22,6 +22,7 @@
 import type { Command, CreateInstrument, EngineEvent, OrderType, Side, StpMode, TimeInForce, TradingState } from "@tradestream/contracts";
 import fc from "fast-check";
 import { Engine } from "./engine.ts";
+import { instrument } from "./fixtures.ts";
 import { cashMinorMax, notionalMinorMax, positionLotsMax, qtyLotsMax } from "./limits.ts";
 
 // ── Order tracking ──────────────────────────────────────────────────────────
@@ -504,35 +505,14 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.record({ gapUs: gapArb, 
 function instrumentsOf(fees: readonly [number, number, number, number], tickValue2Minor: number): CreateInstrument[] {
   const [maker1, taker1, maker2, taker2] = fees;
   return [
-    {
-      type: "CreateInstrument",
-      tsUs: 0,
-      instrumentId: 1,
-      symbol: "ACME",
-      isin: "DE000ACME001",
-      mic: "XETR",
-      currency: "EUR",
-      tickSize: "0.01",
-      lotSize: "1",
-      tickValueMinor: 1,
-      referencePriceTicks: 10_000,
-      priceBandBps: 1_000,
-      circuitBandBps: 500,
-      maxOrderQtyLots: 1_500,
-      maxOrderNotionalMinor: 15_000_000,
-      makerFeeBps: maker1,
-      takerFeeBps: taker1,
-    },
-    {
-      type: "CreateInstrument",
-      tsUs: 0,
+    instrument({ maxOrderQtyLots: 1_500, maxOrderNotionalMinor: 15_000_000, makerFeeBps: maker1, takerFeeBps: taker1 }),
+    instrument({
       instrumentId: 2,
       symbol: "BOLT",
       isin: "US000BOLT002",
       mic: "XNAS",
       currency: "USD",
       tickSize: "0.1",
-      lotSize: "1",
       tickValueMinor: tickValue2Minor,
       referencePriceTicks: 500,
       priceBandBps: 2_000,
@@ -541,7 +521,7 @@ function instrumentsOf(fees: readonly [number, number, number, number], tickValu
       maxOrderNotionalMinor: Math.min(notionalMinorMax, 2_000_000 * tickValue2Minor),
       makerFeeBps: maker2,
       takerFeeBps: taker2,
-    },
+    }),
   ];
 }
 
