@@ -1,41 +1,57 @@
 #!/usr/bin/env -S npx tsx
 /**
- * The `tradestream` command line: the composition root. Until the gateway lands,
- * `start` runs the trading core on embedded defaults — a file journal with
- * snapshots under the data directory — with the demo market and its simulator,
- * and prints the state of the books. Every subcommand answers `--help`.
+ * The `tradestream` command line. `start` runs every role in one process on
+ * embedded defaults (platform.ts); the other commands inspect and maintain the
+ * data directory. Every subcommand answers `--help`.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { fromSteps } from "@tradestream/kernel";
 import { openFileJournal, openSnapshotStore } from "@tradestream/journal";
 import { replayFromZero, Shard } from "@tradestream/shard";
-import { bookSummary, demoInstruments, seedDemo, startSimulator } from "./demo.ts";
+import { generateTotp, type OidcConfig } from "@tradestream/auth";
+import { demoInstruments } from "./demo.ts";
+import { demoPassword, demoTotpSecret, demoUsers } from "./demo-users.ts";
+import { defaultGatewayConfig, parseRateLimits } from "@tradestream/gateway";
 import { logger } from "./log.ts";
+import { startPlatform } from "./platform.ts";
 
 const usage = `tradestream — an open-source trading platform
 
 Usage: tradestream <command> [options]
 
 Commands:
-  start        run the platform on embedded defaults (file journal under the data directory, demo market)
+  start        run the platform: gateway (REST, WebSocket, OpenAPI), engine, journal, store, demo market
+  users        list the demo users and their current one-time codes
   verify       replay the journal from the start and check it against snapshot + tail
   snapshot     write a snapshot of the current state now
   instruments  list the demo instruments
   bench        run the engine benchmark (same as npm run bench:engine)
 
 Run 'tradestream <command> --help' for a command's options.
-Environment: TRADESTREAM_DATA_DIR (default ./data).
+Environment: PORT (8080), HOST (127.0.0.1), TRADESTREAM_DATA_DIR (./data), DATABASE_URL (PostgreSQL instead of
+the embedded PGlite), TRADESTREAM_SECRET, TRADESTREAM_CORS_ORIGINS, TLS_CERT_FILE/TLS_KEY_FILE,
+OIDC_ISSUER/OIDC_CLIENT_ID/OIDC_CLIENT_SECRET/OIDC_REDIRECT_URI/OIDC_GROUPS_CLAIM,
+TRADESTREAM_RATE_LIMITS ("ip=2000/4000,user=1000/2000,auth=5/20"), TRADESTREAM_WS_ORDERS_PER_S (1000), LOG_LEVEL.
 `;
 
 const help: Record<string, string> = {
-  start: `Usage: tradestream start [--data-dir DIR] [--no-simulator] [--seed N] [--duration-s N] [--status-every-s N]
+  start: `Usage: tradestream start [--data-dir DIR] [--port N] [--host ADDR] [--no-demo] [--no-simulator] [--seed N] [--duration-s N]
 
-Runs the trading core: journal + snapshots under DIR (default $TRADESTREAM_DATA_DIR or ./data),
-the demo instruments and accounts on first start, and the market simulator (off with --no-simulator).
+Runs every role in one process: the gateway (REST under /api/v1, WebSocket /ws, OpenAPI at /docs,
+/health, /ready, /metrics) on HOST:PORT (default 127.0.0.1:8080), the engine on the file journal with
+snapshots under DIR (default $TRADESTREAM_DATA_DIR or ./data), and the store (PGlite under DIR, or
+PostgreSQL when DATABASE_URL is set). In demo mode (default; --no-demo to turn off) the first start seeds
+demo instruments, accounts and users, and a market simulator trades through the API (--no-simulator).
 Restarting keeps all state: the journal is replayed. Stop with Ctrl-C; --duration-s stops by itself.
+`,
+  users: `Usage: tradestream users [--codes]
+
+Lists the demo users (username, groups, trading accounts) and the demo password. With --codes, prints
+each demo user's current TOTP code (demo users' second-factor secrets are derived from their names).
+Real users are managed through the admin API (POST /api/v1/admin/users) or single sign-on.
 `,
   verify: `Usage: tradestream verify [--data-dir DIR]
 
@@ -67,15 +83,33 @@ async function openShard(dir: string, snapshotEvery?: number): Promise<Shard> {
   return Shard.open({ log, snapshots, logger, ...(snapshotEvery === undefined ? {} : { snapshotEvery }) });
 }
 
+function envNumber(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got ${text}`);
+  return value;
+}
+
+function oidcFromEnv(): OidcConfig | undefined {
+  const issuer = process.env.OIDC_ISSUER;
+  const clientId = process.env.OIDC_CLIENT_ID;
+  const redirectUri = process.env.OIDC_REDIRECT_URI;
+  if (issuer === undefined || clientId === undefined || redirectUri === undefined) return undefined;
+  return { issuer, clientId, redirectUri, clientSecret: process.env.OIDC_CLIENT_SECRET, groupsClaim: process.env.OIDC_GROUPS_CLAIM };
+}
+
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
       "data-dir": { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      "no-demo": { type: "boolean", default: false },
       "no-simulator": { type: "boolean", default: false },
       seed: { type: "string", default: "42" },
       "duration-s": { type: "string" },
-      "status-every-s": { type: "string", default: "5" },
       help: { type: "boolean", default: false },
     },
   });
@@ -84,36 +118,74 @@ async function start(args: string[]): Promise<number> {
     return 0;
   }
   const dir = dataDir(values["data-dir"]);
-  const shard = await openShard(dir);
-  if (shard.seq === 0) {
-    await seedDemo(shard);
-    logger.info("demo market seeded", { instruments: demoInstruments.length });
+  const port = values.port === undefined ? envNumber("PORT", 8080) : Number(values.port);
+  const host = values.host ?? process.env.HOST ?? "127.0.0.1";
+  const certFile = process.env.TLS_CERT_FILE;
+  const keyFile = process.env.TLS_KEY_FILE;
+  const tls = certFile !== undefined && keyFile !== undefined ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined;
+  const corsOrigins = (process.env.TRADESTREAM_CORS_ORIGINS ?? "").split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  const demo = !values["no-demo"];
+  const platform = await startPlatform({
+    dataDir: dir,
+    port,
+    host,
+    databaseUrl: process.env.DATABASE_URL,
+    demo,
+    simulator: demo && !values["no-simulator"],
+    seed: Number(values.seed),
+    oidc: oidcFromEnv(),
+    gateway: {
+      corsOrigins,
+      tls,
+      accessLog: process.env.LOG_LEVEL === "debug",
+      rateLimits: parseRateLimits(process.env.TRADESTREAM_RATE_LIMITS ?? "", defaultGatewayConfig.rateLimits),
+      ws: { ...defaultGatewayConfig.ws, ordersPerSecond: envNumber("TRADESTREAM_WS_ORDERS_PER_S", defaultGatewayConfig.ws.ordersPerSecond) },
+    },
+  });
+  const lines = [
+    `TradeStream is running at ${platform.url}  (data: ${dir}, store: ${platform.sql.kind}, commands: ${String(platform.shard.seq)})`,
+    `  API docs (OpenAPI):  ${platform.url}/docs`,
+    `  Health / metrics:    ${platform.url}/health  ${platform.url}/ready  ${platform.url}/metrics`,
+    `  WebSocket:           ${platform.url.replace(/^http/, "ws")}/ws`,
+  ];
+  if (demo) {
+    lines.push(
+      `  Demo instruments:    ${demoInstruments.map((i) => i.symbol).join(", ")}${platform.simulator === null ? "" : " (market simulator running)"}`,
+      `  Demo users:          ${demoUsers.filter((u) => u.program !== true).map((u) => u.username).join(", ")}`,
+      `  Sign in:             password "${demoPassword}", then the one-time code from 'npm run tradestream -- users --codes'`,
+      `                       curl -s -X POST ${platform.url}/api/v1/auth/login -H 'content-type: application/json' -d '{"username":"trader1","password":"${demoPassword}"}'`,
+    );
   }
-  process.stdout.write(`TradeStream trading core running on embedded defaults (data: ${dir}, commands: ${shard.seq}).\n`);
-  process.stdout.write(`Demo instruments: ${demoInstruments.map((i) => i.symbol).join(", ")}. Stop with Ctrl-C.\n`);
-  const stopSimulator = values["no-simulator"] ? () => Promise.resolve() : startSimulator(shard, { seed: Number(values.seed), tickMs: 100 });
-  const statusEveryMs = Math.max(1, Number(values["status-every-s"])) * 1000;
-  const status = setInterval(() => {
-    process.stdout.write(`\n— seq ${shard.seq} (durable ${shard.durableSeq}), trades ${shard.engine.nextTradeId - 1}, open orders ${shard.engine.orders.size}\n`);
-    for (const line of bookSummary(shard)) process.stdout.write(`  ${line}\n`);
-  }, statusEveryMs);
+  lines.push("Stop with Ctrl-C.");
+  process.stdout.write(`${lines.join("\n")}\n`);
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    clearInterval(status);
-    await stopSimulator();
-    await shard.snapshot();
-    await shard.close();
-    logger.info("stopped", { seq: shard.seq, stateHash: shard.stateHash(), eventHash: shard.eventHash });
+    await platform.close();
+    logger.info("stopped", { seq: platform.shard.seq, eventHash: platform.shard.eventHash });
   };
-  const finished = new Promise<void>((resolveStop) => {
+  await new Promise<void>((resolveStop) => {
     const onSignal = (): void => void stop().then(resolveStop);
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     if (values["duration-s"] !== undefined) setTimeout(onSignal, Number(values["duration-s"]) * 1000);
   });
-  await finished;
+  return 0;
+}
+
+function users(args: string[]): number {
+  const { values } = parseArgs({ args, options: { codes: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+  if (values.help) {
+    process.stdout.write(help.users ?? "");
+    return 0;
+  }
+  process.stdout.write(`Demo password: ${demoPassword}\n`);
+  for (const user of demoUsers) {
+    const accounts = user.accountIds.length === 0 ? "—" : user.accountIds.join(",");
+    const code = values.codes && user.program !== true ? `  code ${generateTotp(demoTotpSecret(user.username), Date.now())}` : "";
+    process.stdout.write(`${user.username.padEnd(12)} ${user.groups.join(",").padEnd(22)} accounts ${accounts.padEnd(12)}${user.program === true ? " (program: API key only)" : ""}${code}\n`);
+  }
   return 0;
 }
 
@@ -177,6 +249,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "start":
       return start(rest);
+    case "users":
+      return users(rest);
     case "verify":
       return verify(rest);
     case "snapshot":

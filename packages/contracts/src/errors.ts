@@ -56,6 +56,64 @@ export function rejectStatus(code: RejectCode): number {
   return rejectCatalogue[code].status;
 }
 
+/**
+ * Errors only the API edge produces (authentication, authorization, validation,
+ * limits). They share the shape and the rules of the engine's codes: stable,
+ * never renamed, each with a message a person understands and its HTTP status.
+ */
+export const apiErrorCatalogue = {
+  validation_failed: { status: 400, message: "The request is not valid." },
+  invalid_json: { status: 400, message: "The request body is not valid JSON." },
+  invalid_decimal: { status: 400, message: "Prices and quantities must be decimal strings such as \"101.25\"." },
+  unauthenticated: { status: 401, message: "Sign in first: this request needs a valid access token, session or API key signature." },
+  invalid_credentials: { status: 401, message: "The username or password is wrong." },
+  mfa_required: { status: 401, message: "A second factor (TOTP code) is required to finish signing in." },
+  invalid_mfa_code: { status: 401, message: "The one-time code is wrong or expired." },
+  token_expired: { status: 401, message: "The token has expired; refresh it or sign in again." },
+  token_invalid: { status: 401, message: "The token is not valid." },
+  refresh_token_reused: { status: 401, message: "This refresh token was already used; every session of its family has been revoked. Sign in again." },
+  signature_invalid: { status: 401, message: "The API key signature does not match the request." },
+  signature_stale: { status: 401, message: "The signed request's timestamp is too far from the server's clock." },
+  nonce_replayed: { status: 401, message: "This signed request was already received (nonce replayed)." },
+  account_locked: { status: 423, message: "Too many failed sign-in attempts; try again later." },
+  user_disabled: { status: 403, message: "This user is disabled." },
+  forbidden: { status: 403, message: "Your role does not allow this action." },
+  not_owner: { status: 403, message: "You may act only on the trading accounts assigned to you." },
+  mfa_already_enrolled: { status: 409, message: "A second factor is already enrolled for this user." },
+  mfa_not_enrolled: { status: 409, message: "No second factor enrolment is pending for this user." },
+  sso_not_configured: { status: 404, message: "Single sign-on is not configured on this server." },
+  sso_failed: { status: 401, message: "Single sign-on did not complete; start again." },
+  user_exists: { status: 409, message: "A user with this name already exists." },
+  unknown_user: { status: 404, message: "No such user." },
+  unknown_api_key: { status: 404, message: "No such API key." },
+  not_found: { status: 404, message: "No such resource." },
+  method_not_allowed: { status: 405, message: "This method is not allowed on this resource." },
+  body_too_large: { status: 413, message: "The request body is larger than the server accepts." },
+  unsupported_media_type: { status: 415, message: "Send the request body as application/json." },
+  rate_limited: { status: 429, message: "Too many requests; slow down and retry after the time given in Retry-After." },
+  overloaded: { status: 503, message: "The trading engine is busy; retry shortly." },
+  not_ready: { status: 503, message: "The service is starting up; retry shortly." },
+  internal_error: { status: 500, message: "Something went wrong on the server; the request was not carried out. It has been logged." },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ApiErrorCode = keyof typeof apiErrorCatalogue;
+
+/** Every code a client can see: engine rejections and API-edge errors. */
+export type ErrorCode = RejectCode | ApiErrorCode;
+
+export const errorCatalogue: Readonly<Record<ErrorCode, { readonly status: number; readonly message: string }>> = {
+  ...rejectCatalogue,
+  ...apiErrorCatalogue,
+};
+
+export function errorMessage(code: ErrorCode): string {
+  return errorCatalogue[code].message;
+}
+
+export function errorStatus(code: ErrorCode): number {
+  return errorCatalogue[code].status;
+}
+
 /** Why a live order left the book without being filled. */
 export type CancelReason =
   | "user_request"

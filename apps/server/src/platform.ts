@@ -1,0 +1,214 @@
+/**
+ * The composition root of one process running every role: the sequencer and
+ * engine on the file journal (or an in-memory log for tests), the relational
+ * store (PGlite under the data directory, or PostgreSQL by URL), sign-in, the
+ * read models (market data, orders) rebuilt from the command log, the gateway
+ * (REST, WebSocket, OpenAPI, health, metrics) and, in demo mode, the demo market,
+ * demo users and the market simulator trading through the API.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, fdatasync, fsync, mkdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { AuthService, type OidcConfig } from "@tradestream/auth";
+import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
+import { Engine } from "@tradestream/engine";
+import { createGateway, defaultGatewayConfig, GatewayMetrics, type Gateway, type GatewayConfig } from "@tradestream/gateway";
+import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog } from "@tradestream/journal";
+import { MarketDataProjection } from "@tradestream/marketdata";
+import { OrdersProjection } from "@tradestream/orders";
+import { Shard } from "@tradestream/shard";
+import { openStore, type Sql } from "@tradestream/store";
+import { seedDemo } from "./demo.ts";
+import { demoUsers, seedDemoUsers } from "./demo-users.ts";
+import { logger } from "./log.ts";
+import { startSimulator, type Simulator } from "./simulator.ts";
+
+export interface PlatformConfig {
+  /** Where the journal, snapshots and PGlite live; null keeps everything in memory (tests, benchmarks). */
+  readonly dataDir: string | null;
+  readonly port: number;
+  readonly host: string;
+  /** PostgreSQL URL; when absent the embedded PGlite store is used. */
+  readonly databaseUrl?: string | undefined;
+  /** Seed the demo market and users on first start. */
+  readonly demo: boolean;
+  /** Run the market simulator (demo mode only). */
+  readonly simulator: boolean;
+  readonly seed: number;
+  readonly simulatorTickMs?: number | undefined;
+  /** Server secret (≥ 32 bytes) for tokens and key encryption; default: $TRADESTREAM_SECRET or a file in the data directory. */
+  readonly secret?: Uint8Array | undefined;
+  readonly oidc?: OidcConfig | undefined;
+  readonly gateway?: Partial<GatewayConfig> | undefined;
+  readonly argon2?: { memoryCost: number; timeCost: number; parallelism: number } | undefined;
+  readonly snapshotEvery?: number | undefined;
+}
+
+export interface Platform {
+  readonly url: string;
+  readonly gateway: Gateway;
+  readonly shard: Shard;
+  readonly auth: AuthService;
+  readonly sql: Sql;
+  readonly market: MarketDataProjection;
+  readonly orders: OrdersProjection;
+  readonly simulator: Simulator | null;
+  close(): Promise<void>;
+}
+
+function loadSecret(config: PlatformConfig): Uint8Array {
+  if (config.secret !== undefined) return config.secret;
+  const fromEnv = process.env.TRADESTREAM_SECRET;
+  if (fromEnv !== undefined && fromEnv !== "") {
+    const bytes = Buffer.from(fromEnv, /^[0-9a-f]+$/i.test(fromEnv) ? "hex" : "base64");
+    if (bytes.length < 32) throw new Error("TRADESTREAM_SECRET must hold at least 32 bytes (64 hex digits or 44 base64 characters)");
+    return bytes;
+  }
+  if (config.dataDir === null) return randomBytes(32);
+  const file = join(config.dataDir, "secret.key");
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(32).toString("hex"), { mode: 0o600 });
+  }
+  chmodSync(file, 0o600);
+  return Buffer.from(readFileSync(file, "utf8").trim(), "hex");
+}
+
+export async function startPlatform(config: PlatformConfig): Promise<Platform> {
+  const started = Date.now();
+  if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true });
+  const metrics = new GatewayMetrics();
+
+  // The command log and the shard.
+  let log: CommandLog;
+  let shard: Shard;
+  if (config.dataDir === null) {
+    log = createMemoryLog();
+    shard = await Shard.open({ log, logger, snapshotEvery: 0 });
+  } else {
+    // The journal's own I/O, timed: fdatasync latency is the platform's floor for acknowledgement latency.
+    const io = {
+      writeSync: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number => writeSync(fd, buffer, offset, length, position),
+      fdatasync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void): void => {
+        const end = metrics.journalFsyncSeconds.startTimer();
+        fdatasync(fd, (error) => {
+          end();
+          callback(error);
+        });
+      },
+      fsync: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void): void => fsync(fd, callback),
+    };
+    log = await openFileJournal({ dir: join(config.dataDir, "journal"), logger, io });
+    const snapshots = await openSnapshotStore({ dir: join(config.dataDir, "snapshots"), logger });
+    shard = await Shard.open({ log, snapshots, logger, ...(config.snapshotEvery === undefined ? {} : { snapshotEvery: config.snapshotEvery }) });
+  }
+  if (config.demo && shard.seq === 0) {
+    await seedDemo(shard);
+    logger.info("demo market seeded");
+  }
+
+  // The relational store and sign-in.
+  const sql = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const auth = await AuthService.open({ sql, secret: loadSecret(config), oidc: config.oidc, logger, ...(config.argon2 === undefined ? {} : { argon2: config.argon2 }) });
+  if (config.demo) {
+    const created = await seedDemoUsers(auth);
+    if (created > 0) logger.info("demo users created", { users: created });
+  }
+
+  // Read models, rebuilt from the whole log (the shard itself starts from its newest snapshot).
+  const market = new MarketDataProjection();
+  const orders = new OrdersProjection();
+  let ready = false;
+  const gatewayConfig: GatewayConfig = { ...defaultGatewayConfig, ...config.gateway };
+  const gateway = await createGateway(
+    {
+      trading: shard,
+      market,
+      orders,
+      auth,
+      logger,
+      metrics,
+      async readiness() {
+        const checks: Record<string, string> = { journal: ready ? "replayed" : "replaying" };
+        let storeOk = true;
+        try {
+          await sql.query("select 1 as ok");
+          checks.store = "reachable";
+        } catch (error) {
+          storeOk = false;
+          checks.store = `unreachable: ${error instanceof Error ? error.message : String(error)}`;
+        }
+        return { ready: ready && storeOk, checks };
+      },
+      status() {
+        return {
+          version: gatewayConfig.version,
+          uptimeS: Math.round((Date.now() - started) / 1000),
+          seq: shard.seq,
+          durableSeq: shard.durableSeq,
+          eventHash: shard.eventHash,
+          store: sql.kind,
+          instruments: market.instruments().length,
+          openOrders: shard.engine.orders.size,
+        };
+      },
+    },
+    gatewayConfig,
+  );
+  const apply = (events: readonly EngineEvent[]): void => {
+    market.apply(events);
+    orders.apply(events);
+    gateway.context.orderService.observe(events);
+  };
+  const rebuild = new Engine();
+  let replayed = 0;
+  await log.replay(1, (seq, record) => {
+    if (seq > shard.seq) return;
+    apply(rebuild.apply(decodeCommand(record)));
+    replayed += 1;
+  });
+  shard.subscribe((applied) => {
+    apply(applied.events);
+    metrics.commandSeq.set(applied.seq);
+  });
+  metrics.commandSeq.set(shard.seq);
+  // Sessions left open by a previous process: their connections are gone, so close them (cancel-on-disconnect).
+  for (const sessionId of [...shard.engine.sessions.keys()]) await shard.submit({ type: "CloseSession", sessionId });
+  ready = true;
+  logger.info("read models rebuilt", { commands: replayed, ms: Date.now() - started });
+
+  const address = await gateway.listen(config.port, config.host);
+  const url = address.replace("[::1]", "127.0.0.1");
+
+  let simulator: Simulator | null = null;
+  if (config.demo && config.simulator) {
+    const simUser = demoUsers.find((user) => user.program === true);
+    const user = simUser === undefined ? null : await auth.findUser(simUser.username);
+    if (user !== null) {
+      for (const key of await auth.listApiKeys(user.userId)) if (!key.revoked && key.label === "simulator") await auth.revokeApiKey(user.userId, key.keyId, { ip: "127.0.0.1" });
+      const key = await auth.createApiKey(user.userId, "simulator", { ip: "127.0.0.1" });
+      simulator = await startSimulator({ url, keyId: key.keyId, secret: key.secret, seed: config.seed, tickMs: config.simulatorTickMs ?? 250, logger });
+    }
+  }
+
+  let closed = false;
+  return {
+    url,
+    gateway,
+    shard,
+    auth,
+    sql,
+    market,
+    orders,
+    simulator,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await simulator?.stop();
+      await gateway.close();
+      if (config.dataDir !== null) await shard.snapshot();
+      await shard.close();
+      await auth.close();
+      await sql.close();
+    },
+  };
+}

@@ -1,0 +1,401 @@
+// The e2e load generator: a separate process that drives a running TradeStream
+// server through its public API with many authenticated clients. Started by
+// e2e.bench.ts with its configuration as JSON in E2E_CONFIG; prints one JSON
+// object of results on stdout.
+//
+// Latency is measured from a request's *scheduled* send time to its durable
+// acknowledgement, so a stalled server is charged for every request it delays
+// (no coordinated omission). Phases: WebSocket and REST at a fixed offered rate,
+// then at maximum (closed loop, a window of requests in flight per connection),
+// then fan-out to many market-data subscribers.
+
+import { Agent, request as httpRequest } from "node:http";
+import WebSocket from "ws";
+import { percentile, Rng } from "./stats.ts";
+import { rawText } from "../apps/server/src/ws-text.ts";
+
+export interface LoadConfig {
+  readonly url: string;
+  readonly tokens: readonly string[];
+  readonly wsClients: number;
+  readonly restClients: number;
+  readonly restSocketsPerClient: number;
+  readonly durationS: number;
+  readonly wsRate: number;
+  readonly restRate: number;
+  readonly wsWindow: number;
+  readonly subscribers: number;
+  readonly fanoutRate: number;
+  readonly fanoutDurationS: number;
+  readonly symbol: string;
+  readonly referenceTicks: number;
+  readonly tickSize: string;
+  readonly skip: readonly string[];
+}
+
+export interface PhaseResult {
+  readonly offeredPerSec: number | null;
+  readonly ordersPerSec: number;
+  readonly acked: number;
+  readonly errors: number;
+  readonly unanswered: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+}
+
+const config = JSON.parse(process.env.E2E_CONFIG ?? "{}") as LoadConfig;
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function price(ticks: number): string {
+  const decimals = (config.tickSize.split(".")[1] ?? "").length;
+  const text = String(ticks).padStart(decimals + 1, "0");
+  return decimals === 0 ? text : `${text.slice(0, -decimals)}.${text.slice(-decimals)}`;
+}
+
+/** Per-client order flow: random limit orders around the reference price; past 20 open orders, cancel the oldest. */
+class Flow {
+  private readonly rng: Rng;
+  private readonly open: number[] = [];
+  private counter = 0;
+
+  constructor(
+    readonly client: number,
+    private readonly tag: string,
+  ) {
+    this.rng = new Rng(client * 7919 + tag.length);
+  }
+
+  next(): { kind: "place"; body: Record<string, unknown> } | { kind: "cancel"; orderId: number } {
+    if (this.open.length > 20) {
+      const orderId = this.open.shift();
+      if (orderId !== undefined) return { kind: "cancel", orderId };
+    }
+    this.counter += 1;
+    return {
+      kind: "place",
+      body: {
+        symbol: config.symbol,
+        side: this.rng.next() < 0.5 ? "buy" : "sell",
+        type: "limit",
+        price: price(config.referenceTicks + this.rng.int(-5, 5)),
+        quantity: String(this.rng.int(1, 5)),
+        clientOrderId: `${this.tag}-${String(this.client)}-${String(this.counter)}`,
+      },
+    };
+  }
+
+  onAck(status: number, body: unknown): void {
+    if (status !== 201) return;
+    const order = (body as { order?: { orderId?: number; status?: string } | null }).order;
+    if (order?.orderId !== undefined && (order.status === "new" || order.status === "partially_filled")) this.open.push(order.orderId);
+  }
+}
+
+class Recorder {
+  readonly latencies: number[] = [];
+  acked = 0;
+  errors = 0;
+  outstanding = 0;
+
+  record(latencyMs: number, ok: boolean): void {
+    this.latencies.push(latencyMs);
+    this.acked += 1;
+    if (!ok) this.errors += 1;
+  }
+
+  summary(elapsedS: number, offered: number | null): PhaseResult {
+    const sorted = Float64Array.from(this.latencies).sort();
+    const round = (x: number): number => Math.round(x * 1000) / 1000;
+    return {
+      offeredPerSec: offered,
+      ordersPerSec: Math.round(this.acked / elapsedS),
+      acked: this.acked,
+      errors: this.errors,
+      unanswered: this.outstanding,
+      p50Ms: round(percentile(sorted, 0.5)),
+      p99Ms: round(percentile(sorted, 0.99)),
+      p999Ms: round(percentile(sorted, 0.999)),
+      maxMs: round(sorted.length === 0 ? 0 : (sorted[sorted.length - 1] ?? 0)),
+    };
+  }
+}
+
+async function openSocket(token: string | null): Promise<WebSocket> {
+  const socket = new WebSocket(`${config.url.replace(/^http/, "ws")}/ws`, { perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  if (token === null) return socket;
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (data: WebSocket.RawData): void => {
+      const message = JSON.parse(rawText(data)) as { type: string; error?: { message: string } };
+      if (message.type === "authenticated") {
+        socket.off("message", onMessage);
+        resolve();
+      } else if (message.type === "error") {
+        reject(new Error(message.error?.message ?? "auth failed"));
+      }
+    };
+    socket.on("message", onMessage);
+    socket.send(JSON.stringify({ op: "auth", token }));
+  });
+  return socket;
+}
+
+/** WebSocket order entry: fixed offered rate (rate > 0) or closed loop with a window (rate = 0). */
+async function wsPhase(tag: string, rate: number): Promise<PhaseResult> {
+  const clients = Math.min(config.wsClients, config.tokens.length);
+  const sockets = await Promise.all(config.tokens.slice(0, clients).map((token) => openSocket(token)));
+  const recorder = new Recorder();
+  const flows = sockets.map((_, index) => new Flow(index, tag));
+  const scheduled = sockets.map(() => new Map<number, number>());
+  let nextId = 1;
+  let running = true;
+  const send = (index: number, at: number): void => {
+    const socket = sockets[index];
+    const flow = flows[index];
+    if (socket === undefined || flow === undefined) return;
+    const id = nextId++;
+    scheduled[index]?.set(id, at);
+    recorder.outstanding += 1;
+    const message = flow.next();
+    socket.send(JSON.stringify(message.kind === "place" ? { op: "place", id, order: message.body } : { op: "cancel", id, orderId: message.orderId }));
+  };
+  sockets.forEach((socket, index) => {
+    socket.on("message", (data: WebSocket.RawData) => {
+      const message = JSON.parse(rawText(data)) as { type: string; id?: number; status?: number; body?: unknown };
+      if (message.id === undefined || (message.type !== "ack" && message.type !== "error")) return;
+      const at = scheduled[index]?.get(message.id);
+      if (at === undefined) return;
+      scheduled[index]?.delete(message.id);
+      recorder.outstanding -= 1;
+      const ok = message.type === "ack" && (message.status ?? 500) < 500 && message.status !== 429;
+      recorder.record(nowMs() - at, ok);
+      if (message.type === "ack") flows[index]?.onAck(message.status ?? 0, message.body);
+      if (running && rate === 0) send(index, nowMs());
+    });
+  });
+  const start = nowMs();
+  const end = start + config.durationS * 1000;
+  if (rate === 0) {
+    for (let index = 0; index < sockets.length; index += 1) for (let w = 0; w < config.wsWindow; w += 1) send(index, nowMs());
+    await sleep(config.durationS * 1000);
+  } else {
+    const interval = (1000 * sockets.length) / rate;
+    const due = sockets.map((_, index) => start + (index * interval) / sockets.length);
+    while (nowMs() < end) {
+      const now = nowMs();
+      for (let index = 0; index < sockets.length; index += 1) {
+        let next = due[index] ?? now;
+        while (next <= now && next < end) {
+          send(index, next);
+          next += interval;
+        }
+        due[index] = next;
+      }
+      await sleep(1);
+    }
+  }
+  running = false;
+  const elapsed = (nowMs() - start) / 1000;
+  const deadline = nowMs() + 5_000;
+  while (recorder.outstanding > 0 && nowMs() < deadline) await sleep(10);
+  for (const socket of sockets) socket.close();
+  return recorder.summary(rate === 0 ? elapsed : config.durationS, rate === 0 ? null : rate);
+}
+
+/** REST order entry over keep-alive connections: fixed offered rate or closed loop (rate = 0). */
+async function restPhase(tag: string, rate: number): Promise<PhaseResult> {
+  const clients = Math.min(config.restClients, config.tokens.length);
+  const url = new URL(config.url);
+  const agents = Array.from({ length: clients }, () => new Agent({ keepAlive: true, maxSockets: config.restSocketsPerClient }));
+  const flows = agents.map((_, index) => new Flow(index, tag));
+  const recorder = new Recorder();
+  let running = true;
+  const send = (index: number, at: number): void => {
+    const flow = flows[index];
+    const token = config.tokens[index];
+    if (flow === undefined || token === undefined) return;
+    const message = flow.next();
+    const body = message.kind === "place" ? JSON.stringify(message.body) : undefined;
+    recorder.outstanding += 1;
+    const request = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: message.kind === "place" ? "POST" : "DELETE",
+        path: message.kind === "place" ? "/api/v1/orders" : `/api/v1/orders/${String(message.orderId)}`,
+        agent: agents[index],
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }) },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          recorder.outstanding -= 1;
+          const status = response.statusCode ?? 0;
+          recorder.record(nowMs() - at, status < 500 && status !== 429);
+          if (message.kind === "place") {
+            try {
+              flow.onAck(status, JSON.parse(Buffer.concat(chunks).toString()));
+            } catch {
+              // Not JSON: counted as answered, nothing to track.
+            }
+          }
+          if (running && rate === 0) send(index, nowMs());
+        });
+      },
+    );
+    request.on("error", () => {
+      recorder.outstanding -= 1;
+      recorder.record(nowMs() - at, false);
+    });
+    request.end(body);
+  };
+  const start = nowMs();
+  const end = start + config.durationS * 1000;
+  if (rate === 0) {
+    for (let index = 0; index < clients; index += 1) for (let w = 0; w < config.restSocketsPerClient; w += 1) send(index, nowMs());
+    await sleep(config.durationS * 1000);
+  } else {
+    const interval = (1000 * clients) / rate;
+    const due = agents.map((_, index) => start + (index * interval) / clients);
+    while (nowMs() < end) {
+      const now = nowMs();
+      for (let index = 0; index < clients; index += 1) {
+        let next = due[index] ?? now;
+        while (next <= now && next < end) {
+          send(index, next);
+          next += interval;
+        }
+        due[index] = next;
+      }
+      await sleep(1);
+    }
+  }
+  running = false;
+  const elapsed = (nowMs() - start) / 1000;
+  const deadline = nowMs() + 5_000;
+  while (recorder.outstanding > 0 && nowMs() < deadline) await sleep(10);
+  for (const agent of agents) agent.destroy();
+  return recorder.summary(rate === 0 ? elapsed : config.durationS, rate === 0 ? null : rate);
+}
+
+/** Many public subscribers (book + trades); a publisher crosses orders; delivery = receipt − order send time. */
+async function fanoutPhase(): Promise<{ subscribers: number; connected: number; trades: number; deliveries: number; deliveryP50Ms: number; deliveryP99Ms: number; deliveryMaxMs: number; disconnected: number }> {
+  const sent = new Map<number, number>();
+  const latencies: number[] = [];
+  const sockets: WebSocket[] = [];
+  let disconnected = 0;
+  const pendingTrades = new Map<number, number[]>();
+  const onTrade = (tradeId: number, at: number): void => {
+    const sentAt = sent.get(tradeId);
+    if (sentAt === undefined) {
+      // The publisher's ack may arrive after a subscriber's copy: keep the receipt until it does.
+      let list = pendingTrades.get(tradeId);
+      if (list === undefined) pendingTrades.set(tradeId, (list = []));
+      list.push(at);
+      return;
+    }
+    latencies.push(at - sentAt);
+  };
+  for (let batch = 0; batch < config.subscribers; batch += 250) {
+    const opened = await Promise.all(
+      Array.from({ length: Math.min(250, config.subscribers - batch) }, async () => {
+        try {
+          const socket = await openSocket(null);
+          socket.on("message", (data: WebSocket.RawData) => {
+            const text = rawText(data);
+            if (!text.startsWith('{"type":"trade"')) return;
+            const at = nowMs();
+            const tradeId = (JSON.parse(text) as { tradeId: number }).tradeId;
+            onTrade(tradeId, at);
+          });
+          socket.on("close", () => {
+            disconnected += 1;
+          });
+          socket.send(JSON.stringify({ op: "subscribe", channel: "book", symbol: config.symbol, depth: 10 }));
+          socket.send(JSON.stringify({ op: "subscribe", channel: "trades", symbol: config.symbol }));
+          return socket;
+        } catch {
+          return null;
+        }
+      }),
+    );
+    for (const socket of opened) if (socket !== null) sockets.push(socket);
+  }
+  await sleep(1_000);
+  const [sellerToken, buyerToken] = config.tokens;
+  if (sellerToken === undefined || buyerToken === undefined) throw new Error("fan-out needs two trading clients");
+  const seller = await openSocket(sellerToken);
+  const buyer = await openSocket(buyerToken);
+  const sendTimes = new Map<number, number>();
+  let id = 1;
+  buyer.on("message", (data: WebSocket.RawData) => {
+    const message = JSON.parse(rawText(data)) as { type: string; id?: number; body?: { fills?: Array<{ tradeId: number }> } };
+    if (message.type !== "ack" || message.id === undefined) return;
+    const at = sendTimes.get(message.id);
+    if (at === undefined) return;
+    for (const fill of message.body?.fills ?? []) {
+      sent.set(fill.tradeId, at);
+      for (const receivedAt of pendingTrades.get(fill.tradeId) ?? []) latencies.push(receivedAt - at);
+      pendingTrades.delete(fill.tradeId);
+    }
+  });
+  const ref = price(config.referenceTicks);
+  const end = nowMs() + config.fanoutDurationS * 1000;
+  let trades = 0;
+  while (nowMs() < end) {
+    seller.send(JSON.stringify({ op: "place", id: id++, order: { symbol: config.symbol, side: "sell", type: "limit", price: ref, quantity: "1", clientOrderId: `fan-s-${String(id)}` } }));
+    await sleep(5);
+    const buyId = id++;
+    sendTimes.set(buyId, nowMs());
+    buyer.send(JSON.stringify({ op: "place", id: buyId, order: { symbol: config.symbol, side: "buy", type: "limit", timeInForce: "IOC", price: ref, quantity: "1", clientOrderId: `fan-b-${String(buyId)}` } }));
+    trades += 1;
+    await sleep(1000 / config.fanoutRate - 5);
+  }
+  await sleep(2_000);
+  const connected = sockets.length;
+  for (const socket of sockets) socket.terminate();
+  seller.close();
+  buyer.close();
+  const sorted = Float64Array.from(latencies).sort();
+  const round = (x: number): number => Math.round(x * 100) / 100;
+  return {
+    subscribers: config.subscribers,
+    connected,
+    trades,
+    deliveries: latencies.length,
+    deliveryP50Ms: round(percentile(sorted, 0.5)),
+    deliveryP99Ms: round(percentile(sorted, 0.99)),
+    deliveryMaxMs: round(sorted.length === 0 ? 0 : (sorted[sorted.length - 1] ?? 0)),
+    disconnected,
+  };
+}
+
+async function main(): Promise<void> {
+  const result: Record<string, unknown> = {};
+  const skip = new Set(config.skip);
+  if (!skip.has("ws")) {
+    result.wsFixed = await wsPhase("wsf", config.wsRate);
+    result.wsMax = await wsPhase("wsm", 0);
+  }
+  if (!skip.has("rest")) {
+    result.restFixed = await restPhase("rsf", config.restRate);
+    result.restMax = await restPhase("rsm", 0);
+  }
+  if (!skip.has("fanout")) result.fanout = await fanoutPhase();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`load generator failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,172 @@
+// End-to-end benchmark: `npm run bench:e2e`.
+//
+// Starts the server as its own process (embedded defaults: file journal with
+// fdatasync, PGlite; demo data; simulator off), creates trading accounts and
+// users for many clients through the admin API, then runs the load generator
+// (bench/e2e-load.ts) as a separate process: WebSocket and REST order entry at a
+// fixed offered rate and at maximum, and fan-out to many WebSocket subscribers.
+// Latency is from scheduled send to durable acknowledgement.
+//
+// Prints one JSON object on stdout and appends it to bench/results/e2e.jsonl:
+// {"ws":{"ordersPerSec","p50Ms","p99Ms","p999Ms",…},"rest":{…},"fanout":{"subscribers","deliveryP99Ms",…}}
+// where ordersPerSec is the maximum (closed-loop) throughput and the percentiles
+// are those of the fixed-rate run (no coordinated omission).
+//
+// Flags: --duration-s N (per phase, default 10), --clients N (default 32),
+// --ws-rate N (default 20000/s), --rest-rate N (default 5000/s), --subscribers N
+// (default 10000), --fanout-rate N (trades/s, default 10), --skip ws,rest,fanout,
+// --no-write, --profile-dir DIR (write a CPU profile of the server there).
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { ApiClient } from "../apps/server/src/test-client.ts";
+import type { LoadConfig } from "./e2e-load.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+
+const { values: flags } = parseArgs({
+  options: {
+    "duration-s": { type: "string", default: "10" },
+    clients: { type: "string", default: "32" },
+    "ws-rate": { type: "string", default: "20000" },
+    "rest-rate": { type: "string", default: "5000" },
+    "ws-window": { type: "string", default: "32" },
+    "rest-sockets": { type: "string", default: "4" },
+    subscribers: { type: "string", default: "10000" },
+    "fanout-rate": { type: "string", default: "10" },
+    "fanout-duration-s": { type: "string", default: "15" },
+    skip: { type: "string", default: "" },
+    "no-write": { type: "boolean", default: false },
+    "profile-dir": { type: "string" },
+  },
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${String(child.exitCode)}`);
+    try {
+      const response = await fetch(`${url}/ready`);
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error("server did not become ready in 120 s");
+}
+
+async function main(): Promise<void> {
+  const clients = Number(flags.clients);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${String(port)}`;
+  const dataDir = mkdtempSync(join(tmpdir(), "tradestream-e2e-"));
+  const profile = flags["profile-dir"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", flags["profile-dir"]];
+  const server = spawn(process.execPath, [...profile, "--import", "tsx", join(root, "apps/server/src/main.ts"), "start", "--data-dir", dataDir, "--no-simulator", "--port", String(port)], {
+    cwd: root,
+    env: { ...process.env, TRADESTREAM_RATE_LIMITS: "ip=10000000/10000000,user=10000000/10000000,auth=100000/100000", TRADESTREAM_WS_ORDERS_PER_S: "10000000" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let serverLog = "";
+  server.stderr?.on("data", (chunk: Buffer) => {
+    serverLog = (serverLog + chunk.toString()).slice(-20_000);
+  });
+  try {
+    await waitReady(url, server);
+    process.stderr.write(`server ready at ${url}; creating ${String(clients)} trading clients\n`);
+    const admin = await ApiClient.signIn(url, "admin1");
+    const tokens: string[] = [];
+    for (let i = 0; i < clients; i += 1) {
+      const accountId = 5_000 + i;
+      const username = `bench-${String(i)}`;
+      const password = `bench-password-${String(i)}`;
+      const steps = [
+        await admin.post("/api/v1/admin/accounts", { accountId, firmId: 50, openOrdersMax: 100_000, ordersPerSecondMax: 1_000_000 }),
+        await admin.post(`/api/v1/admin/accounts/${String(accountId)}/deposits`, { currency: "EUR", amount: "100000000.00" }),
+        await admin.post(`/api/v1/admin/accounts/${String(accountId)}/deposits`, { symbol: "SAP", quantity: "1000000" }),
+        await admin.post("/api/v1/admin/users", { username, password, groups: ["authorized-traders"], accountIds: [accountId] }),
+      ];
+      for (const step of steps) if (step.status >= 300) throw new Error(`setup failed: ${String(step.status)} ${JSON.stringify(step.body)}`);
+      const login = await new ApiClient(url).post<{ accessToken: string }>("/api/v1/auth/login", { username, password });
+      tokens.push(login.body.accessToken);
+    }
+    const config: LoadConfig = {
+      url,
+      tokens,
+      wsClients: clients,
+      restClients: clients,
+      restSocketsPerClient: Number(flags["rest-sockets"]),
+      durationS: Number(flags["duration-s"]),
+      wsRate: Number(flags["ws-rate"]),
+      restRate: Number(flags["rest-rate"]),
+      wsWindow: Number(flags["ws-window"]),
+      subscribers: Number(flags.subscribers),
+      fanoutRate: Number(flags["fanout-rate"]),
+      fanoutDurationS: Number(flags["fanout-duration-s"]),
+      symbol: "SAP",
+      referenceTicks: 23_000,
+      tickSize: "0.01",
+      skip: flags.skip.split(",").filter((s) => s !== ""),
+    };
+    process.stderr.write("running the load generator (separate process)\n");
+    const load = spawn(process.execPath, ["--import", "tsx", join(here, "e2e-load.ts")], { cwd: root, env: { ...process.env, E2E_CONFIG: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    load.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const code = await new Promise<number>((resolve) => load.on("exit", (exitCode) => resolve(exitCode ?? 1)));
+    if (code !== 0) throw new Error(`load generator exited with ${String(code)}`);
+    const phases = JSON.parse(output.trim()) as Record<string, Record<string, number | null>>;
+    const summary = (fixed: Record<string, number | null> | undefined, max: Record<string, number | null> | undefined): Record<string, unknown> | null =>
+      fixed === undefined || max === undefined
+        ? null
+        : { ordersPerSec: max.ordersPerSec, p50Ms: fixed.p50Ms, p99Ms: fixed.p99Ms, p999Ms: fixed.p999Ms, offeredPerSec: fixed.offeredPerSec, fixedRate: fixed, max };
+    const result = {
+      bench: "e2e",
+      time: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      clients,
+      ws: summary(phases.wsFixed, phases.wsMax),
+      rest: summary(phases.restFixed, phases.restMax),
+      fanout: phases.fanout ?? null,
+    };
+    const line = JSON.stringify(result);
+    process.stdout.write(`${line}\n`);
+    if (!flags["no-write"]) {
+      mkdirSync(join(here, "results"), { recursive: true });
+      appendFileSync(join(here, "results", "e2e.jsonl"), `${line}\n`);
+    }
+  } catch (error) {
+    process.stderr.write(`${serverLog}\n`);
+    throw error;
+  } finally {
+    server.kill("SIGTERM");
+    await new Promise((resolve) => server.once("exit", resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`e2e benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

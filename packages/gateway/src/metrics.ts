@@ -1,0 +1,37 @@
+/**
+ * Prometheus metrics of the edge: requests by route (rate, latency, status),
+ * orders and trades, WebSocket connections and messages, and gauges the
+ * composition root feeds (engine queue depth, journal fsync latency).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: "tradestream_http_requests_total", help: "HTTP requests by route, method and status.", labelNames: ["route", "method", "status"] as const, registers: [this.registry] });
+  readonly requestSeconds = new Histogram({
+    name: "tradestream_http_request_duration_seconds",
+    help: "HTTP request latency by route and method.",
+    labelNames: ["route", "method"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly orders = new Counter({ name: "tradestream_orders_total", help: "Order commands by kind and outcome (accepted, or the reject code).", labelNames: ["kind", "outcome", "via"] as const, registers: [this.registry] });
+  readonly trades = new Counter({ name: "tradestream_trades_total", help: "Trades executed.", registers: [this.registry] });
+  readonly wsConnections = new Gauge({ name: "tradestream_ws_connections", help: "Open WebSocket connections.", registers: [this.registry] });
+  readonly wsMessagesSent = new Counter({ name: "tradestream_ws_messages_sent_total", help: "WebSocket messages sent by channel.", labelNames: ["channel"] as const, registers: [this.registry] });
+  readonly wsSlowConsumers = new Counter({ name: "tradestream_ws_slow_consumers_total", help: "Slow WebSocket consumers by action (conflated, disconnected).", labelNames: ["action"] as const, registers: [this.registry] });
+  readonly engineQueueDepth = new Gauge({ name: "tradestream_engine_queue_depth", help: "Commands applied but not yet durable (waiting for the journal).", registers: [this.registry] });
+  readonly journalFsyncSeconds = new Histogram({
+    name: "tradestream_journal_fsync_duration_seconds",
+    help: "Journal fdatasync latency.",
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+  readonly commandSeq = new Gauge({ name: "tradestream_journal_seq", help: "Last command sequence number applied.", registers: [this.registry] });
+  readonly authEvents = new Counter({ name: "tradestream_auth_events_total", help: "Authentication outcomes by method and result.", labelNames: ["method", "result"] as const, registers: [this.registry] });
+  readonly rateLimited = new Counter({ name: "tradestream_rate_limited_total", help: "Requests refused by rate limits, by scope.", labelNames: ["scope"] as const, registers: [this.registry] });
+
+  constructor(options: { readonly defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "tradestream_" });
+  }
+}

@@ -1,0 +1,578 @@
+/**
+ * WebSocket /ws: public market data (L2 book with snapshot + sequenced deltas,
+ * trades, ticker, candles), private channels (own orders, fills, balances and
+ * positions), and order entry on the same socket.
+ *
+ * Fan-out serializes each update once and writes the same string to every
+ * subscriber. Memory per client is bounded by the socket's send buffer: past
+ * `conflateBytes` a client's book deltas, tickers and candles are dropped and the
+ * book is re-sent as a fresh snapshot once the buffer drains (conflation); past
+ * `disconnectBytes` the client is disconnected (1013). Ping/pong detects dead
+ * peers; a heartbeat message tells clients the feed is alive.
+ */
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import type { AuthService, Principal } from "@tradestream/auth";
+import { errorCatalogue, type ErrorCode } from "@tradestream/contracts";
+import { fromSteps } from "@tradestream/kernel";
+import { candleIntervals, type BookDelta, type CandleInterval, type InstrumentInfo, type MarketDataProjection, type MarketUpdate } from "@tradestream/marketdata";
+import type { AccountUpdate, OrdersProjection } from "@tradestream/orders";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { can, mayReadOrdersOf } from "./access.ts";
+import { ApiError } from "./api-error.ts";
+import { balanceDto, candleDto, fillDto, orderDto, positionDto, tickerDto, tradeDto } from "./format.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import type { OrderService, PlaceInput } from "./order-service.ts";
+import { RateLimiter } from "./rate-limit.ts";
+
+export interface WsOptions {
+  readonly heartbeatMs: number;
+  readonly conflateBytes: number;
+  readonly disconnectBytes: number;
+  readonly maxMessageBytes: number;
+  /** Order messages per second per connection. */
+  readonly ordersPerSecond: number;
+}
+
+interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+interface HubDeps {
+  readonly auth: AuthService;
+  readonly market: MarketDataProjection;
+  readonly orders: OrdersProjection;
+  readonly orderService: OrderService;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly options: WsOptions;
+}
+
+type PrivateChannel = "orders" | "fills" | "balances";
+const publicChannels = ["book", "trades", "ticker", "candles"] as const;
+type PublicChannel = (typeof publicChannels)[number];
+
+class Client {
+  principal: Principal | null = null;
+  alive = true;
+  /** Book subscriptions: instrument → depth and whether a fresh snapshot is owed (after conflation). */
+  readonly books = new Map<number, { depth: number; stale: boolean }>();
+  readonly topics = new Set<string>();
+  readonly privateAccounts = new Map<PrivateChannel, Set<number>>();
+  /** Engine sessions opened for cancel-on-disconnect, by account. */
+  readonly sessions = new Map<number, number>();
+  readonly orderLimiter: RateLimiter;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly ip: string,
+    ordersPerSecond: number,
+  ) {
+    this.orderLimiter = new RateLimiter({ ratePerS: ordersPerSecond, burst: ordersPerSecond });
+  }
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function int(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
+const topicKey = (channel: PublicChannel, instrumentId: number, interval?: CandleInterval): string => `${channel}:${String(instrumentId)}${interval === undefined ? "" : `:${interval}`}`;
+
+export class WsHub {
+  private readonly server: WebSocketServer;
+  private readonly clients = new Set<Client>();
+  /** Topic → subscribers (trades, ticker, candles; book is kept per instrument). */
+  private readonly topics = new Map<string, Set<Client>>();
+  private readonly bookSubscribers = new Map<number, Set<Client>>();
+  private readonly privateSubscribers = new Map<PrivateChannel, Map<number, Set<Client>>>([
+    ["orders", new Map()],
+    ["fills", new Map()],
+    ["balances", new Map()],
+  ]);
+  private readonly timer: NodeJS.Timeout;
+  private readonly unsubscribers: Array<() => void> = [];
+  private nextSessionId = Date.now() * 1000;
+
+  constructor(private readonly deps: HubDeps) {
+    this.server = new WebSocketServer({ noServer: true, maxPayload: deps.options.maxMessageBytes, perMessageDeflate: false });
+    this.server.on("connection", (socket: WebSocket, request: IncomingMessage) => this.onConnection(socket, request));
+    this.unsubscribers.push(deps.market.onUpdate((update) => this.onMarket(update)));
+    this.unsubscribers.push(deps.orders.onUpdate((update) => this.onAccount(update)));
+    this.timer = setInterval(() => this.heartbeat(), deps.options.heartbeatMs);
+    this.timer.unref();
+  }
+
+  get connectionCount(): number {
+    return this.clients.size;
+  }
+
+  attach(server: Server): void {
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (request.url ?? "").split("?")[0];
+      if (path !== "/ws") {
+        socket.write("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+        socket.destroy();
+        return;
+      }
+      this.server.handleUpgrade(request, socket, head, (ws) => this.server.emit("connection", ws, request));
+    });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    for (const client of this.clients) client.socket.close(1001, "server shutting down");
+    this.server.close();
+  }
+
+  private onConnection(socket: WebSocket, request: IncomingMessage): void {
+    const client = new Client(socket, request.socket.remoteAddress ?? "unknown", this.deps.options.ordersPerSecond);
+    this.clients.add(client);
+    this.deps.metrics.wsConnections.set(this.clients.size);
+    socket.on("pong", () => {
+      client.alive = true;
+    });
+    socket.on("message", (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        this.sendError(client, undefined, "validation_failed", "Send JSON text messages.");
+        return;
+      }
+      this.onMessage(client, data).catch((error: unknown) => {
+        this.deps.logger.warn("ws message failed", { error: String(error) });
+        this.sendError(client, undefined, "internal_error");
+      });
+    });
+    socket.on("close", () => this.onClose(client));
+    socket.on("error", () => socket.terminate());
+    this.send(client, { type: "welcome", heartbeatMs: this.deps.options.heartbeatMs, channels: [...publicChannels, "orders", "fills", "balances"] }, "control");
+  }
+
+  private onClose(client: Client): void {
+    this.clients.delete(client);
+    this.deps.metrics.wsConnections.set(this.clients.size);
+    for (const instrumentId of client.books.keys()) this.bookSubscribers.get(instrumentId)?.delete(client);
+    for (const topic of client.topics) this.topics.get(topic)?.delete(client);
+    for (const [channel, accounts] of client.privateAccounts) for (const accountId of accounts) this.privateSubscribers.get(channel)?.get(accountId)?.delete(client);
+    for (const sessionId of client.sessions.values()) {
+      // Cancel-on-disconnect: closing the engine session cancels its orders.
+      this.deps.orderService.submit({ type: "CloseSession", sessionId }).catch((error: unknown) => this.deps.logger.warn("closing a ws session failed", { sessionId, error: String(error) }));
+    }
+  }
+
+  private async onMessage(client: Client, data: RawData): Promise<void> {
+    let message: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(Buffer.isBuffer(data) ? data.toString("utf8") : Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data).toString("utf8"));
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+      message = parsed as Record<string, unknown>;
+    } catch {
+      this.sendError(client, undefined, "invalid_json", "Each message must be one JSON object.");
+      return;
+    }
+    const id = typeof message.id === "string" || typeof message.id === "number" ? message.id : undefined;
+    try {
+      switch (message.op) {
+        case "ping":
+          this.send(client, { type: "pong", id, time: new Date().toISOString() }, "control");
+          return;
+        case "auth":
+          await this.authenticate(client, message, id);
+          return;
+        case "subscribe":
+          this.subscribe(client, message, id);
+          return;
+        case "unsubscribe":
+          this.unsubscribe(client, message, id);
+          return;
+        case "place":
+        case "cancel":
+        case "replace":
+        case "mass_cancel":
+          await this.order(client, message, id);
+          return;
+        default:
+          throw new ApiError("validation_failed", "op must be one of ping, auth, subscribe, unsubscribe, place, cancel, replace, mass_cancel.");
+      }
+    } catch (error) {
+      if (error instanceof ApiError) this.sendError(client, id, error.code, error.message);
+      else if (error instanceof Error && "code" in error && typeof error.code === "string" && error.code in errorCatalogue) this.sendError(client, id, error.code as ErrorCode, error.message);
+      else throw error;
+    }
+  }
+
+  private async authenticate(client: Client, message: Record<string, unknown>, id: string | number | undefined): Promise<void> {
+    if (client.principal !== null) throw new ApiError("validation_failed", "This connection is already authenticated.");
+    const token = str(message.token);
+    const apiKey = message.apiKey;
+    let principal: Principal;
+    if (token !== undefined) {
+      principal = await this.deps.auth.authenticateAccessToken(token);
+    } else if (typeof apiKey === "object" && apiKey !== null) {
+      const key = apiKey as Record<string, unknown>;
+      const keyId = str(key.keyId);
+      const timestamp = str(key.timestamp);
+      const nonce = str(key.nonce);
+      const signature = str(key.signature);
+      if (keyId === undefined || timestamp === undefined || nonce === undefined || signature === undefined) throw new ApiError("validation_failed", "apiKey needs keyId, timestamp, nonce and signature (over GET /ws with an empty body).");
+      principal = await this.deps.auth.authenticateSignature({ keyId, timestamp, nonce, signature, method: "GET", path: "/ws", body: "" }, { ip: client.ip });
+    } else {
+      throw new ApiError("validation_failed", "auth needs token (an access token) or apiKey.");
+    }
+    client.principal = principal;
+    if (message.cancelOnDisconnect === true && can(principal, "trade")) {
+      for (const accountId of principal.accountIds) {
+        const sessionId = (this.nextSessionId += 1);
+        const applied = await this.deps.orderService.submit({ type: "OpenSession", sessionId, accountId, cancelOnDisconnect: true });
+        if (applied.events.some((event) => event.type === "SessionOpened")) client.sessions.set(accountId, sessionId);
+      }
+    }
+    this.send(client, { type: "authenticated", id, userId: principal.userId, username: principal.username, roles: principal.roles, accountIds: principal.accountIds, cancelOnDisconnect: client.sessions.size > 0 }, "control");
+  }
+
+  private instrumentOf(message: Record<string, unknown>): InstrumentInfo {
+    const symbol = str(message.symbol);
+    if (symbol === undefined) throw new ApiError("validation_failed", "symbol is required for this channel.");
+    const info = this.deps.market.instrument(symbol);
+    if (info === undefined) throw new ApiError("unknown_instrument", `No instrument ${symbol}.`);
+    return info;
+  }
+
+  private subscribe(client: Client, message: Record<string, unknown>, id: string | number | undefined): void {
+    const channel = str(message.channel);
+    switch (channel) {
+      case "book": {
+        const info = this.instrumentOf(message);
+        const depth = message.depth === undefined ? 20 : int(message.depth);
+        if (depth === undefined || depth > 1000) throw new ApiError("validation_failed", "depth must be an integer from 1 to 1000.");
+        client.books.set(info.instrumentId, { depth, stale: false });
+        let set = this.bookSubscribers.get(info.instrumentId);
+        if (set === undefined) this.bookSubscribers.set(info.instrumentId, (set = new Set()));
+        set.add(client);
+        this.send(client, { type: "subscribed", id, channel, symbol: info.symbol }, "control");
+        this.sendBookSnapshot(client, info, depth);
+        return;
+      }
+      case "trades":
+      case "ticker":
+      case "candles": {
+        const info = this.instrumentOf(message);
+        let interval: CandleInterval | undefined;
+        if (channel === "candles") {
+          interval = (candleIntervals as readonly string[]).includes(str(message.interval) ?? "") ? (message.interval as CandleInterval) : undefined;
+          if (interval === undefined) throw new ApiError("validation_failed", `interval must be one of ${candleIntervals.join(", ")}.`);
+        }
+        const key = topicKey(channel, info.instrumentId, interval);
+        client.topics.add(key);
+        let set = this.topics.get(key);
+        if (set === undefined) this.topics.set(key, (set = new Set()));
+        set.add(client);
+        this.send(client, { type: "subscribed", id, channel, symbol: info.symbol, ...(interval === undefined ? {} : { interval }) }, "control");
+        if (channel === "ticker") {
+          const ticker = this.deps.market.ticker(info.instrumentId);
+          if (ticker !== undefined) this.send(client, { type: "ticker", channel, ...tickerDto(ticker, info) }, channel);
+        }
+        return;
+      }
+      case "orders":
+      case "fills":
+      case "balances": {
+        const principal = client.principal;
+        if (principal === null) throw new ApiError("unauthenticated", "Authenticate first: {\"op\":\"auth\",\"token\":…}.");
+        const requested = message.accountId === undefined ? undefined : int(message.accountId);
+        if (message.accountId !== undefined && requested === undefined) throw new ApiError("validation_failed", "accountId must be a positive integer.");
+        const accounts = requested === undefined ? principal.accountIds : [requested];
+        if (requested !== undefined && !mayReadOrdersOf(principal, requested)) throw new ApiError("not_owner");
+        if (accounts.length === 0) throw new ApiError("not_owner", "No trading account is assigned to you; name one with accountId.");
+        let mine = client.privateAccounts.get(channel);
+        if (mine === undefined) client.privateAccounts.set(channel, (mine = new Set()));
+        let byAccount = this.privateSubscribers.get(channel);
+        if (byAccount === undefined) this.privateSubscribers.set(channel, (byAccount = new Map<number, Set<Client>>()));
+        for (const accountId of accounts) {
+          mine.add(accountId);
+          let set = byAccount.get(accountId);
+          if (set === undefined) byAccount.set(accountId, (set = new Set()));
+          set.add(client);
+        }
+        this.send(client, { type: "subscribed", id, channel, accountIds: accounts }, "control");
+        if (channel === "balances") {
+          for (const accountId of accounts) {
+            for (const balance of this.deps.orders.balances(accountId)) this.send(client, { type: "balance", channel, accountId, ...balanceDto(balance) }, channel);
+            for (const position of this.deps.orders.positions(accountId)) {
+              const spec = this.deps.market.instrument(position.instrumentId);
+              if (spec !== undefined) this.send(client, { type: "position", channel, accountId, ...positionDto(position, spec) }, channel);
+            }
+          }
+        }
+        return;
+      }
+      case undefined:
+      default:
+        throw new ApiError("validation_failed", "channel must be one of book, trades, ticker, candles, orders, fills, balances.");
+    }
+  }
+
+  private unsubscribe(client: Client, message: Record<string, unknown>, id: string | number | undefined): void {
+    const channel = str(message.channel);
+    if (channel === "book") {
+      const info = this.instrumentOf(message);
+      client.books.delete(info.instrumentId);
+      this.bookSubscribers.get(info.instrumentId)?.delete(client);
+    } else if (channel === "trades" || channel === "ticker" || channel === "candles") {
+      const info = this.instrumentOf(message);
+      const interval = channel === "candles" ? (str(message.interval) as CandleInterval | undefined) : undefined;
+      const key = topicKey(channel, info.instrumentId, interval);
+      client.topics.delete(key);
+      this.topics.get(key)?.delete(client);
+    } else if (channel === "orders" || channel === "fills" || channel === "balances") {
+      for (const accountId of client.privateAccounts.get(channel) ?? []) this.privateSubscribers.get(channel)?.get(accountId)?.delete(client);
+      client.privateAccounts.delete(channel);
+    } else {
+      throw new ApiError("validation_failed", "Unknown channel.");
+    }
+    this.send(client, { type: "unsubscribed", id, channel }, "control");
+  }
+
+  private async order(client: Client, message: Record<string, unknown>, id: string | number | undefined): Promise<void> {
+    const principal = client.principal;
+    if (principal === null) throw new ApiError("unauthenticated", "Authenticate first: {\"op\":\"auth\",\"token\":…}.");
+    const retry = client.orderLimiter.take("orders");
+    if (retry > 0) throw new ApiError("rate_limited", `Too many order messages on this connection; retry in ${String(retry)} s.`, retry);
+    let outcome;
+    switch (message.op) {
+      case "place": {
+        const input = parsePlace(message.order);
+        const accountId = input.accountId ?? (principal.accountIds.length === 1 ? principal.accountIds[0] : undefined);
+        const sessionId = accountId === undefined ? 0 : (client.sessions.get(accountId) ?? 0);
+        outcome = await this.deps.orderService.place(principal, input, "ws", sessionId);
+        break;
+      }
+      case "cancel": {
+        const orderId = int(message.orderId);
+        if (orderId === undefined) throw new ApiError("validation_failed", "orderId must be a positive integer.");
+        outcome = await this.deps.orderService.cancel(principal, orderId, "ws");
+        break;
+      }
+      case "replace": {
+        const orderId = int(message.orderId);
+        if (orderId === undefined) throw new ApiError("validation_failed", "orderId must be a positive integer.");
+        const price = message.price === undefined ? undefined : str(message.price);
+        const quantity = message.quantity === undefined ? undefined : str(message.quantity);
+        if ((message.price !== undefined && price === undefined) || (message.quantity !== undefined && quantity === undefined)) throw new ApiError("validation_failed", "price and quantity must be decimal strings.");
+        outcome = await this.deps.orderService.replace(principal, orderId, { price, quantity }, "ws");
+        break;
+      }
+      default: {
+        const accountId = message.accountId === undefined ? undefined : int(message.accountId);
+        const symbol = message.symbol === undefined ? undefined : str(message.symbol);
+        outcome = await this.deps.orderService.massCancel(principal, { accountId, symbol }, "ws");
+      }
+    }
+    this.send(client, { type: "ack", id, status: outcome.status, replay: outcome.replay, body: outcome.body }, "orders");
+  }
+
+  private sendBookSnapshot(client: Client, info: InstrumentInfo, depth: number): void {
+    const book = this.deps.market.book(info.instrumentId, depth);
+    const level = (entry: { priceTicks: number; qtyLots: number; orderCount: number }): [string, string, number] => [fromSteps(entry.priceTicks, info.tickSize), fromSteps(entry.qtyLots, info.lotSize), entry.orderCount];
+    this.send(client, { type: "snapshot", channel: "book", symbol: info.symbol, seq: book?.seq ?? 0, bids: (book?.bids ?? []).map(level), asks: (book?.asks ?? []).map(level) }, "book");
+  }
+
+  private onMarket(update: MarketUpdate): void {
+    switch (update.kind) {
+      case "book":
+        this.onBookDelta(update.delta);
+        return;
+      case "trade": {
+        const subscribers = this.topics.get(topicKey("trades", update.trade.instrumentId));
+        if (subscribers === undefined || subscribers.size === 0) return;
+        const info = this.deps.market.instrument(update.trade.instrumentId);
+        if (info === undefined) return;
+        this.fanOut(subscribers, JSON.stringify({ type: "trade", channel: "trades", ...tradeDto(update.trade, info) }), "trades", false);
+        return;
+      }
+      case "ticker": {
+        const subscribers = this.topics.get(topicKey("ticker", update.ticker.instrumentId));
+        if (subscribers === undefined || subscribers.size === 0) return;
+        const info = this.deps.market.instrument(update.ticker.instrumentId);
+        if (info === undefined) return;
+        this.fanOut(subscribers, JSON.stringify({ type: "ticker", channel: "ticker", ...tickerDto(update.ticker, info) }), "ticker", true);
+        return;
+      }
+      case "candle": {
+        const subscribers = this.topics.get(topicKey("candles", update.candle.instrumentId, update.candle.interval));
+        if (subscribers === undefined || subscribers.size === 0) return;
+        const info = this.deps.market.instrument(update.candle.instrumentId);
+        if (info === undefined) return;
+        this.fanOut(subscribers, JSON.stringify({ type: "candle", channel: "candles", ...candleDto(update.candle, info) }), "candles", true);
+        return;
+      }
+      case "instrument":
+        return;
+    }
+  }
+
+  private onBookDelta(delta: BookDelta): void {
+    const subscribers = this.bookSubscribers.get(delta.instrumentId);
+    if (subscribers === undefined || subscribers.size === 0) return;
+    const info = this.deps.market.instrument(delta.instrumentId);
+    if (info === undefined) return;
+    let text: string | null = null;
+    for (const client of subscribers) {
+      const subscription = client.books.get(delta.instrumentId);
+      if (subscription === undefined) continue;
+      const buffered = client.socket.bufferedAmount;
+      if (buffered > this.deps.options.disconnectBytes) {
+        this.dropSlow(client);
+        continue;
+      }
+      if (buffered > this.deps.options.conflateBytes) {
+        if (!subscription.stale) this.deps.metrics.wsSlowConsumers.inc({ action: "conflated" });
+        subscription.stale = true;
+        continue;
+      }
+      if (subscription.stale) {
+        subscription.stale = false;
+        this.sendBookSnapshot(client, info, subscription.depth);
+        continue;
+      }
+      text ??= JSON.stringify({
+        type: "delta",
+        channel: "book",
+        symbol: info.symbol,
+        seq: delta.seq,
+        changes: delta.changes.map((change) => [change.side, fromSteps(change.priceTicks, info.tickSize), fromSteps(change.qtyLots, info.lotSize), change.orderCount]),
+      });
+      client.socket.send(text);
+      this.deps.metrics.wsMessagesSent.inc({ channel: "book" });
+    }
+  }
+
+  private onAccount(update: AccountUpdate): void {
+    const channel: PrivateChannel = update.kind === "order" ? "orders" : update.kind === "fill" ? "fills" : "balances";
+    const subscribers = this.privateSubscribers.get(channel)?.get(update.accountId);
+    if (subscribers === undefined || subscribers.size === 0) return;
+    let message: Record<string, unknown> | null = null;
+    switch (update.kind) {
+      case "order": {
+        const info = this.deps.market.instrument(update.order.instrumentId);
+        if (info !== undefined) message = { type: "order", channel, order: orderDto(update.order, info) };
+        break;
+      }
+      case "fill": {
+        const info = this.deps.market.instrument(update.fill.instrumentId);
+        if (info !== undefined) message = { type: "fill", channel, fill: fillDto(update.fill, info) };
+        break;
+      }
+      case "balance":
+        message = { type: "balance", channel, accountId: update.accountId, ...balanceDto(update.balance) };
+        break;
+      case "position": {
+        const info = this.deps.market.instrument(update.position.instrumentId);
+        if (info !== undefined) message = { type: "position", channel, accountId: update.accountId, ...positionDto(update.position, info) };
+        break;
+      }
+    }
+    if (message !== null) this.fanOut(subscribers, JSON.stringify(message), channel, false);
+  }
+
+  /** Sends one serialized message to many; conflatable messages are skipped for slow clients. */
+  private fanOut(subscribers: Set<Client>, text: string, channel: string, conflatable: boolean): void {
+    for (const client of subscribers) {
+      const buffered = client.socket.bufferedAmount;
+      if (buffered > this.deps.options.disconnectBytes) {
+        this.dropSlow(client);
+        continue;
+      }
+      if (conflatable && buffered > this.deps.options.conflateBytes) continue;
+      client.socket.send(text);
+      this.deps.metrics.wsMessagesSent.inc({ channel });
+    }
+  }
+
+  private dropSlow(client: Client): void {
+    this.deps.metrics.wsSlowConsumers.inc({ action: "disconnected" });
+    this.deps.logger.warn("disconnecting a slow websocket consumer", { ip: client.ip, bufferedBytes: client.socket.bufferedAmount, user: client.principal?.username });
+    client.socket.close(1013, "slow consumer: reconnect and resubscribe");
+    // A peer that does not read will not complete the close handshake either.
+    setTimeout(() => client.socket.terminate(), 1_000).unref();
+    this.onClose(client);
+  }
+
+  private send(client: Client, message: Record<string, unknown>, channel: string): void {
+    if (client.socket.readyState !== client.socket.OPEN) return;
+    client.socket.send(JSON.stringify(message));
+    this.deps.metrics.wsMessagesSent.inc({ channel });
+  }
+
+  private sendError(client: Client, id: string | number | undefined, code: ErrorCode, message?: string): void {
+    this.send(client, { type: "error", id, error: { code, message: message ?? errorCatalogue[code].message } }, "control");
+  }
+
+  private heartbeat(): void {
+    const time = new Date().toISOString();
+    for (const client of this.clients) {
+      if (!client.alive) {
+        client.socket.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.socket.ping();
+      if (client.socket.bufferedAmount < this.deps.options.conflateBytes) {
+        this.send(client, { type: "heartbeat", time }, "control");
+        // A conflated book owes a fresh snapshot even when no new delta arrives.
+        for (const [instrumentId, subscription] of client.books) {
+          if (!subscription.stale) continue;
+          const info = this.deps.market.instrument(instrumentId);
+          if (info === undefined) continue;
+          subscription.stale = false;
+          this.sendBookSnapshot(client, info, subscription.depth);
+        }
+      }
+    }
+  }
+}
+
+function parsePlace(value: unknown): PlaceInput {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ApiError("validation_failed", "order must be an object with the same fields as POST /api/v1/orders.");
+  const o = value as Record<string, unknown>;
+  const allowed = new Set(["accountId", "symbol", "instrumentId", "side", "type", "timeInForce", "price", "stopPrice", "quantity", "displayQuantity", "postOnly", "clientOrderId"]);
+  for (const key of Object.keys(o)) if (!allowed.has(key)) throw new ApiError("validation_failed", `order has an unknown field ${key}.`);
+  const optionalString = (key: string): string | undefined => {
+    if (o[key] === undefined) return undefined;
+    const text = str(o[key]);
+    if (text === undefined || text.length > 40) throw new ApiError("validation_failed", `order.${key} must be a decimal string.`);
+    return text;
+  };
+  const side = o.side;
+  const type = o.type;
+  const tif = o.timeInForce;
+  const clientOrderId = str(o.clientOrderId);
+  const quantity = str(o.quantity);
+  if (side !== "buy" && side !== "sell") throw new ApiError("validation_failed", "order.side must be buy or sell.");
+  if (type !== "limit" && type !== "market" && type !== "stop" && type !== "stop_limit") throw new ApiError("validation_failed", "order.type must be limit, market, stop or stop_limit.");
+  if (tif !== undefined && tif !== "GTC" && tif !== "DAY" && tif !== "IOC" && tif !== "FOK") throw new ApiError("validation_failed", "order.timeInForce must be GTC, DAY, IOC or FOK.");
+  if (clientOrderId === undefined || !/^[A-Za-z0-9._:-]{1,36}$/.test(clientOrderId)) throw new ApiError("validation_failed", "order.clientOrderId must be 1–36 characters of letters, digits and . _ : -");
+  if (quantity === undefined || quantity.length > 40) throw new ApiError("validation_failed", "order.quantity must be a decimal string.");
+  if (o.postOnly !== undefined && typeof o.postOnly !== "boolean") throw new ApiError("validation_failed", "order.postOnly must be true or false.");
+  if (o.accountId !== undefined && int(o.accountId) === undefined) throw new ApiError("validation_failed", "order.accountId must be a positive integer.");
+  if (o.instrumentId !== undefined && int(o.instrumentId) === undefined) throw new ApiError("validation_failed", "order.instrumentId must be a positive integer.");
+  if (o.symbol !== undefined && (str(o.symbol) === undefined || (o.symbol as string).length > 16)) throw new ApiError("validation_failed", "order.symbol must be a string.");
+  return {
+    accountId: int(o.accountId),
+    symbol: str(o.symbol),
+    instrumentId: int(o.instrumentId),
+    side,
+    type,
+    timeInForce: tif,
+    price: optionalString("price"),
+    stopPrice: optionalString("stopPrice"),
+    quantity,
+    displayQuantity: optionalString("displayQuantity"),
+    postOnly: o.postOnly,
+    clientOrderId,
+  };
+}

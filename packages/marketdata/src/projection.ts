@@ -1,0 +1,351 @@
+/**
+ * Public market data as a pure projection of the engine's events: instruments,
+ * the L2 book, public trades, candles and tickers. It reads no clock and no
+ * randomness; its only input is the event stream, so replaying the stream from
+ * seq 1 rebuilds it exactly. Time is the events' `tsUs`, and never runs
+ * backwards here: an event stamped earlier than one already seen counts at the
+ * latest time seen (the sequencer stamps commands in order, so this only
+ * guards against a stepped-back clock upstream).
+ *
+ * `apply` takes the events of one command. Events already applied (seq at or
+ * below `lastEventSeq`) are skipped, so redelivery is harmless; a gap in the
+ * sequence is a broken delivery and throws before anything changes. Updates go
+ * out after the whole batch, in this order: changed instruments, at most one
+ * book delta per instrument (the command's level changes merged, last write
+ * per level wins), the public trades, then per touched instrument its ticker
+ * and the candle of each interval that changed.
+ */
+import type { EngineEvent, InstrumentSpec, TradingState } from "@tradestream/contracts";
+import { assert, isSafeNonNegativeInteger } from "@tradestream/kernel";
+import { PublicBook } from "./book.ts";
+import { addExact, bucketStartUs, CandleSeries, candleIntervals, dayUs } from "./candles.ts";
+import { RingBuffer } from "./ring.ts";
+import type {
+  BookDelta,
+  BookLevelChange,
+  BookSnapshot,
+  Candle,
+  CandleInterval,
+  CandleQuery,
+  InstrumentInfo,
+  MarketDataOptions,
+  MarketUpdate,
+  PublicTrade,
+  Ticker,
+} from "./types.ts";
+
+export const tradesKeptDefault = 1_000;
+export const candlesKeptDefault = 1_500;
+
+/** Trading statistics of one UTC day. */
+interface DayStats {
+  readonly dayStartUs: number;
+  /** The last trade before this day, null when there was none. */
+  readonly previousCloseTicks: number | null;
+  openTicks: number | null;
+  highTicks: number | null;
+  lowTicks: number | null;
+  volumeLots: number;
+  notionalMinor: number;
+  trades: number;
+}
+
+function freshDay(dayStartUs: number, previousCloseTicks: number | null): DayStats {
+  return { dayStartUs, previousCloseTicks, openTicks: null, highTicks: null, lowTicks: null, volumeLots: 0, notionalMinor: 0, trades: 0 };
+}
+
+class InstrumentState {
+  spec: InstrumentSpec;
+  state: TradingState = "open";
+  lastPriceTicks: number | null = null;
+  readonly book = new PublicBook();
+  /** The per-instrument seq of the last book delta, and its time. */
+  bookSeq = 0;
+  bookTsUs: number;
+  readonly trades: RingBuffer<PublicTrade>;
+  readonly candles: ReadonlyMap<CandleInterval, CandleSeries>;
+  day: DayStats;
+
+  constructor(spec: InstrumentSpec, tsUs: number, kept: { trades: number; candles: number }) {
+    this.spec = spec;
+    this.bookTsUs = tsUs;
+    this.trades = new RingBuffer<PublicTrade>(kept.trades);
+    this.candles = new Map(candleIntervals.map((interval) => [interval, new CandleSeries(spec.instrumentId, interval, kept.candles)]));
+    this.day = freshDay(bucketStartUs(tsUs, dayUs), null);
+  }
+
+  info(): InstrumentInfo {
+    return { ...this.spec, state: this.state, lastPriceTicks: this.lastPriceTicks };
+  }
+}
+
+/** What one command changed, gathered before anything is emitted. */
+interface Touched {
+  /** Level changes by "side:price", in order of first change; the last write wins. */
+  readonly levels: Map<string, BookLevelChange>;
+  readonly candles: Map<CandleInterval, Candle>;
+}
+
+/** The events after `lastSeq`, checked to continue the sequence without a gap. */
+function unseenEvents(events: readonly EngineEvent[], lastSeq: number): readonly EngineEvent[] {
+  const first = events.findIndex((event) => event.seq > lastSeq);
+  if (first < 0) return [];
+  const fresh = first === 0 ? events : events.slice(first);
+  fresh.forEach((event, i) => {
+    assert(event.seq === lastSeq + 1 + i, `event seq ${String(event.seq)} where ${String(lastSeq + 1 + i)} was due: the stream has a gap`);
+  });
+  return fresh;
+}
+
+/** A count from a query: below 1 (or not a number) is none; fractions round down; Infinity is everything. */
+function countOf(limit: number): number {
+  return limit >= 1 ? Math.floor(limit) : 0;
+}
+
+export class MarketDataProjection {
+  private readonly byId = new Map<number, InstrumentState>();
+  /** Upper-cased symbol → instrument id (the first instrument to claim a symbol keeps it). */
+  private readonly bySymbol = new Map<string, number>();
+  private readonly kept: { trades: number; candles: number };
+  private readonly onListenerError: (error: unknown) => void;
+  /** Replaced, never mutated, so an emission in progress is unaffected by (un)subscribing. */
+  private listeners: ReadonlyArray<(update: MarketUpdate) => void> = [];
+  private lastSeq = 0;
+  /** The latest event time seen: "now" for the projection. */
+  private nowUs = 0;
+
+  constructor(options: MarketDataOptions = {}) {
+    this.kept = { trades: options.tradesKept ?? tradesKeptDefault, candles: options.candlesKept ?? candlesKeptDefault };
+    assert(this.kept.trades >= 1 && this.kept.candles >= 1, "tradesKept and candlesKept must be at least 1");
+    this.onListenerError = options.onListenerError ?? ((): void => undefined);
+  }
+
+  get lastEventSeq(): number {
+    return this.lastSeq;
+  }
+
+  onUpdate(listener: (update: MarketUpdate) => void): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  apply(events: readonly EngineEvent[]): void {
+    const fresh = unseenEvents(events, this.lastSeq);
+    if (fresh.length === 0) return;
+    const changedInstruments = new Set<number>();
+    const touched = new Map<number, Touched>();
+    const trades: PublicTrade[] = [];
+    const touch = (instrumentId: number): Touched => {
+      let entry = touched.get(instrumentId);
+      if (entry === undefined) {
+        entry = { levels: new Map(), candles: new Map() };
+        touched.set(instrumentId, entry);
+      }
+      return entry;
+    };
+    for (const event of fresh) {
+      this.nowUs = Math.max(this.nowUs, event.tsUs);
+      switch (event.type) {
+        case "InstrumentCreated": {
+          const { type: _type, seq: _seq, tsUs: _tsUs, ...spec } = event;
+          assert(!this.byId.has(spec.instrumentId), `instrument ${String(spec.instrumentId)} created twice`);
+          this.byId.set(spec.instrumentId, new InstrumentState(spec, this.nowUs, this.kept));
+          const symbol = spec.symbol.toUpperCase();
+          if (!this.bySymbol.has(symbol)) this.bySymbol.set(symbol, spec.instrumentId);
+          changedInstruments.add(spec.instrumentId);
+          touch(spec.instrumentId);
+          break;
+        }
+        case "InstrumentUpdated": {
+          const state = this.instrumentState(event.instrumentId);
+          const { type: _type, seq: _seq, tsUs: _tsUs, instrumentId: _id, ...limits } = event;
+          state.spec = { ...state.spec, ...limits };
+          changedInstruments.add(event.instrumentId);
+          break;
+        }
+        case "ReferencePriceSet": {
+          const state = this.instrumentState(event.instrumentId);
+          state.spec = { ...state.spec, referencePriceTicks: event.priceTicks };
+          changedInstruments.add(event.instrumentId);
+          touch(event.instrumentId);
+          break;
+        }
+        case "TradingStateChanged":
+          this.instrumentState(event.instrumentId).state = event.state;
+          changedInstruments.add(event.instrumentId);
+          touch(event.instrumentId);
+          break;
+        case "BookLevelChanged": {
+          const change: BookLevelChange = {
+            side: event.side,
+            priceTicks: event.priceTicks,
+            qtyLots: event.orderCount === 0 ? 0 : event.qtyLots,
+            orderCount: event.orderCount,
+          };
+          this.instrumentState(event.instrumentId).book.set(change);
+          touch(event.instrumentId).levels.set(`${event.side}:${String(event.priceTicks)}`, change);
+          break;
+        }
+        case "TradeExecuted": {
+          const trade: PublicTrade = {
+            tradeId: event.tradeId,
+            instrumentId: event.instrumentId,
+            priceTicks: event.priceTicks,
+            qtyLots: event.qtyLots,
+            notionalMinor: event.notionalMinor,
+            takerSide: event.takerSide,
+            tsUs: this.nowUs,
+          };
+          this.recordTrade(this.instrumentState(event.instrumentId), trade, touch(event.instrumentId));
+          trades.push(trade);
+          break;
+        }
+        // Private or account events: nothing public to show.
+        case "OrderAccepted":
+        case "CommandRejected":
+        case "OrderCancelled":
+        case "OrderReplaced":
+        case "OrderExpired":
+        case "OrderTriggered":
+        case "AccountCreated":
+        case "BalanceChanged":
+        case "PositionChanged":
+        case "SessionOpened":
+        case "SessionClosed":
+        case "KillSwitchSet":
+        case "DayEnded":
+          break;
+      }
+    }
+    this.lastSeq = fresh[fresh.length - 1]?.seq ?? this.lastSeq;
+    this.emitAll(this.updatesOf(changedInstruments, touched, trades));
+  }
+
+  private instrumentState(instrumentId: number): InstrumentState {
+    const state = this.byId.get(instrumentId);
+    assert(state !== undefined, `event for unknown instrument ${String(instrumentId)}`);
+    return state;
+  }
+
+  private recordTrade(state: InstrumentState, trade: PublicTrade, touched: Touched): void {
+    assert(isSafeNonNegativeInteger(trade.notionalMinor) && trade.qtyLots > 0 && trade.priceTicks > 0, "trade with an invalid price, quantity or notional");
+    const dayStartUs = bucketStartUs(trade.tsUs, dayUs);
+    if (dayStartUs > state.day.dayStartUs) state.day = freshDay(dayStartUs, state.lastPriceTicks);
+    const day = state.day;
+    day.openTicks ??= trade.priceTicks;
+    day.highTicks = Math.max(day.highTicks ?? trade.priceTicks, trade.priceTicks);
+    day.lowTicks = Math.min(day.lowTicks ?? trade.priceTicks, trade.priceTicks);
+    day.volumeLots = addExact(day.volumeLots, trade.qtyLots, "daily volume");
+    day.notionalMinor = addExact(day.notionalMinor, trade.notionalMinor, "daily notional");
+    day.trades += 1;
+    state.lastPriceTicks = trade.priceTicks;
+    state.trades.push(trade);
+    for (const [interval, series] of state.candles) touched.candles.set(interval, series.add(trade.tsUs, trade));
+  }
+
+  private updatesOf(changedInstruments: ReadonlySet<number>, touched: ReadonlyMap<number, Touched>, trades: readonly PublicTrade[]): MarketUpdate[] {
+    const updates: MarketUpdate[] = [];
+    for (const id of changedInstruments) updates.push({ kind: "instrument", instrument: this.instrumentState(id).info() });
+    for (const [id, entry] of touched) {
+      if (entry.levels.size === 0) continue;
+      const state = this.instrumentState(id);
+      state.bookSeq += 1;
+      state.bookTsUs = this.nowUs;
+      const delta: BookDelta = { instrumentId: id, seq: state.bookSeq, tsUs: this.nowUs, changes: [...entry.levels.values()] };
+      updates.push({ kind: "book", delta });
+    }
+    for (const trade of trades) updates.push({ kind: "trade", trade });
+    for (const [id, entry] of touched) {
+      updates.push({ kind: "ticker", ticker: this.tickerOf(this.instrumentState(id)) });
+      for (const candle of entry.candles.values()) updates.push({ kind: "candle", candle });
+    }
+    return updates;
+  }
+
+  private emitAll(updates: readonly MarketUpdate[]): void {
+    const listeners = this.listeners;
+    for (const update of updates) {
+      for (const listener of listeners) {
+        try {
+          listener(update);
+        } catch (error) {
+          this.reportListenerError(error);
+        }
+      }
+    }
+  }
+
+  private reportListenerError(error: unknown): void {
+    try {
+      this.onListenerError(error);
+    } catch {
+      // The error hook failing too must not stop the other listeners either; there is nowhere left to report it.
+    }
+  }
+
+  private tickerOf(state: InstrumentState): Ticker {
+    // The day rolls with the latest event of any instrument, so a quiet instrument's stats are from an earlier day.
+    const current = state.day.dayStartUs >= bucketStartUs(this.nowUs, dayUs);
+    const day = current ? state.day : freshDay(bucketStartUs(this.nowUs, dayUs), state.lastPriceTicks);
+    return {
+      instrumentId: state.spec.instrumentId,
+      lastPriceTicks: state.lastPriceTicks,
+      openTicks: day.openTicks,
+      highTicks: day.highTicks,
+      lowTicks: day.lowTicks,
+      previousCloseTicks: day.previousCloseTicks ?? state.spec.referencePriceTicks,
+      volumeLots: day.volumeLots,
+      notionalMinor: day.notionalMinor,
+      trades: day.trades,
+      bestBidTicks: state.book.bestBid(),
+      bestAskTicks: state.book.bestAsk(),
+      referencePriceTicks: state.spec.referencePriceTicks,
+      state: state.state,
+      tsUs: this.nowUs,
+    };
+  }
+
+  // ── Queries ─────────────────────────────────────────────────────────────
+
+  /** Every instrument, by id. */
+  instruments(): InstrumentInfo[] {
+    return [...this.byId.values()].map((state) => state.info()).sort((a, b) => a.instrumentId - b.instrumentId);
+  }
+
+  /** By id, or by symbol (case-insensitive). */
+  instrument(idOrSymbol: number | string): InstrumentInfo | undefined {
+    const id = typeof idOrSymbol === "number" ? idOrSymbol : this.bySymbol.get(idOrSymbol.toUpperCase());
+    return id === undefined ? undefined : this.byId.get(id)?.info();
+  }
+
+  /** The top `depth` levels per side (Infinity for all). */
+  book(instrumentId: number, depth: number): BookSnapshot | undefined {
+    const state = this.byId.get(instrumentId);
+    if (state === undefined) return undefined;
+    const levels = countOf(depth);
+    return {
+      instrumentId,
+      seq: state.bookSeq,
+      tsUs: state.bookTsUs,
+      bids: state.book.side("buy").top(levels),
+      asks: state.book.side("sell").top(levels),
+    };
+  }
+
+  /** The latest `limit` public trades, newest first. */
+  trades(instrumentId: number, limit: number): PublicTrade[] {
+    return this.byId.get(instrumentId)?.trades.newest(countOf(limit)) ?? [];
+  }
+
+  /** The last `limit` candles starting within [fromUs, toUs], oldest first. */
+  candles(instrumentId: number, interval: CandleInterval, query: CandleQuery): Candle[] {
+    return this.byId.get(instrumentId)?.candles.get(interval)?.query(query, countOf(query.limit)) ?? [];
+  }
+
+  ticker(instrumentId: number): Ticker | undefined {
+    const state = this.byId.get(instrumentId);
+    return state === undefined ? undefined : this.tickerOf(state);
+  }
+}

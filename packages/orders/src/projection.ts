@@ -1,0 +1,620 @@
+/**
+ * Orders, fills, balances, positions and accounts as a pure projection of the
+ * engine's events. It reads no clock and no randomness; replaying the event
+ * stream from seq 1 rebuilds it exactly.
+ *
+ * Invariants, asserted on every change (a broken one is a bug upstream or
+ * here, and stops the projection): for every order, qty = filled + leaves +
+ * cancelled + expired with each part ≥ 0; an order is open (pending_trigger,
+ * new, partially_filled) exactly while leaves > 0; a finished order never
+ * changes again. Open orders are never evicted; finished orders beyond
+ * `terminalOrdersMax` are, oldest to finish first, as are fills beyond
+ * `fillsMax`, oldest first.
+ *
+ * Listing is served from indexes, never by scanning every order: per account,
+ * per account and instrument, and for the whole shard (with and without the
+ * instrument), each once for all orders and once for open orders. A page walks
+ * an index newest first from the cursor and filters only what remains
+ * (side, an exact status).
+ *
+ * `apply` takes the events of one command. Events already applied are skipped,
+ * so redelivery is harmless; a gap in the sequence throws before anything
+ * changes. Updates go out after the whole batch: each changed order once with
+ * its final state, then the fills, then changed balances, then changed positions.
+ */
+import type { EngineEvent, OrderAccepted, Side, StpMode, TradeExecuted } from "@tradestream/contracts";
+import { assert, isSafeNonNegativeInteger, isSafePositiveInteger } from "@tradestream/kernel";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { IdIndex } from "./id-index.ts";
+import type {
+  AccountRecord,
+  AccountScope,
+  AccountUpdate,
+  BalanceRecord,
+  Fill,
+  FillQuery,
+  OrderQuery,
+  OrderRecord,
+  OrderStatus,
+  OrderStatusFilter,
+  OrdersOptions,
+  Page,
+  PositionRecord,
+} from "./types.ts";
+
+export const terminalOrdersMaxDefault = 500_000;
+export const fillsMaxDefault = 1_000_000;
+/** The most items one page may ask for. */
+export const pageLimitMax = 1_000;
+
+export function isOpenStatus(status: OrderStatus): boolean {
+  return status === "pending_trigger" || status === "new" || status === "partially_filled";
+}
+
+function statusMatches(status: OrderStatus, filter: OrderStatusFilter | undefined): boolean {
+  switch (filter) {
+    case undefined:
+      return true;
+    case "open":
+      return isOpenStatus(status);
+    case "closed":
+      return !isOpenStatus(status);
+    case "pending_trigger":
+    case "new":
+    case "partially_filled":
+    case "filled":
+    case "cancelled":
+    case "expired":
+      return status === filter;
+  }
+}
+
+function opposite(side: Side): Side {
+  return side === "buy" ? "sell" : "buy";
+}
+
+function makerFill(trade: TradeExecuted): Fill {
+  return {
+    tradeId: trade.tradeId,
+    orderId: trade.makerOrderId,
+    accountId: trade.makerAccountId,
+    instrumentId: trade.instrumentId,
+    side: opposite(trade.takerSide),
+    priceTicks: trade.priceTicks,
+    qtyLots: trade.qtyLots,
+    notionalMinor: trade.notionalMinor,
+    feeMinor: trade.makerFeeMinor,
+    liquidity: "maker",
+    tsUs: trade.tsUs,
+  };
+}
+
+function takerFill(trade: TradeExecuted): Fill {
+  return {
+    tradeId: trade.tradeId,
+    orderId: trade.takerOrderId,
+    accountId: trade.takerAccountId,
+    instrumentId: trade.instrumentId,
+    side: trade.takerSide,
+    priceTicks: trade.priceTicks,
+    qtyLots: trade.qtyLots,
+    notionalMinor: trade.notionalMinor,
+    feeMinor: trade.takerFeeMinor,
+    liquidity: "taker",
+    tsUs: trade.tsUs,
+  };
+}
+
+function newOrder(event: OrderAccepted): OrderRecord {
+  const isStop = event.orderType === "stop" || event.orderType === "stop_limit";
+  return {
+    orderId: event.orderId,
+    accountId: event.accountId,
+    instrumentId: event.instrumentId,
+    clientOrderId: event.clientOrderId,
+    side: event.side,
+    orderType: event.orderType,
+    tif: event.tif,
+    priceTicks: event.priceTicks,
+    stopPriceTicks: event.stopPriceTicks,
+    qtyLots: event.qtyLots,
+    displayQtyLots: event.displayQtyLots,
+    postOnly: event.postOnly,
+    filledQtyLots: 0,
+    leavesQtyLots: event.qtyLots,
+    cancelledQtyLots: 0,
+    expiredQtyLots: 0,
+    filledNotionalMinor: 0,
+    feesMinor: 0,
+    status: isStop ? "pending_trigger" : "new",
+    cancelReason: null,
+    createdAtUs: event.tsUs,
+    updatedAtUs: event.tsUs,
+  };
+}
+
+/** Asserts the quantity and status invariants of an order record; returns it. */
+function checked(order: OrderRecord): OrderRecord {
+  const parts = [order.filledQtyLots, order.leavesQtyLots, order.cancelledQtyLots, order.expiredQtyLots];
+  assert(parts.every(isSafeNonNegativeInteger) && isSafePositiveInteger(order.qtyLots), `order ${String(order.orderId)} has a negative or inexact quantity`);
+  assert(
+    order.qtyLots === order.filledQtyLots + order.leavesQtyLots + order.cancelledQtyLots + order.expiredQtyLots,
+    `order ${String(order.orderId)}: qty ${String(order.qtyLots)} ≠ filled + leaves + cancelled + expired (${parts.join(" + ")})`,
+  );
+  assert(isOpenStatus(order.status) === order.leavesQtyLots > 0, `order ${String(order.orderId)} is ${order.status} with ${String(order.leavesQtyLots)} lots open`);
+  assert((order.status === "cancelled") === (order.cancelReason !== null), `order ${String(order.orderId)} is ${order.status} with cancel reason ${String(order.cancelReason)}`);
+  assert(isSafeNonNegativeInteger(order.filledNotionalMinor) && isSafeNonNegativeInteger(order.feesMinor), `order ${String(order.orderId)} has an inexact notional or fee`);
+  return order;
+}
+
+/** The status of an order that is still open after a change. */
+function openStatus(order: OrderRecord): OrderStatus {
+  if (order.status === "pending_trigger") return "pending_trigger";
+  return order.filledQtyLots > 0 ? "partially_filled" : "new";
+}
+
+/** All orders and open orders of one slice (an account, an instrument, both, or everything). */
+class OrderIndexes {
+  readonly all = new IdIndex();
+  readonly open = new IdIndex();
+}
+
+/** All fills of one slice. */
+class FillIndexes {
+  readonly all = new IdIndex();
+  readonly byInstrument = new Map<number, IdIndex>();
+
+  instrument(instrumentId: number): IdIndex {
+    let index = this.byInstrument.get(instrumentId);
+    if (index === undefined) {
+      index = new IdIndex();
+      this.byInstrument.set(instrumentId, index);
+    }
+    return index;
+  }
+}
+
+class OrderSlices {
+  readonly whole = new OrderIndexes();
+  readonly byInstrument = new Map<number, OrderIndexes>();
+
+  instrument(instrumentId: number): OrderIndexes {
+    let indexes = this.byInstrument.get(instrumentId);
+    if (indexes === undefined) {
+      indexes = new OrderIndexes();
+      this.byInstrument.set(instrumentId, indexes);
+    }
+    return indexes;
+  }
+}
+
+/** What an account is created with. */
+interface AccountSpec {
+  readonly accountId: number;
+  readonly firmId: number;
+  readonly stpMode: StpMode;
+  readonly openOrdersMax: number;
+  readonly ordersPerSecondMax: number;
+}
+
+class AccountState {
+  killed = false;
+  openOrders = 0;
+  readonly balances = new Map<string, BalanceRecord>();
+  readonly positions = new Map<number, PositionRecord>();
+  readonly orders = new OrderSlices();
+  readonly fills = new FillIndexes();
+  /** Client order id → the latest order that used it (ids may be reused on a later day). */
+  readonly clientOrderIds = new Map<string, number>();
+
+  constructor(readonly spec: AccountSpec) {}
+}
+
+interface StoredFill {
+  readonly seq: number;
+  readonly fill: Fill;
+}
+
+/** What one command changed, gathered before anything is emitted. */
+interface Changes {
+  readonly orders: Map<number, OrderRecord>;
+  readonly fills: Fill[];
+  readonly balances: Map<string, BalanceRecord>;
+  readonly positions: Map<string, PositionRecord>;
+}
+
+/** The events after `lastSeq`, checked to continue the sequence without a gap. */
+function unseenEvents(events: readonly EngineEvent[], lastSeq: number): readonly EngineEvent[] {
+  const first = events.findIndex((event) => event.seq > lastSeq);
+  if (first < 0) return [];
+  const fresh = first === 0 ? events : events.slice(first);
+  fresh.forEach((event, i) => {
+    assert(event.seq === lastSeq + 1 + i, `event seq ${String(event.seq)} where ${String(lastSeq + 1 + i)} was due: the stream has a gap`);
+  });
+  return fresh;
+}
+
+function pageLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > pageLimitMax) throw new RangeError(`page limit must be an integer from 1 to ${String(pageLimitMax)}, got ${String(limit)}`);
+  return limit;
+}
+
+/** Merges per-source id lists (each newest first, up to `limit` + 1 long) into one page, with a cursor when more remain. */
+function mergePage<T>(page: { readonly lists: ReadonlyArray<readonly number[]>; readonly limit: number; readonly kind: "o" | "f"; readonly item: (id: number) => T }): Page<T> {
+  const { lists, limit, kind, item } = page;
+  const ids = lists.length === 1 ? [...(lists[0] ?? [])] : lists.flat().sort((a, b) => b - a);
+  const more = ids.length > limit;
+  const shown = ids.slice(0, limit);
+  const last = shown[shown.length - 1];
+  return { items: shown.map(item), nextCursor: more && last !== undefined ? encodeCursor(kind, last) : null };
+}
+
+export class OrdersProjection {
+  private readonly orders = new Map<number, OrderRecord>();
+  private readonly accountsById = new Map<number, AccountState>();
+  private readonly killedFirms = new Set<number>();
+  private readonly shardOrders = new OrderSlices();
+  /** Finished orders in the order they finished; `terminalHead` is the oldest still kept. */
+  private terminalQueue: number[] = [];
+  private terminalHead = 0;
+  private readonly fillsBySeq = new Map<number, StoredFill>();
+  private readonly shardFills = new FillIndexes();
+  private readonly fillsByOrder = new Map<number, IdIndex>();
+  private nextFillSeq = 1;
+  private oldestFillSeq = 1;
+  private readonly terminalOrdersMax: number;
+  private readonly fillsMax: number;
+  private readonly onListenerError: (error: unknown) => void;
+  private listeners: ReadonlyArray<(update: AccountUpdate) => void> = [];
+  private lastSeq = 0;
+
+  constructor(options: OrdersOptions = {}) {
+    this.terminalOrdersMax = options.terminalOrdersMax ?? terminalOrdersMaxDefault;
+    this.fillsMax = options.fillsMax ?? fillsMaxDefault;
+    assert(isSafeNonNegativeInteger(this.terminalOrdersMax) && isSafeNonNegativeInteger(this.fillsMax), "terminalOrdersMax and fillsMax must be non-negative integers");
+    this.onListenerError = options.onListenerError ?? ((): void => undefined);
+  }
+
+  get lastEventSeq(): number {
+    return this.lastSeq;
+  }
+
+  onUpdate(listener: (update: AccountUpdate) => void): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** The fills one command's events gave an order (to answer a placement with its immediate fills). */
+  static fillsOf(events: readonly EngineEvent[], orderId: number): Fill[] {
+    const fills: Fill[] = [];
+    for (const event of events) {
+      if (event.type !== "TradeExecuted") continue;
+      if (event.makerOrderId === orderId) fills.push(makerFill(event));
+      else if (event.takerOrderId === orderId) fills.push(takerFill(event));
+    }
+    return fills;
+  }
+
+  // ── Events ──────────────────────────────────────────────────────────────
+
+  apply(events: readonly EngineEvent[]): void {
+    const fresh = unseenEvents(events, this.lastSeq);
+    if (fresh.length === 0) return;
+    const changes: Changes = { orders: new Map(), fills: [], balances: new Map(), positions: new Map() };
+    for (const event of fresh) this.applyEvent(event, changes);
+    this.lastSeq = fresh[fresh.length - 1]?.seq ?? this.lastSeq;
+    this.evict();
+    this.emit(changes);
+  }
+
+  private applyEvent(event: EngineEvent, changes: Changes): void {
+    switch (event.type) {
+      case "AccountCreated":
+        assert(!this.accountsById.has(event.accountId), `account ${String(event.accountId)} created twice`);
+        this.accountsById.set(event.accountId, new AccountState({ accountId: event.accountId, firmId: event.firmId, stpMode: event.stpMode, openOrdersMax: event.openOrdersMax, ordersPerSecondMax: event.ordersPerSecondMax }));
+        break;
+      case "KillSwitchSet":
+        if (event.scope === "account") this.accountState(event.id).killed = event.active;
+        else if (event.active) this.killedFirms.add(event.id);
+        else this.killedFirms.delete(event.id);
+        break;
+      case "OrderAccepted":
+        this.accept(event, changes);
+        break;
+      case "OrderTriggered": {
+        const order = this.openOrder(event.orderId);
+        assert(order.status === "pending_trigger", `order ${String(event.orderId)} triggered while ${order.status}`);
+        this.update(checked({ ...order, status: "new", updatedAtUs: event.tsUs }), changes);
+        break;
+      }
+      case "TradeExecuted":
+        this.fill(makerFill(event), changes);
+        this.fill(takerFill(event), changes);
+        break;
+      case "OrderCancelled": {
+        const order = this.openOrder(event.orderId);
+        assert(event.leavesQtyLots === order.leavesQtyLots - event.cancelledQtyLots, `order ${String(event.orderId)}: cancel leaves ${String(event.leavesQtyLots)} of ${String(order.leavesQtyLots)} after ${String(event.cancelledQtyLots)}`);
+        const gone = event.leavesQtyLots === 0;
+        this.update(
+          checked({
+            ...order,
+            leavesQtyLots: event.leavesQtyLots,
+            cancelledQtyLots: order.cancelledQtyLots + event.cancelledQtyLots,
+            // A self-trade-prevention decrement that leaves quantity open only reduces the order.
+            status: gone ? "cancelled" : order.status,
+            cancelReason: gone ? event.reason : null,
+            updatedAtUs: event.tsUs,
+          }),
+          changes,
+        );
+        break;
+      }
+      case "OrderReplaced": {
+        const order = this.openOrder(event.orderId);
+        // The engine keeps what is done (filled and cancelled) and derives the open quantity from the new total.
+        this.update(checked({ ...order, priceTicks: event.priceTicks, qtyLots: event.qtyLots, leavesQtyLots: event.leavesQtyLots, updatedAtUs: event.tsUs }), changes);
+        break;
+      }
+      case "OrderExpired": {
+        const order = this.openOrder(event.orderId);
+        this.update(
+          checked({ ...order, leavesQtyLots: order.leavesQtyLots - event.expiredQtyLots, expiredQtyLots: order.expiredQtyLots + event.expiredQtyLots, status: "expired", updatedAtUs: event.tsUs }),
+          changes,
+        );
+        break;
+      }
+      case "BalanceChanged": {
+        const balance: BalanceRecord = {
+          accountId: event.accountId,
+          currency: event.currency,
+          balanceMinor: event.balanceMinor,
+          reservedMinor: event.reservedMinor,
+          availableMinor: event.balanceMinor - event.reservedMinor,
+        };
+        this.accountState(event.accountId).balances.set(event.currency, balance);
+        changes.balances.set(`${String(event.accountId)}:${event.currency}`, balance);
+        break;
+      }
+      case "PositionChanged": {
+        const position: PositionRecord = {
+          accountId: event.accountId,
+          instrumentId: event.instrumentId,
+          positionLots: event.positionLots,
+          reservedLots: event.reservedLots,
+          availableLots: event.positionLots - event.reservedLots,
+        };
+        this.accountState(event.accountId).positions.set(event.instrumentId, position);
+        changes.positions.set(`${String(event.accountId)}:${String(event.instrumentId)}`, position);
+        break;
+      }
+      // Reference data, sessions and public market events: nothing an account's orders show.
+      case "CommandRejected":
+      case "InstrumentCreated":
+      case "InstrumentUpdated":
+      case "ReferencePriceSet":
+      case "TradingStateChanged":
+      case "SessionOpened":
+      case "SessionClosed":
+      case "BookLevelChanged":
+      case "DayEnded":
+        break;
+    }
+  }
+
+  private accountState(accountId: number): AccountState {
+    const account = this.accountsById.get(accountId);
+    assert(account !== undefined, `event for unknown account ${String(accountId)}`);
+    return account;
+  }
+
+  private openOrder(orderId: number): OrderRecord {
+    const order = this.orders.get(orderId);
+    assert(order !== undefined && isOpenStatus(order.status), `event for order ${String(orderId)}, which is ${order?.status ?? "unknown"}`);
+    return order;
+  }
+
+  /** The four order slices an order belongs to: its account, its account and instrument, the shard, the shard's instrument. */
+  private slicesOf(order: OrderRecord): OrderIndexes[] {
+    const account = this.accountState(order.accountId);
+    return [account.orders.whole, account.orders.instrument(order.instrumentId), this.shardOrders.whole, this.shardOrders.instrument(order.instrumentId)];
+  }
+
+  private accept(event: OrderAccepted, changes: Changes): void {
+    assert(!this.orders.has(event.orderId), `order ${String(event.orderId)} accepted twice`);
+    const order = checked(newOrder(event));
+    const account = this.accountState(order.accountId);
+    this.orders.set(order.orderId, order);
+    for (const slice of this.slicesOf(order)) {
+      slice.all.push(order.orderId);
+      slice.open.push(order.orderId);
+    }
+    account.clientOrderIds.set(order.clientOrderId, order.orderId);
+    account.openOrders += 1;
+    changes.orders.set(order.orderId, order);
+  }
+
+  private fill(fill: Fill, changes: Changes): void {
+    const order = this.openOrder(fill.orderId);
+    assert(order.accountId === fill.accountId && order.instrumentId === fill.instrumentId && order.side === fill.side, `fill of trade ${String(fill.tradeId)} does not match order ${String(fill.orderId)}`);
+    const leaves = order.leavesQtyLots - fill.qtyLots;
+    const filled = { ...order, filledQtyLots: order.filledQtyLots + fill.qtyLots, leavesQtyLots: leaves, filledNotionalMinor: order.filledNotionalMinor + fill.notionalMinor, feesMinor: order.feesMinor + fill.feeMinor, updatedAtUs: fill.tsUs };
+    this.update(checked({ ...filled, status: leaves === 0 ? "filled" : openStatus(filled) }), changes);
+    this.storeFill(fill);
+    changes.fills.push(fill);
+  }
+
+  private storeFill(fill: Fill): void {
+    const seq = this.nextFillSeq;
+    this.nextFillSeq += 1;
+    this.fillsBySeq.set(seq, { seq, fill });
+    for (const index of this.fillIndexesOf(fill, true)) index.push(seq);
+  }
+
+  /** The indexes a fill is in: its account's and the shard's (whole and by instrument), and its order's. */
+  private fillIndexesOf(fill: Fill, create: boolean): IdIndex[] {
+    const account = this.accountState(fill.accountId);
+    let byOrder = this.fillsByOrder.get(fill.orderId);
+    if (byOrder === undefined && create) {
+      byOrder = new IdIndex();
+      this.fillsByOrder.set(fill.orderId, byOrder);
+    }
+    const indexes = [account.fills.all, account.fills.instrument(fill.instrumentId), this.shardFills.all, this.shardFills.instrument(fill.instrumentId)];
+    return byOrder === undefined ? indexes : [...indexes, byOrder];
+  }
+
+  /** Stores an order's new state; an order that just finished leaves the open indexes. */
+  private update(order: OrderRecord, changes: Changes): void {
+    this.orders.set(order.orderId, order);
+    changes.orders.set(order.orderId, order);
+    if (isOpenStatus(order.status)) return;
+    const account = this.accountState(order.accountId);
+    account.openOrders -= 1;
+    assert(account.openOrders >= 0, `account ${String(order.accountId)} has a negative open order count`);
+    const isOpen = (id: number): boolean => {
+      const other = this.orders.get(id);
+      return other !== undefined && isOpenStatus(other.status);
+    };
+    for (const slice of this.slicesOf(order)) slice.open.retire(isOpen);
+    this.terminalQueue.push(order.orderId);
+  }
+
+  /** Drops the oldest finished orders and the oldest fills beyond their limits. */
+  private evict(): void {
+    const isKept = (id: number): boolean => this.orders.has(id);
+    while (this.terminalQueue.length - this.terminalHead > this.terminalOrdersMax) {
+      const orderId = this.terminalQueue[this.terminalHead] as number;
+      this.terminalHead += 1;
+      const order = this.orders.get(orderId);
+      assert(order !== undefined && !isOpenStatus(order.status), `evicting order ${String(orderId)}, which is not a kept finished order`);
+      this.orders.delete(orderId);
+      for (const slice of this.slicesOf(order)) slice.all.retire(isKept);
+      const account = this.accountState(order.accountId);
+      if (account.clientOrderIds.get(order.clientOrderId) === orderId) account.clientOrderIds.delete(order.clientOrderId);
+    }
+    if (this.terminalHead >= 1_024 && this.terminalHead * 2 >= this.terminalQueue.length) {
+      this.terminalQueue = this.terminalQueue.slice(this.terminalHead);
+      this.terminalHead = 0;
+    }
+    while (this.nextFillSeq - this.oldestFillSeq > this.fillsMax) {
+      const seq = this.oldestFillSeq;
+      this.oldestFillSeq += 1;
+      const stored = this.fillsBySeq.get(seq);
+      assert(stored !== undefined, `fill ${String(seq)} missing`);
+      this.fillsBySeq.delete(seq);
+      for (const index of this.fillIndexesOf(stored.fill, false)) index.dropOldest(seq);
+      if (this.fillsByOrder.get(stored.fill.orderId)?.size === 0) this.fillsByOrder.delete(stored.fill.orderId);
+    }
+  }
+
+  private emit(changes: Changes): void {
+    const updates: AccountUpdate[] = [];
+    for (const order of changes.orders.values()) updates.push({ kind: "order", accountId: order.accountId, order });
+    for (const fill of changes.fills) updates.push({ kind: "fill", accountId: fill.accountId, fill });
+    for (const balance of changes.balances.values()) updates.push({ kind: "balance", accountId: balance.accountId, balance });
+    for (const position of changes.positions.values()) updates.push({ kind: "position", accountId: position.accountId, position });
+    const listeners = this.listeners;
+    for (const update of updates) {
+      for (const listener of listeners) {
+        try {
+          listener(update);
+        } catch (error) {
+          this.reportListenerError(error);
+        }
+      }
+    }
+  }
+
+  private reportListenerError(error: unknown): void {
+    try {
+      this.onListenerError(error);
+    } catch {
+      // The error hook failing too must not stop the other listeners either; there is nowhere left to report it.
+    }
+  }
+
+  // ── Queries ─────────────────────────────────────────────────────────────
+
+  order(orderId: number): OrderRecord | undefined {
+    return this.orders.get(orderId);
+  }
+
+  /** The latest order of the account with this client order id (ids may be reused on a later trading day). */
+  orderByClientId(accountId: number, clientOrderId: string): OrderRecord | undefined {
+    const orderId = this.accountsById.get(accountId)?.clientOrderIds.get(clientOrderId);
+    return orderId === undefined ? undefined : this.orders.get(orderId);
+  }
+
+  /** The accounts of a scope that exist, each once. */
+  private scoped(scope: AccountScope): AccountState[] {
+    if (scope === "all") return [];
+    const out: AccountState[] = [];
+    for (const accountId of new Set(scope)) {
+      const account = this.accountsById.get(accountId);
+      if (account !== undefined) out.push(account);
+    }
+    return out;
+  }
+
+  /** Orders newest first (by order id), one page at a time. */
+  listOrders(query: OrderQuery): Page<OrderRecord> {
+    const limit = pageLimit(query.limit);
+    const beforeId = query.cursor === undefined ? Number.POSITIVE_INFINITY : decodeCursor("o", query.cursor);
+    // Only open orders can match: walk the open index, which holds nothing else.
+    const openOnly = query.status === "open" || (query.status !== undefined && query.status !== "closed" && isOpenStatus(query.status));
+    const pick = (slices: OrderSlices): IdIndex | undefined => {
+      const indexes = query.instrumentId === undefined ? slices.whole : slices.byInstrument.get(query.instrumentId);
+      return openOnly ? indexes?.open : indexes?.all;
+    };
+    const sources = query.accounts === "all" ? [pick(this.shardOrders)] : this.scoped(query.accounts).map((account) => pick(account.orders));
+    const accept = (id: number): boolean => {
+      const order = this.orders.get(id);
+      return order !== undefined && statusMatches(order.status, query.status) && (query.side === undefined || order.side === query.side);
+    };
+    const lists = sources.flatMap((index) => (index === undefined ? [] : [index.collect(beforeId, limit + 1, accept)]));
+    return mergePage({ lists, limit, kind: "o", item: (id) => this.orders.get(id) as OrderRecord });
+  }
+
+  /** Fills newest first, one page at a time. */
+  fills(query: FillQuery): Page<Fill> {
+    const limit = pageLimit(query.limit);
+    const beforeSeq = query.cursor === undefined ? Number.POSITIVE_INFINITY : decodeCursor("f", query.cursor);
+    const accounts = this.scoped(query.accounts);
+    const inScope = query.accounts === "all" ? (): boolean => true : (accountId: number): boolean => accounts.some((a) => a.spec.accountId === accountId);
+    let sources: Array<IdIndex | undefined>;
+    if (query.orderId !== undefined) sources = [this.fillsByOrder.get(query.orderId)];
+    else if (query.accounts === "all") sources = [query.instrumentId === undefined ? this.shardFills.all : this.shardFills.byInstrument.get(query.instrumentId)];
+    else sources = accounts.map((a) => (query.instrumentId === undefined ? a.fills.all : a.fills.byInstrument.get(query.instrumentId)));
+    const accept = (seq: number): boolean => {
+      const fill = this.fillsBySeq.get(seq)?.fill;
+      return fill !== undefined && inScope(fill.accountId) && (query.instrumentId === undefined || fill.instrumentId === query.instrumentId);
+    };
+    const lists = sources.flatMap((index) => (index === undefined ? [] : [index.collect(beforeSeq, limit + 1, accept)]));
+    return mergePage({ lists, limit, kind: "f", item: (seq) => (this.fillsBySeq.get(seq) as StoredFill).fill });
+  }
+
+  /** The account's cash, by currency. */
+  balances(accountId: number): BalanceRecord[] {
+    return [...(this.accountsById.get(accountId)?.balances.values() ?? [])].sort((a, b) => (a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : 0));
+  }
+
+  /** The account's positions, by instrument. */
+  positions(accountId: number): PositionRecord[] {
+    return [...(this.accountsById.get(accountId)?.positions.values() ?? [])].sort((a, b) => a.instrumentId - b.instrumentId);
+  }
+
+  account(accountId: number): AccountRecord | undefined {
+    const account = this.accountsById.get(accountId);
+    return account === undefined ? undefined : this.accountRecord(account);
+  }
+
+  /** Every account, by id. */
+  accounts(): AccountRecord[] {
+    return [...this.accountsById.values()].map((account) => this.accountRecord(account)).sort((a, b) => a.accountId - b.accountId);
+  }
+
+  private accountRecord(account: AccountState): AccountRecord {
+    return { ...account.spec, killSwitch: account.killed || this.killedFirms.has(account.spec.firmId), openOrders: account.openOrders };
+  }
+}
