@@ -53,9 +53,18 @@ type PrivateChannel = "orders" | "fills" | "balances";
 const publicChannels = ["book", "trades", "ticker", "candles"] as const;
 type PublicChannel = (typeof publicChannels)[number];
 
+/** The TCP socket under a WebSocket (ws keeps it in a private field), for corking. */
+function tcpOf(socket: WebSocket): Duplex | undefined {
+  const raw = (socket as unknown as { _socket?: unknown })._socket;
+  return raw !== null && typeof raw === "object" && "cork" in raw && "uncork" in raw ? (raw as Duplex) : undefined;
+}
+
 class Client {
   principal: Principal | null = null;
   alive = true;
+  closed = false;
+  /** Writes are corked until the end of the current tick, so a burst of messages leaves in one system call. */
+  corked = false;
   /** Book subscriptions: instrument → depth and whether a fresh snapshot is owed (after conflation). */
   readonly books = new Map<number, { depth: number; stale: boolean }>();
   readonly topics = new Set<string>();
@@ -153,6 +162,8 @@ export class WsHub {
   }
 
   private onClose(client: Client): void {
+    if (client.closed) return;
+    client.closed = true;
     this.clients.delete(client);
     this.deps.metrics.wsConnections.set(this.clients.size);
     for (const instrumentId of client.books.keys()) this.bookSubscribers.get(instrumentId)?.delete(client);
@@ -446,7 +457,7 @@ export class WsHub {
         seq: delta.seq,
         changes: delta.changes.map((change) => [change.side, fromSteps(change.priceTicks, info.tickSize), fromSteps(change.qtyLots, info.lotSize), change.orderCount]),
       });
-      client.socket.send(text);
+      this.write(client, text);
       this.deps.metrics.wsMessagesSent.inc({ channel: "book" });
     }
   }
@@ -488,12 +499,13 @@ export class WsHub {
         continue;
       }
       if (conflatable && buffered > this.deps.options.conflateBytes) continue;
-      client.socket.send(text);
+      this.write(client, text);
       this.deps.metrics.wsMessagesSent.inc({ channel });
     }
   }
 
   private dropSlow(client: Client): void {
+    if (client.closed) return;
     this.deps.metrics.wsSlowConsumers.inc({ action: "disconnected" });
     this.deps.logger.warn("disconnecting a slow websocket consumer", { ip: client.ip, bufferedBytes: client.socket.bufferedAmount, user: client.principal?.username });
     client.socket.close(1013, "slow consumer: reconnect and resubscribe");
@@ -504,8 +516,28 @@ export class WsHub {
 
   private send(client: Client, message: Record<string, unknown>, channel: string): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
-    client.socket.send(JSON.stringify(message));
+    // Replies count against the same bound as broadcasts: a client that asks but never reads is dropped.
+    if (client.socket.bufferedAmount > this.deps.options.disconnectBytes) {
+      this.dropSlow(client);
+      return;
+    }
+    this.write(client, JSON.stringify(message));
     this.deps.metrics.wsMessagesSent.inc({ channel });
+  }
+
+  private write(client: Client, text: string): void {
+    if (!client.corked) {
+      const tcp = tcpOf(client.socket);
+      if (tcp !== undefined) {
+        tcp.cork();
+        client.corked = true;
+        process.nextTick(() => {
+          client.corked = false;
+          tcp.uncork();
+        });
+      }
+    }
+    client.socket.send(text);
   }
 
   private sendError(client: Client, id: string | number | undefined, code: ErrorCode, message?: string): void {
