@@ -28,7 +28,7 @@ Commands:
   verify       replay the journal from the start and check it against snapshot + tail
   snapshot     write a snapshot of the current state now
   instruments  list the demo instruments
-  bench        run the engine benchmark (same as npm run bench:engine)
+  bench        run a benchmark: engine (npm run bench:engine) or e2e (npm run bench:e2e)
 
 Run 'tradestream <command> --help' for a command's options.
 Environment: PORT (8080), HOST (127.0.0.1), TRADESTREAM_DATA_DIR (./data), DATABASE_URL (PostgreSQL instead of
@@ -66,9 +66,11 @@ Loads the state and writes a snapshot of it now (start-up then replays less).
 
 Lists the demo instruments: symbol, ISIN, MIC, currency, tick and lot size, reference price.
 `,
-  bench: `Usage: tradestream bench
+  bench: `Usage: tradestream bench [engine|e2e] [options]
 
-Runs the engine benchmark against the peer order book and prints one JSON object.
+engine (default): the matching-engine benchmark against the peer order book (npm run bench:engine).
+e2e: starts a server and drives it from a separate load-generator process over REST and WebSocket
+(npm run bench:e2e). Options after the name are passed to the benchmark; each prints one JSON object.
 `,
 };
 
@@ -237,11 +239,12 @@ function instruments(args: string[]): number {
 }
 
 function bench(args: string[]): number {
-  if (args.includes("--help")) {
+  const [which = "engine", ...rest] = args;
+  if (args.includes("--help") || (which !== "engine" && which !== "e2e")) {
     process.stdout.write(help.bench ?? "");
-    return 0;
+    return args.includes("--help") ? 0 : 2;
   }
-  return spawnSync("npm", ["run", "--silent", "bench:engine"], { stdio: "inherit" }).status ?? 1;
+  return spawnSync("npm", ["run", "--silent", `bench:${which}`, "--", ...rest], { stdio: "inherit" }).status ?? 1;
 }
 
 async function main(argv: string[]): Promise<number> {
