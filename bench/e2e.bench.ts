@@ -14,8 +14,8 @@
 //
 // Flags: --duration-s N (per phase, default 10), --clients N (default 32),
 // --ws-rate N (default 20000/s), --rest-rate N (default 5000/s), --subscribers N
-// (default 10000), --fanout-rate N (trades/s, default 10), --skip ws,rest,fanout,
-// --no-write, --profile-dir DIR (write a CPU profile of the server there).
+// (default 10000), --fanout-rate N (trades/s, default 10), --skip ws,ws-fixed,ws-max,rest,rest-fixed,rest-max,fanout,
+// --no-write, --profile FILE (write a CPU profile of the server during the load phases to FILE).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -43,7 +43,7 @@ const { values: flags } = parseArgs({
     "fanout-duration-s": { type: "string", default: "15" },
     skip: { type: "string", default: "" },
     "no-write": { type: "boolean", default: false },
-    "profile-dir": { type: "string" },
+    profile: { type: "string" },
   },
 });
 
@@ -77,10 +77,10 @@ async function main(): Promise<void> {
   const port = await freePort();
   const url = `http://127.0.0.1:${String(port)}`;
   const dataDir = mkdtempSync(join(tmpdir(), "tradestream-e2e-"));
-  const profile = flags["profile-dir"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", flags["profile-dir"]];
-  const server = spawn(process.execPath, [...profile, "--import", "tsx", join(root, "apps/server/src/main.ts"), "start", "--data-dir", dataDir, "--no-simulator", "--port", String(port)], {
+  const profile = flags["profile"];
+  const server = spawn(process.execPath, ["--import", "tsx", join(root, "apps/server/src/main.ts"), "start", "--data-dir", dataDir, "--no-simulator", "--port", String(port)], {
     cwd: root,
-    env: { ...process.env, TRADESTREAM_RATE_LIMITS: "ip=10000000/10000000,user=10000000/10000000,auth=100000/100000", TRADESTREAM_WS_ORDERS_PER_S: "10000000" },
+    env: { ...process.env, ...(profile === undefined ? {} : { TRADESTREAM_CPU_PROFILE: profile }), TRADESTREAM_RATE_LIMITS: "ip=10000000/10000000,user=10000000/10000000,auth=100000/100000", TRADESTREAM_WS_ORDERS_PER_S: "10000000" },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let serverLog = "";
@@ -125,18 +125,23 @@ async function main(): Promise<void> {
       skip: flags.skip.split(",").filter((s) => s !== ""),
     };
     process.stderr.write("running the load generator (separate process)\n");
+    if (profile !== undefined) server.kill("SIGUSR2");
     const load = spawn(process.execPath, ["--import", "tsx", join(here, "e2e-load.ts")], { cwd: root, env: { ...process.env, E2E_CONFIG: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
     load.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
     });
     const code = await new Promise<number>((resolve) => load.on("exit", (exitCode) => resolve(exitCode ?? 1)));
+    if (profile !== undefined) {
+      server.kill("SIGUSR2");
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
     if (code !== 0) throw new Error(`load generator exited with ${String(code)}`);
     const phases = JSON.parse(output.trim()) as Record<string, Record<string, number | null>>;
     const summary = (fixed: Record<string, number | null> | undefined, max: Record<string, number | null> | undefined): Record<string, unknown> | null =>
-      fixed === undefined || max === undefined
+      fixed === undefined && max === undefined
         ? null
-        : { ordersPerSec: max.ordersPerSec, p50Ms: fixed.p50Ms, p99Ms: fixed.p99Ms, p999Ms: fixed.p999Ms, offeredPerSec: fixed.offeredPerSec, fixedRate: fixed, max };
+        : { ordersPerSec: max?.ordersPerSec ?? null, p50Ms: fixed?.p50Ms ?? null, p99Ms: fixed?.p99Ms ?? null, p999Ms: fixed?.p999Ms ?? null, offeredPerSec: fixed?.offeredPerSec ?? null, fixedRate: fixed ?? null, max: max ?? null };
     const result = {
       bench: "e2e",
       time: new Date().toISOString(),

@@ -5,7 +5,8 @@
  * data directory. Every subcommand answers `--help`.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { fromSteps } from "@tradestream/kernel";
@@ -160,6 +161,8 @@ async function start(args: string[]): Promise<number> {
   }
   lines.push("Stop with Ctrl-C.");
   process.stdout.write(`${lines.join("\n")}\n`);
+  const profileFile = process.env.TRADESTREAM_CPU_PROFILE;
+  if (profileFile !== undefined && profileFile !== "") toggleProfileOnSignal(profileFile);
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -174,6 +177,31 @@ async function start(args: string[]): Promise<number> {
     if (values["duration-s"] !== undefined) setTimeout(onSignal, Number(values["duration-s"]) * 1000);
   });
   return 0;
+}
+
+/**
+ * For benchmarking: SIGUSR2 starts a CPU profile, the next SIGUSR2 writes it to
+ * `file` — so a profile covers a load phase and not start-up.
+ */
+function toggleProfileOnSignal(file: string): void {
+  let session: Session | null = null;
+  process.on("SIGUSR2", () => {
+    if (session === null) {
+      const started = new Session();
+      started.connect();
+      started.post("Profiler.enable", () => started.post("Profiler.start"));
+      session = started;
+      logger.info("cpu profile started");
+      return;
+    }
+    const running = session;
+    session = null;
+    running.post("Profiler.stop", (error, result) => {
+      if (error === null) writeFileSync(file, JSON.stringify(result.profile));
+      running.disconnect();
+      logger.info("cpu profile written", { file });
+    });
+  });
 }
 
 function users(args: string[]): number {

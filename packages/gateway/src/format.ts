@@ -61,8 +61,17 @@ export function parseQuantity(text: string, spec: Pick<InstrumentSpec, "lotSize"
   }
 }
 
+let lastIsoMs = -1;
+let lastIso = "";
+
+/** ISO 8601 UTC of a microsecond timestamp (millisecond precision); the last answer is reused, as bursts share a millisecond. */
 export function isoTime(tsUs: number): string {
-  return new Date(Math.floor(tsUs / 1000)).toISOString();
+  const ms = Math.floor(tsUs / 1000);
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
 }
 
 type Grid = Pick<InstrumentSpec, "tickSize" | "lotSize" | "currency" | "symbol" | "tickValueMinor">;

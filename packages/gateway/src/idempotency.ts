@@ -10,28 +10,37 @@ export interface PlaceOutcome {
   readonly body: unknown;
 }
 
-export class IdempotencyCache {
-  private readonly entries = new Map<string, Promise<PlaceOutcome> | PlaceOutcome>();
+/** A settled answer kept compactly: the body as JSON text (a fraction of the memory of the object graph). */
+interface Kept {
+  readonly status: number;
+  readonly json: string;
+}
 
-  constructor(private readonly maxEntries = 200_000) {}
+export class IdempotencyCache {
+  private readonly entries = new Map<string, Promise<PlaceOutcome> | Kept>();
+
+  constructor(private readonly maxEntries = 100_000) {}
 
   static key(accountId: number, clientOrderId: string): string {
     return `${String(accountId)}\u0000${clientOrderId}`;
   }
 
-  get(key: string): Promise<PlaceOutcome> | PlaceOutcome | undefined {
-    return this.entries.get(key);
+  has(key: string): boolean {
+    return this.entries.has(key);
   }
 
   /** Runs `attempt` once per key; concurrent and later callers share its outcome. */
   run(key: string, attempt: () => Promise<PlaceOutcome>): { readonly outcome: Promise<PlaceOutcome>; readonly replay: boolean } {
     const existing = this.entries.get(key);
-    if (existing !== undefined) return { outcome: Promise.resolve(existing), replay: true };
+    if (existing !== undefined) {
+      const outcome = existing instanceof Promise ? existing : Promise.resolve({ status: existing.status, body: JSON.parse(existing.json) as unknown });
+      return { outcome, replay: true };
+    }
     const pending = attempt().then(
       (outcome) => {
         // Server-side failures (overload, I/O) are not results: let the client retry for real.
         if (outcome.status >= 500) this.entries.delete(key);
-        else this.entries.set(key, outcome);
+        else if (this.entries.has(key)) this.entries.set(key, { status: outcome.status, json: JSON.stringify(outcome.body) });
         return outcome;
       },
       (error: unknown) => {

@@ -123,7 +123,7 @@ export class OrderService {
     const key = IdempotencyCache.key(accountId, input.clientOrderId);
     // An order accepted earlier today but no longer cached: answer with its current state.
     const known = this.orders.orderByClientId(accountId, input.clientOrderId);
-    if (known !== undefined && known.createdAtUs >= this.dayStartUs && this.idempotency.get(key) === undefined) {
+    if (known !== undefined && known.createdAtUs >= this.dayStartUs && !this.idempotency.has(key)) {
       return { status: 200, body: { order: orderDto(known, spec), fills: [] }, replay: true };
     }
     const { outcome, replay } = this.idempotency.run(key, async (): Promise<PlaceOutcome> => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { formatUnits, fromSteps, parseDecimal, tickValueMinor, toSteps } from "./decimal.ts";
+import { formatUnits, fromSteps, parseDecimal, tickValueMinor, toSteps, toStepsExact } from "./decimal.ts";
 
 describe("decimal codecs", () => {
   it.each([
@@ -47,6 +47,35 @@ describe("decimal codecs", () => {
       fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.constantFrom("0.01", "0.005", "1", "0.0001", "25"), (steps, step) => {
         expect(toSteps(fromSteps(steps, step), step)).toEqual({ ok: true, steps });
       }),
+    );
+  });
+});
+
+describe("decimal fast paths", () => {
+  const grids = ["0.01", "0.02", "0.005", "1", "5", "0.0001", "0.25", "10", "0.000000001"];
+  const texts = fc.oneof(
+    fc.stringMatching(/^\d{1,17}(\.\d{1,17})?$/),
+    fc.tuple(fc.nat({ max: 1_000_000 }), fc.nat({ max: 9999 })).map(([whole, fraction]) => `${String(whole)}.${String(fraction).padStart(4, "0")}`),
+    fc.constantFrom("0", "0.0", "229.50", "229.505", "999999999999999", "9999999999999999", "1e3", "-1", "", "."),
+  );
+
+  it("toSteps answers exactly as the bigint reference (property)", () => {
+    fc.assert(
+      fc.property(texts, fc.constantFrom(...grids), fc.constantFrom(Number.MAX_SAFE_INTEGER, 1_000_000, 100), (text, grid, max) => {
+        expect(toSteps(text, grid, max)).toEqual(toStepsExact(text, grid, max));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it("fromSteps formats exactly as the bigint reference (property)", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }), fc.maxSafeInteger()), fc.constantFrom(...grids), (steps, grid) => {
+        const parsed = parseDecimal(grid);
+        if (parsed === null) throw new Error("grid");
+        expect(fromSteps(steps, grid)).toBe(formatUnits(BigInt(steps) * parsed.units, parsed.scale));
+      }),
+      { numRuns: 5_000 },
     );
   });
 });

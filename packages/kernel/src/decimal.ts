@@ -47,6 +47,13 @@ export type GridResult =
  * of range.
  */
 export function toSteps(text: string, step: string, maxSteps: number = Number.MAX_SAFE_INTEGER): GridResult {
+  const fast = toStepsFast(text, step, maxSteps);
+  if (fast !== undefined) return fast;
+  return toStepsExact(text, step, maxSteps);
+}
+
+/** The reference conversion in bigint arithmetic; `toSteps` gives the same answers, faster for short inputs. */
+export function toStepsExact(text: string, step: string, maxSteps: number = Number.MAX_SAFE_INTEGER): GridResult {
   const value = parseDecimal(text);
   const grid = parseDecimal(step);
   if (value === null) return { ok: false, reason: "not_a_number" };
@@ -59,6 +66,45 @@ export function toSteps(text: string, step: string, maxSteps: number = Number.MA
   return { ok: true, steps: Number(steps) };
 }
 
+// Fast paths. Prices and quantities at the edge are short ("229.50"), so most
+// conversions fit in exact double arithmetic: every integer below 10^15 is exact,
+// and so are products and remainders that stay below 2^53. Anything longer falls
+// back to bigint. The answers are identical (property-tested against the bigint
+// reference).
+
+const shortDecimal = /^(\d{1,15})(?:\.(\d{1,15}))?$/;
+const pow10Numbers = Array.from({ length: 16 }, (_, i) => 10 ** i);
+const gridCache = new Map<string, { readonly units: number; readonly scale: number } | null>();
+
+function shortGrid(step: string): { readonly units: number; readonly scale: number } | null {
+  let grid = gridCache.get(step);
+  if (grid === undefined) {
+    const match = shortDecimal.exec(step);
+    const fraction = match?.[2] ?? "";
+    const units = match === null ? 0 : Number((match[1] ?? "") + fraction);
+    grid = match === null || units <= 0 || !Number.isSafeInteger(units) ? null : { units, scale: fraction.length };
+    if (gridCache.size < 10_000) gridCache.set(step, grid);
+  }
+  return grid;
+}
+
+function toStepsFast(text: string, step: string, maxSteps: number): GridResult | undefined {
+  const match = shortDecimal.exec(text);
+  const grid = shortGrid(step);
+  if (match === null || grid === null) return undefined;
+  const whole = match[1] ?? "";
+  const fraction = match[2] ?? "";
+  const scale = Math.max(fraction.length, grid.scale);
+  if (whole.length + scale > 15) return undefined;
+  const value = Number(whole + fraction) * (pow10Numbers[scale - fraction.length] ?? Number.NaN);
+  const unit = grid.units * (pow10Numbers[scale - grid.scale] ?? Number.NaN);
+  if (!Number.isSafeInteger(value) || !Number.isSafeInteger(unit)) return undefined;
+  if (value % unit !== 0) return { ok: false, reason: "off_grid" };
+  const steps = value / unit;
+  if (steps > maxSteps) return { ok: false, reason: "out_of_range" };
+  return { ok: true, steps };
+}
+
 /** Formats a decimal from integer units and a scale: (12345n, 2) → "123.45". */
 export function formatUnits(units: bigint, scale: number): string {
   const negative = units < 0n;
@@ -68,8 +114,21 @@ export function formatUnits(units: bigint, scale: number): string {
   return `${negative ? "-" : ""}${whole}${fraction}`;
 }
 
+function formatNumberUnits(units: number, scale: number): string {
+  const negative = units < 0;
+  const digits = String(negative ? -units : units).padStart(scale + 1, "0");
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = scale > 0 ? `.${digits.slice(digits.length - scale)}` : "";
+  return `${negative ? "-" : ""}${whole}${fraction}`;
+}
+
 /** Formats a number of grid steps as a decimal string: (10125, "0.01") → "101.25". */
 export function fromSteps(steps: number, step: string): string {
+  const short = shortGrid(step);
+  if (short !== null && Number.isSafeInteger(steps)) {
+    const units = steps * short.units;
+    if (Number.isSafeInteger(units)) return formatNumberUnits(units, short.scale);
+  }
   const grid = parseDecimal(step);
   if (grid === null || grid.units <= 0n) throw new RangeError(`grid step must be a positive decimal, got ${step}`);
   return formatUnits(BigInt(steps) * grid.units, grid.scale);
