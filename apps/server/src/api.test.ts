@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { generateTotp } from "@tradestream/auth";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
 import { rawText } from "./ws-text.ts";
@@ -103,6 +104,33 @@ describe("sign-in", () => {
     expect((await other.post("/api/v1/auth/logout")).status).toBe(200);
     expect((await other.get("/api/v1/auth/me")).status).toBe(401);
     expect((await anonymous.post("/api/v1/auth/refresh", { refreshToken: login.body.refreshToken })).status).toBe(401);
+  });
+
+  it("enrols a second factor over the API: otpauth URI and QR, confirm, recovery codes that work once", async () => {
+    await platform.auth.createUser({ username: "enrol-user", password: "enrol-user-password", groups: ["auditors"], accountIds: [] });
+    const client = new ApiClient(platform.url);
+    const login = await client.post<{ mfaRequired: boolean; accessToken: string }>("/api/v1/auth/login", { username: "enrol-user", password: "enrol-user-password" });
+    expect(login.body.mfaRequired).toBe(false);
+    client.token = login.body.accessToken;
+    const enrol = await client.post<{ secret: string; otpauthUri: string; qrSvg: string }>("/api/v1/auth/totp/enrol");
+    expect(enrol.status).toBe(200);
+    expect(enrol.body.otpauthUri).toMatch(/^otpauth:\/\/totp\/TradeStream/);
+    expect(enrol.body.qrSvg).toContain("<svg");
+    const wrong = await client.post<{ error: { code: string } }>("/api/v1/auth/totp/confirm", { code: "000000" });
+    expect(wrong.body.error.code).toBe("invalid_mfa_code");
+    const confirmed = await client.post<{ recoveryCodes: string[] }>("/api/v1/auth/totp/confirm", { code: generateTotp(enrol.body.secret, Date.now()) });
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body.recoveryCodes).toHaveLength(10);
+    const [recovery = ""] = confirmed.body.recoveryCodes;
+    // From now on a password alone is not enough; a recovery code finishes sign-in, once.
+    const step = await anonymous.post<{ mfaRequired: boolean; mfaToken: string }>("/api/v1/auth/login", { username: "enrol-user", password: "enrol-user-password" });
+    expect(step.body.mfaRequired).toBe(true);
+    const withRecovery = await anonymous.post<{ accessToken: string }>("/api/v1/auth/mfa", { mfaToken: step.body.mfaToken, code: recovery });
+    expect(withRecovery.status).toBe(200);
+    const again = await anonymous.post<{ mfaToken: string }>("/api/v1/auth/login", { username: "enrol-user", password: "enrol-user-password" });
+    const reused = await anonymous.post<{ error: { code: string } }>("/api/v1/auth/mfa", { mfaToken: again.body.mfaToken, code: recovery });
+    expect(reused.status).toBe(401);
+    expect(reused.body.error.code).toBe("invalid_mfa_code");
   });
 
   it("refuses requests without credentials and with a malformed bearer token", async () => {

@@ -224,6 +224,9 @@ interface Settings {
 
 const noopLogger: AuditLogger = { info: () => undefined, warn: () => undefined };
 
+/** Verified access tokens remembered per process (see #verifyAccessToken). */
+const verifiedTokensMax = 10_000;
+
 export class AuthService {
   readonly audit: AuditLog;
   readonly #sql: Sql;
@@ -898,8 +901,24 @@ export class AuthService {
     return { sessionId: sid, tokens: { tokenType: "Bearer", accessToken, expiresIn: accessTokenTtlS, refreshToken, refreshExpiresIn: refreshTokenTtlS } };
   }
 
+  /**
+   * Tokens already verified, with their expiry: a signature check (WebCrypto HMAC
+   * through jose) costs far more than the request it guards, and a client sends
+   * the same token many times. Only the signature and claims are cached — the
+   * session and user are checked on every request. Bounded; oldest dropped first.
+   */
+  readonly #verifiedTokens = new Map<string, { readonly userId: number; readonly sessionId: string; readonly method: SessionMethod; readonly expiresAtMs: number }>();
+
   async #verifyAccessToken(token: string): Promise<{ userId: number; sessionId: string; method: SessionMethod }> {
     if (token.length === 0 || token.length > 4096) throw new AuthError("token_invalid");
+    const known = this.#verifiedTokens.get(token);
+    if (known !== undefined) {
+      if (this.#now() >= known.expiresAtMs) {
+        this.#verifiedTokens.delete(token);
+        throw new AuthError("token_expired");
+      }
+      return known;
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.#keys.jwt, {
@@ -918,7 +937,13 @@ export class AuthService {
     if (!Number.isSafeInteger(userId) || typeof sid !== "string" || !sessionIdPattern.test(sid) || (mth !== "password" && mth !== "sso")) {
       throw new AuthError("token_invalid");
     }
-    return { userId, sessionId: sid, method: mth };
+    const verified: { userId: number; sessionId: string; method: SessionMethod; expiresAtMs: number } = { userId, sessionId: sid, method: mth, expiresAtMs: (payload.exp ?? 0) * 1000 };
+    if (this.#verifiedTokens.size >= verifiedTokensMax) {
+      const oldest = this.#verifiedTokens.keys().next();
+      if (oldest.done !== true) this.#verifiedTokens.delete(oldest.value);
+    }
+    this.#verifiedTokens.set(token, verified);
+    return verified;
   }
 
   async #cachedUser(userId: number): Promise<UserRow | null> {
