@@ -78,7 +78,8 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${String(port)}`;
   const dataDir = mkdtempSync(join(tmpdir(), "tradestream-e2e-"));
   const profile = flags["profile"];
-  const server = spawn(process.execPath, ["--import", "tsx", join(root, "apps/server/src/main.ts"), "start", "--data-dir", dataDir, "--no-simulator", "--port", String(port)], {
+  const nodeFlags = (process.env.E2E_SERVER_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== "");
+  const server = spawn(process.execPath, [...nodeFlags, "--import", "tsx", join(root, "apps/server/src/main.ts"), "start", "--data-dir", dataDir, "--no-simulator", "--port", String(port)], {
     cwd: root,
     env: { ...process.env, ...(profile === undefined ? {} : { TRADESTREAM_CPU_PROFILE: profile }), TRADESTREAM_RATE_LIMITS: "ip=10000000/10000000,user=10000000/10000000,auth=100000/100000", TRADESTREAM_WS_ORDERS_PER_S: "10000000" },
     stdio: ["ignore", "ignore", "pipe"],

@@ -74,8 +74,15 @@ class InstrumentState {
     this.day = freshDay(bucketStartUs(tsUs, dayUs), null);
   }
 
+  private cached: { readonly spec: InstrumentSpec; readonly info: InstrumentInfo } | null = null;
+
+  /** The public view; the same (immutable) object until the spec, state or last price changes — the edge asks for it on every order. */
   info(): InstrumentInfo {
-    return { ...this.spec, state: this.state, lastPriceTicks: this.lastPriceTicks };
+    const cached = this.cached;
+    if (cached !== null && cached.spec === this.spec && cached.info.state === this.state && cached.info.lastPriceTicks === this.lastPriceTicks) return cached.info;
+    const info = { ...this.spec, state: this.state, lastPriceTicks: this.lastPriceTicks };
+    this.cached = { spec: this.spec, info };
+    return info;
   }
 }
 
