@@ -326,10 +326,10 @@ async function fanoutPhase(): Promise<{ subscribers: number; connected: number; 
         try {
           const socket = await openSocket(null);
           socket.on("message", (data: WebSocket.RawData) => {
-            const text = rawText(data);
-            if (!text.startsWith('{"type":"trade"')) return;
+            // Only trades are timed: look at the first bytes before decoding the whole message.
+            if (Buffer.isBuffer(data) && data.toString("latin1", 0, 15) !== '{"type":"trade"') return;
             const at = nowMs();
-            const tradeId = (JSON.parse(text) as { tradeId: number }).tradeId;
+            const tradeId = (JSON.parse(rawText(data)) as { tradeId: number }).tradeId;
             onTrade(tradeId, at);
           });
           socket.on("close", () => {

@@ -59,6 +59,24 @@ function tcpOf(socket: WebSocket): Duplex | undefined {
   return raw !== null && typeof raw === "object" && "cork" in raw && "uncork" in raw ? (raw as Duplex) : undefined;
 }
 
+/**
+ * One unmasked WebSocket text frame, built once and written as is to every
+ * subscriber's TCP socket (a broadcast costs one buffer, not one per client).
+ * Safe beside the ws library's own writes: compression is off, so ws writes each
+ * frame whole and synchronously and never queues.
+ */
+function textFrame(text: string): Buffer {
+  const payload = Buffer.from(text, "utf8");
+  const length = payload.length;
+  const header = length < 126 ? Buffer.from([0x81, length]) : length < 65_536 ? Buffer.from([0x81, 126, length >> 8, length & 0xff]) : Buffer.alloc(10);
+  if (length >= 65_536) {
+    header[0] = 0x81;
+    header[1] = 127;
+    header.writeBigUInt64BE(BigInt(length), 2);
+  }
+  return Buffer.concat([header, payload]);
+}
+
 class Client {
   principal: Principal | null = null;
   alive = true;
@@ -432,6 +450,7 @@ export class WsHub {
     const info = this.deps.market.instrument(delta.instrumentId);
     if (info === undefined) return;
     let text: string | null = null;
+    let frame: Buffer | null = null;
     for (const client of subscribers) {
       const subscription = client.books.get(delta.instrumentId);
       if (subscription === undefined) continue;
@@ -457,7 +476,8 @@ export class WsHub {
         seq: delta.seq,
         changes: delta.changes.map((change) => [change.side, fromSteps(change.priceTicks, info.tickSize), fromSteps(change.qtyLots, info.lotSize), change.orderCount]),
       });
-      this.write(client, text);
+      frame ??= textFrame(text);
+      this.writeFrame(client, frame, text);
       this.deps.metrics.wsMessagesSent.inc({ channel: "book" });
     }
   }
@@ -492,6 +512,7 @@ export class WsHub {
 
   /** Sends one serialized message to many; conflatable messages are skipped for slow clients. */
   private fanOut(subscribers: Set<Client>, text: string, channel: string, conflatable: boolean): void {
+    let frame: Buffer | null = null;
     for (const client of subscribers) {
       const buffered = client.socket.bufferedAmount;
       if (buffered > this.deps.options.disconnectBytes) {
@@ -499,7 +520,8 @@ export class WsHub {
         continue;
       }
       if (conflatable && buffered > this.deps.options.conflateBytes) continue;
-      this.write(client, text);
+      frame ??= textFrame(text);
+      this.writeFrame(client, frame, text);
       this.deps.metrics.wsMessagesSent.inc({ channel });
     }
   }
@@ -525,18 +547,40 @@ export class WsHub {
     this.deps.metrics.wsMessagesSent.inc({ channel });
   }
 
-  private write(client: Client, text: string): void {
-    if (!client.corked) {
-      const tcp = tcpOf(client.socket);
-      if (tcp !== undefined) {
-        tcp.cork();
-        client.corked = true;
-        process.nextTick(() => {
-          client.corked = false;
-          tcp.uncork();
-        });
-      }
+  /** Writes a prebuilt frame to the client's TCP socket (corked per tick); falls back to ws's own send. */
+  private writeFrame(client: Client, frame: Buffer, text: string): void {
+    const tcp = tcpOf(client.socket);
+    if (tcp === undefined || client.socket.readyState !== client.socket.OPEN) {
+      this.write(client, text);
+      return;
     }
+    this.corkUntilNextTick(client, tcp);
+    tcp.write(frame);
+  }
+
+  /** Clients corked in this tick; one callback uncorks them all (a broadcast touches thousands). */
+  private corkedClients: Array<{ client: Client; tcp: Duplex }> = [];
+
+  private corkUntilNextTick(client: Client, tcp: Duplex): void {
+    if (client.corked) return;
+    tcp.cork();
+    client.corked = true;
+    if (this.corkedClients.length === 0) process.nextTick(this.uncorkAll);
+    this.corkedClients.push({ client, tcp });
+  }
+
+  private readonly uncorkAll = (): void => {
+    const corked = this.corkedClients;
+    this.corkedClients = [];
+    for (const { client, tcp } of corked) {
+      client.corked = false;
+      tcp.uncork();
+    }
+  };
+
+  private write(client: Client, text: string): void {
+    const tcp = tcpOf(client.socket);
+    if (tcp !== undefined) this.corkUntilNextTick(client, tcp);
     client.socket.send(text);
   }
 
