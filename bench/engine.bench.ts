@@ -229,11 +229,20 @@ interface MemoryResult {
   heapDeltaBytes: number;
 }
 
+/**
+ * Heap in use plus the backing stores of typed arrays, which live outside the V8 heap (the
+ * engine keeps its client-order-id tables in them) and so are missing from `heapUsed`.
+ */
+function engineBytes(): number {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
 /** Runs in the child: builds a book of `memoryOrders` resting orders and reports the heap growth. */
 function measureMemoryHere(): MemoryResult {
   const engine = freshEngine(setupCommands(accounts));
   fullGc();
-  const before = process.memoryUsage().heapUsed;
+  const before = engineBytes();
   for (let i = 0; i < memoryOrders; i++) {
     const isBuy = (i & 1) === 0;
     const offset = (i >> 1) % 4_000;
@@ -242,7 +251,7 @@ function measureMemoryHere(): MemoryResult {
     if (engine.apply(command)[0]?.type !== "OrderAccepted") throw new Error(`memory: order ${i} was not accepted`);
   }
   fullGc();
-  const after = process.memoryUsage().heapUsed;
+  const after = engineBytes();
   const resting = restingOrders(engine);
   if (resting !== memoryOrders) throw new Error(`memory: ${resting} orders rest, expected ${memoryOrders}`);
   return { bytesPerRestingOrder: Math.round((after - before) / memoryOrders), orders: memoryOrders, heapDeltaBytes: after - before };
@@ -267,9 +276,10 @@ function gitCommit(): string | null {
   }
 }
 
+/** Uncommitted changes under packages/ or bench/ (the paths are the repository's, so git runs at its root). */
 function gitDirty(): boolean | null {
   try {
-    return execFileSync("git", ["status", "--porcelain", "--", "packages", "bench"], { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
+    return execFileSync("git", ["status", "--porcelain", "--", "packages", "bench"], { cwd: join(here, ".."), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
   } catch {
     return null;
   }

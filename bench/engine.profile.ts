@@ -9,29 +9,105 @@
 //
 //   node_modules/.bin/esbuild bench/engine.profile.ts --bundle --platform=node --format=esm --keep-names \
 //     --outfile=.tmp/engine.profile.mjs --external:nodejs-order-book && node --cpu-prof .tmp/engine.profile.mjs
+//
+// Paired A/B of two engine versions (`--baseline <path to the other version's
+// packages/engine/src/index.ts>`, e.g. a copy of the directory from an earlier
+// commit): both engines consume the same stream in alternating chunks of
+// `--chunk` commands (which one goes first alternates too), so the load of other
+// jobs on a shared machine hits both alike. The median of the per-chunk time
+// ratios is the steady figure; comparing a copy with itself gives the noise
+// (about ±2 % on the 2-vCPU machine of docs/BENCHMARKS.md).
 
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import type { Command, EngineEvent } from "@tradestream/contracts";
+import { Engine } from "../packages/engine/src/index.ts";
 import { engineThroughput, preparedEngine } from "./measure.ts";
-import { generateWorkload } from "./workload.ts";
+import { median } from "./stats.ts";
+import { generateWorkload, type Workload } from "./workload.ts";
 
 const { values } = parseArgs({
   options: {
     book: { type: "string", default: "1000" },
     commands: { type: "string", default: "1000000" },
     runs: { type: "string", default: "3" },
+    baseline: { type: "string" },
+    chunk: { type: "string", default: "25000" },
   },
 });
 const targetResting = Number(values.book);
 const commands = Number(values.commands);
+const runs = Number(values.runs);
 const warm = generateWorkload({ seed: 7, targetResting, commands: Math.min(commands, 300_000) });
 const workload = generateWorkload({ seed: 42, targetResting, commands });
-const warmEngine = preparedEngine(warm);
-for (const command of warm.stream) warmEngine.apply(command);
-// CPU time beside wall time: on a shared machine it is the steadier number for A/B comparisons.
-for (let run = 0; run < Number(values.runs); run++) {
-  const cpuBefore = process.cpuUsage();
-  const result = engineThroughput(workload);
-  const cpu = process.cpuUsage(cpuBefore);
-  const cpuOpsPerSec = Math.round((commands * 1e6) / (cpu.user + cpu.system));
-  process.stdout.write(`book ${targetResting}: ${result.opsPerSec.toLocaleString("en-US")} ops/s wall, ~${cpuOpsPerSec.toLocaleString("en-US")} ops/s per CPU-second (incl. setup)\n`);
+
+interface AnyEngine {
+  apply(command: Command): EngineEvent[];
+}
+type EngineClass = new () => AnyEngine;
+
+function prepared(EngineOf: EngineClass, w: Workload): AnyEngine {
+  const engine = new EngineOf();
+  for (const command of w.setup) engine.apply(command);
+  for (const command of w.prefill) engine.apply(command);
+  return engine;
+}
+
+function timeChunk(engine: AnyEngine, from: number, to: number): number {
+  const stream = workload.stream;
+  const start = process.hrtime.bigint();
+  for (let i = from; i < to; i++) engine.apply(stream[i] as Command);
+  return Number(process.hrtime.bigint() - start);
+}
+
+/** Paired chunks: baseline and current engine alternate over the same stream. */
+async function compare(baselinePath: string): Promise<void> {
+  const url = pathToFileURL(isAbsolute(baselinePath) ? baselinePath : resolve(baselinePath)).href;
+  const Baseline = ((await import(url)) as { Engine: EngineClass }).Engine;
+  const Current: EngineClass = Engine;
+  for (const EngineOf of [Baseline, Current]) {
+    const engine = prepared(EngineOf, warm);
+    for (const command of warm.stream) engine.apply(command);
+  }
+  const chunk = Number(values.chunk);
+  const ratios: number[] = [];
+  let baselineNs = 0;
+  let currentNs = 0;
+  for (let run = 0; run < runs; run++) {
+    const baseline = prepared(Baseline, workload);
+    const current = prepared(Current, workload);
+    for (let from = 0, k = 0; from < workload.stream.length; from += chunk, k++) {
+      const to = Math.min(workload.stream.length, from + chunk);
+      const baselineFirst = (k + run) % 2 === 0;
+      const first = timeChunk(baselineFirst ? baseline : current, from, to);
+      const second = timeChunk(baselineFirst ? current : baseline, from, to);
+      const b = baselineFirst ? first : second;
+      const c = baselineFirst ? second : first;
+      baselineNs += b;
+      currentNs += c;
+      ratios.push(b / c);
+    }
+  }
+  const total = runs * workload.stream.length;
+  const opsPerSec = (ns: number): string => Math.round((total * 1e9) / ns).toLocaleString("en-US");
+  process.stdout.write(
+    `book ${targetResting}: baseline ${opsPerSec(baselineNs)} ops/s, current ${opsPerSec(currentNs)} ops/s; ` +
+      `current/baseline: median chunk ${median(ratios).toFixed(3)}, total ${(baselineNs / currentNs).toFixed(3)} (${ratios.length} chunks)\n`,
+  );
+}
+
+if (values.baseline !== undefined) {
+  await compare(values.baseline);
+} else {
+  const warmEngine = preparedEngine(warm);
+  for (const command of warm.stream) warmEngine.apply(command);
+  // CPU time beside wall time: on a shared machine it is the steadier number for A/B comparisons.
+  for (let run = 0; run < runs; run++) {
+    const cpuBefore = process.cpuUsage();
+    const result = engineThroughput(workload);
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuOpsPerSec = Math.round((commands * 1e6) / (cpu.user + cpu.system));
+    process.stdout.write(`book ${targetResting}: ${result.opsPerSec.toLocaleString("en-US")} ops/s wall, ~${cpuOpsPerSec.toLocaleString("en-US")} ops/s per CPU-second (incl. setup)\n`);
+  }
 }

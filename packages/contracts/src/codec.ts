@@ -8,8 +8,16 @@
  * decode cannot drift apart. Decoding validates every field and throws
  * `CodecError` on anything malformed: a corrupt or foreign record never reaches
  * the engine.
+ *
+ * Replay decodes mostly `PlaceOrder` and `CancelOrder`, so those two also have a
+ * hand-written decoder: fixed offsets, no per-field dispatch, ASCII strings built
+ * without a `TextDecoder` call. It is checked against the schema when this module
+ * loads (field names, kinds and enumerations), and it handles only records that
+ * are well formed; anything else (a bad length, value, enumeration, non-ASCII
+ * text) goes to the schema-driven decoder, which accepts or refuses it exactly as
+ * before and with the same error.
  */
-import type { Command, CommandType } from "./commands.ts";
+import type { CancelOrder, Command, CommandType, OrderType, PlaceOrder, Side, TimeInForce } from "./commands.ts";
 import { commandVersion } from "./commands.ts";
 
 type FieldKind =
@@ -155,6 +163,19 @@ export function encodeCommand(command: Command): Uint8Array {
 
 /** Decodes and validates one record; throws CodecError on anything malformed. */
 export function decodeCommand(record: Uint8Array): Command {
+  if (record.length >= 2 && record[0] === commandVersion) {
+    const tag = record[1];
+    const command = tag === placeOrderTag ? decodePlaceOrder(record) : tag === cancelOrderTag ? decodeCancelOrder(record) : null;
+    if (command !== null) return command;
+  }
+  return decodeBySchema(record);
+}
+
+/**
+ * The schema-driven decoder, for every command type: the definition of what a record
+ * means and of every error. `decodeCommand` gives the same answer for every input.
+ */
+export function decodeBySchema(record: Uint8Array): Command {
   const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
   if (record.length < 2) throw new CodecError("record shorter than its header");
   if (record[0] !== commandVersion) throw new CodecError(`unsupported command version ${record[0]}`);
@@ -201,4 +222,120 @@ export function decodeCommand(record: Uint8Array): Command {
   }
   if (at !== record.length) throw new CodecError(`${record.length - at} trailing bytes after ${schema[0]}`);
   return out as unknown as Command;
+}
+
+// ── Fast path for PlaceOrder and CancelOrder ──────────────────────────────
+
+const placeOrderTag = tagOf.get("PlaceOrder") ?? -1;
+const cancelOrderTag = tagOf.get("CancelOrder") ?? -1;
+
+/** Field names and kinds the fast decoders assume, in wire order; checked against the schema below. */
+const placeOrderLayout = [
+  "tsUs:int", "accountId:int", "instrumentId:int", "clientOrderId:string", "side:enum", "orderType:enum", "tif:enum",
+  "priceTicks:int", "stopPriceTicks:int", "qtyLots:int", "displayQtyLots:int", "postOnly:bool", "sessionId:int",
+];
+const cancelOrderLayout = ["tsUs:int", "accountId:int", "orderId:int"];
+
+function fieldsOf(type: CommandType): ReadonlyArray<readonly [string, FieldKind]> {
+  const schema = schemas[tagOf.get(type) ?? -1];
+  if (schema === undefined) throw new Error(`codec: no schema for ${type}`);
+  return schema[1];
+}
+
+function enumValues(type: CommandType, name: string): readonly string[] {
+  const field = fieldsOf(type).find(([fieldName]) => fieldName === name)?.[1];
+  if (field?.kind !== "enum") throw new Error(`codec: ${type}.${name} is not an enumeration`);
+  return field.values;
+}
+
+function assertLayout(type: CommandType, layout: readonly string[]): void {
+  const actual = fieldsOf(type).map(([name, field]) => `${name}:${field.kind}`);
+  if (actual.join(",") !== layout.join(",")) throw new Error(`codec: the fast ${type} decoder does not match the schema`);
+}
+
+assertLayout("PlaceOrder", placeOrderLayout);
+assertLayout("CancelOrder", cancelOrderLayout);
+const clientOrderIdField = fieldsOf("PlaceOrder")[3]?.[1];
+if (clientOrderIdField?.kind !== "string" || clientOrderIdField.bytesMax !== clientOrderIdBytesMax) {
+  throw new Error("codec: the fast PlaceOrder decoder assumes another client order id limit");
+}
+const sides = enumValues("PlaceOrder", "side") as readonly Side[];
+const orderTypes = enumValues("PlaceOrder", "orderType") as readonly OrderType[];
+const timesInForce = enumValues("PlaceOrder", "tif") as readonly TimeInForce[];
+
+/** Bytes of a PlaceOrder record besides its client order id: header, 8 integers, 3 enumerations, 1 boolean, 1 length. */
+const placeOrderFixedBytes = 2 + 8 * 8 + 3 + 1 + 2;
+const cancelOrderBytes = 2 + 3 * 8;
+
+/** An 8-byte scratch: a float64 is copied there from any offset and read little-endian. */
+const scratch = new Uint8Array(8);
+const scratchView = new DataView(scratch.buffer);
+
+/** The little-endian float64 at `at` (the caller has checked the bounds). */
+function float64At(record: Uint8Array, at: number): number {
+  scratch[0] = record[at] as number;
+  scratch[1] = record[at + 1] as number;
+  scratch[2] = record[at + 2] as number;
+  scratch[3] = record[at + 3] as number;
+  scratch[4] = record[at + 4] as number;
+  scratch[5] = record[at + 5] as number;
+  scratch[6] = record[at + 6] as number;
+  scratch[7] = record[at + 7] as number;
+  return scratchView.getFloat64(0, true);
+}
+
+/** The ASCII text of `length` bytes at `at`, or null when a byte is not ASCII (the caller decodes UTF-8 then). */
+function asciiAt(record: Uint8Array, at: number, length: number): string | null {
+  let text = "";
+  for (let i = at; i < at + length; i += 1) {
+    const byte = record[i] as number;
+    if (byte >= 0x80) return null;
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
+
+/** A well-formed PlaceOrder record, or null for the schema decoder to judge. */
+function decodePlaceOrder(record: Uint8Array): PlaceOrder | null {
+  if (record.length < placeOrderFixedBytes) return null;
+  const idBytes = (record[26] as number) | ((record[27] as number) << 8);
+  if (idBytes > clientOrderIdBytesMax || record.length !== placeOrderFixedBytes + idBytes) return null;
+  const tsUs = float64At(record, 2);
+  const accountId = float64At(record, 10);
+  const instrumentId = float64At(record, 18);
+  const clientOrderId = asciiAt(record, 28, idBytes);
+  let at = 28 + idBytes;
+  const side = sides[record[at] as number];
+  const orderType = orderTypes[record[at + 1] as number];
+  const tif = timesInForce[record[at + 2] as number];
+  const priceTicks = float64At(record, at + 3);
+  const stopPriceTicks = float64At(record, at + 11);
+  const qtyLots = float64At(record, at + 19);
+  const displayQtyLots = float64At(record, at + 27);
+  const postOnly = record[at + 35] as number;
+  at += 36;
+  const sessionId = float64At(record, at);
+  if (
+    clientOrderId === null || side === undefined || orderType === undefined || tif === undefined || postOnly > 1 ||
+    !Number.isSafeInteger(tsUs) || !Number.isSafeInteger(accountId) || !Number.isSafeInteger(instrumentId) ||
+    !Number.isSafeInteger(priceTicks) || !Number.isSafeInteger(stopPriceTicks) || !Number.isSafeInteger(qtyLots) ||
+    !Number.isSafeInteger(displayQtyLots) || !Number.isSafeInteger(sessionId)
+  ) {
+    return null;
+  }
+  // Keys in schema order, as the schema decoder builds them.
+  return {
+    type: "PlaceOrder", tsUs, accountId, instrumentId, clientOrderId, side, orderType, tif,
+    priceTicks, stopPriceTicks, qtyLots, displayQtyLots, postOnly: postOnly === 1, sessionId,
+  };
+}
+
+/** A well-formed CancelOrder record, or null for the schema decoder to judge. */
+function decodeCancelOrder(record: Uint8Array): CancelOrder | null {
+  if (record.length !== cancelOrderBytes) return null;
+  const tsUs = float64At(record, 2);
+  const accountId = float64At(record, 10);
+  const orderId = float64At(record, 18);
+  if (!Number.isSafeInteger(tsUs) || !Number.isSafeInteger(accountId) || !Number.isSafeInteger(orderId)) return null;
+  return { type: "CancelOrder", tsUs, accountId, orderId };
 }

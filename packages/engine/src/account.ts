@@ -15,6 +15,8 @@ export class CashSlot {
   constructor(
     readonly accountId: number,
     readonly currency: string,
+    /** The account holding the slot (null only for a slot made on its own, as the book tests do): an order reaches its account through it without a lookup by id. */
+    readonly account: Account | null = null,
   ) {}
 }
 
@@ -50,7 +52,7 @@ export class Account {
   cashSlot(currency: string): CashSlot {
     let slot = this.cash.get(currency);
     if (slot === undefined) {
-      slot = new CashSlot(this.id, currency);
+      slot = new CashSlot(this.id, currency, this);
       this.cash.set(currency, slot);
     }
     return slot;

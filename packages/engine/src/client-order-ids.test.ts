@@ -46,3 +46,92 @@ describe("client order id set", () => {
     expect(ids.size).toBe(0);
   });
 });
+
+describe("client order id set: add-if-absent and take back", () => {
+  it("agrees with a plain Set under adds, re-adds and removals of the last id (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ maxLength: 4 }), fc.boolean()), { maxLength: 600 }),
+        (steps) => {
+          const ours = new ClientOrderIdSet();
+          const reference: string[] = [];
+          for (const [id, takeBack] of steps) {
+            const fresh = !reference.includes(id);
+            expect(ours.addIfAbsent(id)).toBe(fresh);
+            if (fresh) reference.push(id);
+            if (fresh && takeBack) {
+              ours.removeLast(id);
+              reference.pop();
+            }
+            expect(ours.has(id)).toBe(fresh ? !takeBack : true);
+          }
+          expect(ours.size).toBe(reference.length);
+          for (const id of reference) expect(ours.has(id)).toBe(true);
+          expect([...ours].sort()).toEqual([...reference].sort());
+        },
+      ),
+    );
+  });
+
+  it("keeps every id findable when the id taken back had moved in a resize", () => {
+    // 33 ids fill a 64-slot table past half, so the 33rd add doubles it; taking that id back must
+    // leave the other 32 reachable whatever slots the resize gave them.
+    for (let round = 0; round < 50; round += 1) {
+      const ids = new ClientOrderIdSet();
+      const added = Array.from({ length: 33 }, (_, i) => `r${round}-${i}`);
+      for (const id of added) expect(ids.addIfAbsent(id)).toBe(true);
+      const last = added.pop() as string;
+      ids.removeLast(last);
+      expect(ids.has(last)).toBe(false);
+      for (const id of added) expect(ids.has(id)).toBe(true);
+      expect(ids.size).toBe(32);
+      expect(ids.addIfAbsent(last)).toBe(true);
+    }
+  });
+
+  it("finds every id while a grown table moves into its successor a few slots per add", () => {
+    const ids = new ClientOrderIdSet();
+    const added: string[] = [];
+    for (let i = 0; i < 20_000; i += 1) {
+      const id = `g${i}`;
+      expect(ids.addIfAbsent(id)).toBe(true);
+      added.push(id);
+      if (i % 7 === 3) {
+        ids.removeLast(id);
+        added.pop();
+        expect(ids.has(id)).toBe(false);
+      }
+      // Earlier ids stay findable at every step of every resize, and are still refused as duplicates.
+      const earlier = added[(i * 7_919) % added.length] as string;
+      expect(ids.has(earlier)).toBe(true);
+      expect(ids.addIfAbsent(earlier)).toBe(false);
+    }
+    expect(ids.size).toBe(added.length);
+    for (const id of added) expect(ids.has(id)).toBe(true);
+    expect([...ids]).toEqual(added);
+  });
+
+  it("refuses to take back an id that was not added last", () => {
+    const ids = new ClientOrderIdSet();
+    ids.add("a");
+    ids.add("b");
+    expect(() => ids.removeLast("a")).toThrow(RangeError);
+    expect(() => new ClientOrderIdSet().removeLast("a")).toThrow(RangeError);
+  });
+
+  it("iterates ids that share a hash grouped by their first insertion, as the hash-keyed map did", () => {
+    const seen = new Map<number, string>();
+    let pair: [string, string] | null = null;
+    for (let i = 0; pair === null && i < 300_000; i += 1) {
+      const id = `k${i}`;
+      const other = seen.get(hash30(id));
+      if (other !== undefined) pair = [other, id];
+      else seen.set(hash30(id), id);
+    }
+    if (pair === null) throw new Error("no collision found among 300,000 ids");
+    const [first, second] = pair;
+    const ids = new ClientOrderIdSet();
+    for (const id of [first, "x1", "x2", second, "x3"]) ids.add(id);
+    expect([...ids]).toEqual([first, second, "x1", "x2", "x3"]);
+  });
+});

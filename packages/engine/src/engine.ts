@@ -60,6 +60,7 @@ import {
   tickValueMinorMax,
 } from "./limits.ts";
 import { type Level, Order } from "./order.ts";
+import { OrderIndex } from "./order-index.ts";
 
 export interface EngineOptions {
   /** Builds the order book of each instrument; the differential tests pass the reference book. */
@@ -97,9 +98,9 @@ export class Engine {
   readonly killedFirms = new Set<number>();
   readonly sessions = new Map<number, Session>();
   /** Every open order (resting or pending stop), in acceptance order. */
-  readonly orders = new Map<number, Order>();
-  /** Fee income per currency, in minor units. */
-  readonly feesCollected = new Map<string, number>();
+  readonly orders = new OrderIndex();
+  /** Fee income per currency folded so far (see `feesCollected`). */
+  private readonly feeTotals = new Map<string, number>();
   /** Cash deposited minus withdrawn per currency (= balances + fee income): bounded by `cashMinorMax`. */
   readonly cashOutstanding = new Map<string, number>();
   /** Securities deposited minus withdrawn per instrument (= sum of positions): bounded by `positionLotsMax`. */
@@ -128,6 +129,26 @@ export class Engine {
   /** A new, empty book of the kind this engine uses. */
   bookFor(instrumentId: number): OrderBook {
     return this.bookFactory(instrumentId);
+  }
+
+  /**
+   * Fee income per currency, in minor units. A trade adds its fees to its instrument
+   * (no lookup by currency per trade); reading folds those sums in, so read it anew after
+   * applying commands rather than keeping the map. A currency is listed at its first trade,
+   * so the entries keep the order in which currencies first traded.
+   */
+  get feesCollected(): Map<string, number> {
+    for (const instrument of this.instruments.values()) {
+      if (instrument.feesUnfoldedMinor === 0) continue;
+      this.feeTotals.set(instrument.currency, (this.feeTotals.get(instrument.currency) ?? 0) + instrument.feesUnfoldedMinor);
+      instrument.feesUnfoldedMinor = 0;
+    }
+    return this.feeTotals;
+  }
+
+  private listFeeCurrency(instrument: Instrument): void {
+    if (!this.feeTotals.has(instrument.currency)) this.feeTotals.set(instrument.currency, 0);
+    instrument.feeCurrencyListed = true;
   }
 
   /** Applies one command and returns the events it caused, in order. */
@@ -368,43 +389,58 @@ export class Engine {
     return best !== null && (isBuy ? best.price <= price : best.price >= price);
   }
 
-  private placeOrder(c: PlaceOrder): void {
-    const ids = { accountId: c.accountId, clientOrderId: c.clientOrderId };
-    const instrument = this.instruments.get(c.instrumentId);
-    if (instrument === undefined) return this.reject("PlaceOrder", "unknown_instrument", ids);
-    const account = this.accounts.get(c.accountId);
-    if (account === undefined) return this.reject("PlaceOrder", "unknown_account", ids);
-    if (account.killed || this.killedFirms.has(account.firmId)) return this.reject("PlaceOrder", "kill_switch_active", ids);
-    if (instrument.state !== "open") {
-      return this.reject("PlaceOrder", instrument.state === "halted" ? "instrument_halted" : "instrument_closed", ids);
-    }
-    const shapeError = this.orderShapeError(c, instrument, account);
-    if (shapeError !== null) return this.reject("PlaceOrder", shapeError, ids);
-    const price = this.effectivePrice(c, instrument);
-    // A float product is exact whenever it is below the limit, which is all we accept.
-    if (price * c.qtyLots * instrument.tickValueMinor > instrument.maxOrderNotionalMinor) {
-      return this.reject("PlaceOrder", "max_notional_exceeded", ids);
-    }
-    if (account.clientOrderIds.has(c.clientOrderId)) return this.reject("PlaceOrder", "duplicate_client_order_id", ids);
+  /**
+   * The checks of an order against the account's and the instrument's state that follow the
+   * duplicate check (rate, open orders, stops, funds, post-only), in that order; null admits it.
+   * The rate window counts the order even when a later check rejects it.
+   */
+  private admissionError(c: PlaceOrder, instrument: Instrument, account: Account, price: number): RejectCode | null {
     if (c.tsUs - account.rateWindowStartUs >= rateWindowUs) {
       account.rateWindowStartUs = c.tsUs;
       account.rateCount = 0;
     }
-    if (account.rateCount >= account.ordersPerSecondMax) return this.reject("PlaceOrder", "order_rate_exceeded", ids);
+    if (account.rateCount >= account.ordersPerSecondMax) return "order_rate_exceeded";
     account.rateCount += 1;
-    if (account.openOrders >= account.openOrdersMax) return this.reject("PlaceOrder", "open_orders_limit", ids);
+    if (account.openOrders >= account.openOrdersMax) return "open_orders_limit";
     const isStop = c.orderType === "stop" || c.orderType === "stop_limit";
-    if (isStop && instrument.stops.length >= stopOrdersPerInstrumentMax) return this.reject("PlaceOrder", "open_orders_limit", ids);
+    if (isStop && instrument.stops.length >= stopOrdersPerInstrumentMax) return "open_orders_limit";
     // Funds are checked before any slot is created, so a rejected order leaves no trace in the state.
     if (c.side === "buy") {
       const cash = account.cash.get(instrument.currency);
       const need = cashFor(price, c.qtyLots, instrument.tickValueMinor, Math.max(instrument.makerFeeBps, instrument.takerFeeBps));
-      if (cash === undefined || cash.balance - cash.reserved < need) return this.reject("PlaceOrder", "insufficient_funds", ids);
+      if (cash === undefined || cash.balance - cash.reserved < need) return "insufficient_funds";
     } else {
       const position = account.positions.get(instrument.id);
-      if (position === undefined || position.position - position.reserved < c.qtyLots) return this.reject("PlaceOrder", "insufficient_position", ids);
+      if (position === undefined || position.position - position.reserved < c.qtyLots) return "insufficient_position";
     }
-    if (c.postOnly && this.crossesBook(instrument, c.side === "buy", price)) return this.reject("PlaceOrder", "post_only_would_cross", ids);
+    if (c.postOnly && this.crossesBook(instrument, c.side === "buy", price)) return "post_only_would_cross";
+    return null;
+  }
+
+  private placeOrder(c: PlaceOrder): void {
+    // The command itself carries the ids a rejection reports: nothing is allocated for them.
+    const instrument = this.instruments.get(c.instrumentId);
+    if (instrument === undefined) return this.reject("PlaceOrder", "unknown_instrument", c);
+    const account = this.accounts.get(c.accountId);
+    if (account === undefined) return this.reject("PlaceOrder", "unknown_account", c);
+    if (account.killed || this.killedFirms.has(account.firmId)) return this.reject("PlaceOrder", "kill_switch_active", c);
+    if (instrument.state !== "open") {
+      return this.reject("PlaceOrder", instrument.state === "halted" ? "instrument_halted" : "instrument_closed", c);
+    }
+    const shapeError = this.orderShapeError(c, instrument, account);
+    if (shapeError !== null) return this.reject("PlaceOrder", shapeError, c);
+    const price = this.effectivePrice(c, instrument);
+    // A float product is exact whenever it is below the limit, which is all we accept.
+    if (price * c.qtyLots * instrument.tickValueMinor > instrument.maxOrderNotionalMinor) {
+      return this.reject("PlaceOrder", "max_notional_exceeded", c);
+    }
+    // Checked and added in one probe of the set; a later rejection takes the id back out.
+    if (!account.clientOrderIds.addIfAbsent(c.clientOrderId)) return this.reject("PlaceOrder", "duplicate_client_order_id", c);
+    const admissionError = this.admissionError(c, instrument, account, price);
+    if (admissionError !== null) {
+      account.clientOrderIds.removeLast(c.clientOrderId);
+      return this.reject("PlaceOrder", admissionError, c);
+    }
     const order = new Order(
       this.nextOrderId,
       c.accountId,
@@ -427,7 +463,6 @@ export class Engine {
     );
 
     this.nextOrderId += 1;
-    account.clientOrderIds.add(c.clientOrderId);
     account.openOrders += 1;
     this.orders.set(order.id, order);
     this.reserve(order, instrument, "reserve");
@@ -448,7 +483,7 @@ export class Engine {
       displayQtyLots: order.displayQty,
       postOnly: order.postOnly,
     });
-    if (isStop) {
+    if (c.orderType === "stop" || c.orderType === "stop_limit") {
       order.status = "pending_stop";
       instrument.stops.push(order);
     } else {
@@ -609,7 +644,8 @@ export class Engine {
     seller.cash.balance += notional - (taker.isBuy ? makerFee : takerFee);
     buyer.position.position += qty;
     seller.position.position -= qty;
-    this.feesCollected.set(instrument.currency, (this.feesCollected.get(instrument.currency) ?? 0) + makerFee + takerFee);
+    if (!instrument.feeCurrencyListed) this.listFeeCurrency(instrument);
+    instrument.feesUnfoldedMinor += makerFee + takerFee;
 
     const level = maker.level;
     assert(level !== null, "maker is not resting");
@@ -664,8 +700,9 @@ export class Engine {
     assert(order.leaves === 0 && order.reservedCash === 0 && order.reservedLots === 0, "finishing an order that still holds quantity");
     order.status = "done";
     this.orders.delete(order.id);
-    const account = this.accounts.get(order.accountId);
-    assert(account !== undefined, "order of an unknown account");
+    // The order's cash slot leads to its account without a lookup by id.
+    const account = order.cash.account;
+    assert(account !== null, "order of an unknown account");
     account.openOrders -= 1;
   }
 

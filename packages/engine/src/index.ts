@@ -1,6 +1,7 @@
 export { Engine, apply, type EngineOptions, type Session } from "./engine.ts";
 export { FastBook, ReferenceBook, type OrderBook } from "./book.ts";
 export { Order, Level } from "./order.ts";
+export { OrderIndex } from "./order-index.ts";
 export { Account, CashSlot, PositionSlot } from "./account.ts";
 export { Instrument } from "./instrument.ts";
 export { encodeSnapshot, restoreEngine, snapshotOf, snapshotVersion, type EngineSnapshot } from "./snapshot.ts";

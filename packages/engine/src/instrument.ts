@@ -19,6 +19,10 @@ export class Instrument {
   makerFeeBps: number;
   takerFeeBps: number;
   readonly stops: Order[] = [];
+  /** Fees of this instrument's trades not yet folded into the engine's `feesCollected`. */
+  feesUnfoldedMinor = 0;
+  /** Whether the engine's `feesCollected` has an entry for this instrument's currency. */
+  feeCurrencyListed = false;
 
   constructor(
     readonly spec: InstrumentSpec,
