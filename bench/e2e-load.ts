@@ -140,6 +140,42 @@ class Recorder {
   }
 }
 
+/**
+ * Runs one phase for config.durationS over `clients` senders: with rate 0 a closed
+ * loop (each sender starts `window` requests; the caller sends the next on every
+ * answer while running), else a fixed schedule of rate/clients per sender, each
+ * request stamped with its scheduled time. Waits up to 5 s for stragglers;
+ * returns the seconds to divide by.
+ */
+async function drive(clients: number, window: number, rate: number, send: (index: number, at: number) => void, recorder: Recorder, stop: () => void): Promise<number> {
+  const start = nowMs();
+  const end = start + config.durationS * 1000;
+  if (rate === 0) {
+    for (let index = 0; index < clients; index += 1) for (let w = 0; w < window; w += 1) send(index, nowMs());
+    await sleep(config.durationS * 1000);
+  } else {
+    const interval = (1000 * clients) / rate;
+    const due = Array.from({ length: clients }, (_, index) => start + (index * interval) / clients);
+    while (nowMs() < end) {
+      const now = nowMs();
+      for (let index = 0; index < clients; index += 1) {
+        let next = due[index] ?? now;
+        while (next <= now && next < end) {
+          send(index, next);
+          next += interval;
+        }
+        due[index] = next;
+      }
+      await sleep(1);
+    }
+  }
+  stop();
+  const elapsed = (nowMs() - start) / 1000;
+  const deadline = nowMs() + 5_000;
+  while (recorder.outstanding > 0 && nowMs() < deadline) await sleep(10);
+  return rate === 0 ? elapsed : config.durationS;
+}
+
 async function openSocket(token: string | null): Promise<WebSocket> {
   const socket = new WebSocket(`${config.url.replace(/^http/, "ws")}/ws`, { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
@@ -196,33 +232,11 @@ async function wsPhase(tag: string, rate: number): Promise<PhaseResult> {
       if (running && rate === 0) send(index, nowMs());
     });
   });
-  const start = nowMs();
-  const end = start + config.durationS * 1000;
-  if (rate === 0) {
-    for (let index = 0; index < sockets.length; index += 1) for (let w = 0; w < config.wsWindow; w += 1) send(index, nowMs());
-    await sleep(config.durationS * 1000);
-  } else {
-    const interval = (1000 * sockets.length) / rate;
-    const due = sockets.map((_, index) => start + (index * interval) / sockets.length);
-    while (nowMs() < end) {
-      const now = nowMs();
-      for (let index = 0; index < sockets.length; index += 1) {
-        let next = due[index] ?? now;
-        while (next <= now && next < end) {
-          send(index, next);
-          next += interval;
-        }
-        due[index] = next;
-      }
-      await sleep(1);
-    }
-  }
-  running = false;
-  const elapsed = (nowMs() - start) / 1000;
-  const deadline = nowMs() + 5_000;
-  while (recorder.outstanding > 0 && nowMs() < deadline) await sleep(10);
+  const elapsed = await drive(sockets.length, config.wsWindow, rate, send, recorder, () => {
+    running = false;
+  });
   for (const socket of sockets) socket.close();
-  return recorder.summary(rate === 0 ? elapsed : config.durationS, rate === 0 ? null : rate);
+  return recorder.summary(elapsed, rate === 0 ? null : rate);
 }
 
 /** REST order entry over keep-alive connections: fixed offered rate or closed loop (rate = 0). */
@@ -273,33 +287,11 @@ async function restPhase(tag: string, rate: number): Promise<PhaseResult> {
     });
     request.end(body);
   };
-  const start = nowMs();
-  const end = start + config.durationS * 1000;
-  if (rate === 0) {
-    for (let index = 0; index < clients; index += 1) for (let w = 0; w < config.restSocketsPerClient; w += 1) send(index, nowMs());
-    await sleep(config.durationS * 1000);
-  } else {
-    const interval = (1000 * clients) / rate;
-    const due = agents.map((_, index) => start + (index * interval) / clients);
-    while (nowMs() < end) {
-      const now = nowMs();
-      for (let index = 0; index < clients; index += 1) {
-        let next = due[index] ?? now;
-        while (next <= now && next < end) {
-          send(index, next);
-          next += interval;
-        }
-        due[index] = next;
-      }
-      await sleep(1);
-    }
-  }
-  running = false;
-  const elapsed = (nowMs() - start) / 1000;
-  const deadline = nowMs() + 5_000;
-  while (recorder.outstanding > 0 && nowMs() < deadline) await sleep(10);
+  const elapsed = await drive(clients, config.restSocketsPerClient, rate, send, recorder, () => {
+    running = false;
+  });
   for (const agent of agents) agent.destroy();
-  return recorder.summary(rate === 0 ? elapsed : config.durationS, rate === 0 ? null : rate);
+  return recorder.summary(elapsed, rate === 0 ? null : rate);
 }
 
 /** Many public subscribers (book + trades); a publisher crosses orders; delivery = receipt − order send time. */

@@ -19,12 +19,11 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ApiClient } from "../apps/server/src/test-client.ts";
+import { ApiClient, freePort } from "../apps/server/src/test-client.ts";
 import type { LoadConfig } from "./e2e-load.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -46,16 +45,6 @@ const { values: flags } = parseArgs({
     profile: { type: "string" },
   },
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 120_000;

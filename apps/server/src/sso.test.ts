@@ -4,21 +4,10 @@
  * to /api/v1/auth/sso/callback and gets tokens; the provider's groups claim
  * decides the roles, an admin assigns the trading account.
  */
-import { createServer } from "node:net";
 import { startTestProvider, testClientId, testClientSecret, type TestProvider } from "@tradestream/auth/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient } from "./test-client.ts";
+import { ApiClient, freePort } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 let provider: TestProvider;
 let platform: Platform;

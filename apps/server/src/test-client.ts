@@ -3,6 +3,7 @@
  * with password + TOTP, and API-key request signing.
  */
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
 import { generateTotp, signatureHeaders, signRequest } from "@tradestream/auth";
 import { demoPassword, demoTotpSecret } from "./demo-users.ts";
 
@@ -75,4 +76,15 @@ export class ApiClient {
     }
     return client;
   }
+}
+
+/** A TCP port that was free a moment ago on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
 }

@@ -16,7 +16,7 @@
  * and the candle of each interval that changed.
  */
 import type { EngineEvent, InstrumentSpec, TradingState } from "@tradestream/contracts";
-import { assert, isSafeNonNegativeInteger } from "@tradestream/kernel";
+import { assert, isSafeNonNegativeInteger, unseenBySeq } from "@tradestream/kernel";
 import { PublicBook } from "./book.ts";
 import { addExact, bucketStartUs, CandleSeries, candleIntervals, dayUs } from "./candles.ts";
 import { RingBuffer } from "./ring.ts";
@@ -93,17 +93,6 @@ interface Touched {
   readonly candles: Map<CandleInterval, Candle>;
 }
 
-/** The events after `lastSeq`, checked to continue the sequence without a gap. */
-function unseenEvents(events: readonly EngineEvent[], lastSeq: number): readonly EngineEvent[] {
-  const first = events.findIndex((event) => event.seq > lastSeq);
-  if (first < 0) return [];
-  const fresh = first === 0 ? events : events.slice(first);
-  fresh.forEach((event, i) => {
-    assert(event.seq === lastSeq + 1 + i, `event seq ${String(event.seq)} where ${String(lastSeq + 1 + i)} was due: the stream has a gap`);
-  });
-  return fresh;
-}
-
 /** A count from a query: below 1 (or not a number) is none; fractions round down; Infinity is everything. */
 function countOf(limit: number): number {
   return limit >= 1 ? Math.floor(limit) : 0;
@@ -139,7 +128,7 @@ export class MarketDataProjection {
   }
 
   apply(events: readonly EngineEvent[]): void {
-    const fresh = unseenEvents(events, this.lastSeq);
+    const fresh = unseenBySeq(events, this.lastSeq);
     if (fresh.length === 0) return;
     const changedInstruments = new Set<number>();
     const touched = new Map<number, Touched>();

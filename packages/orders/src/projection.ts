@@ -23,7 +23,7 @@
  * its final state, then the fills, then changed balances, then changed positions.
  */
 import type { EngineEvent, OrderAccepted, Side, StpMode, TradeExecuted } from "@tradestream/contracts";
-import { assert, isSafeNonNegativeInteger, isSafePositiveInteger } from "@tradestream/kernel";
+import { assert, isSafeNonNegativeInteger, isSafePositiveInteger, unseenBySeq } from "@tradestream/kernel";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { IdIndex } from "./id-index.ts";
 import type {
@@ -223,17 +223,6 @@ interface Changes {
   readonly positions: Map<string, PositionRecord>;
 }
 
-/** The events after `lastSeq`, checked to continue the sequence without a gap. */
-function unseenEvents(events: readonly EngineEvent[], lastSeq: number): readonly EngineEvent[] {
-  const first = events.findIndex((event) => event.seq > lastSeq);
-  if (first < 0) return [];
-  const fresh = first === 0 ? events : events.slice(first);
-  fresh.forEach((event, i) => {
-    assert(event.seq === lastSeq + 1 + i, `event seq ${String(event.seq)} where ${String(lastSeq + 1 + i)} was due: the stream has a gap`);
-  });
-  return fresh;
-}
-
 function pageLimit(limit: number): number {
   if (!Number.isInteger(limit) || limit < 1 || limit > pageLimitMax) throw new RangeError(`page limit must be an integer from 1 to ${String(pageLimitMax)}, got ${String(limit)}`);
   return limit;
@@ -300,7 +289,7 @@ export class OrdersProjection {
   // ── Events ──────────────────────────────────────────────────────────────
 
   apply(events: readonly EngineEvent[]): void {
-    const fresh = unseenEvents(events, this.lastSeq);
+    const fresh = unseenBySeq(events, this.lastSeq);
     if (fresh.length === 0) return;
     const changes: Changes = { orders: new Map(), fills: [], balances: new Map(), positions: new Map() };
     for (const event of fresh) this.applyEvent(event, changes);

@@ -1,0 +1,18 @@
+import { assert } from "./assert.ts";
+
+/**
+ * The items after `lastSeq` of a batch numbered by consecutive `seq`, checked to
+ * continue the sequence without a gap (items at or before `lastSeq` are a
+ * redelivery and are skipped). A gap is an invariant failure: a consumer that
+ * missed events must not carry on as if it had not.
+ */
+export function unseenBySeq<T extends { readonly seq: number }>(items: readonly T[], lastSeq: number): readonly T[] {
+  const first = items.findIndex((item) => item.seq > lastSeq);
+  if (first < 0) return [];
+  const fresh = first === 0 ? items : items.slice(first);
+  for (let i = 0; i < fresh.length; i += 1) {
+    const seq = fresh[i]?.seq;
+    assert(seq === lastSeq + 1 + i, `event seq ${String(seq)} where ${String(lastSeq + 1 + i)} was due: the stream has a gap`);
+  }
+  return fresh;
+}
