@@ -61,12 +61,18 @@ class PostgresSql implements Sql {
     const tx = this.#scope.current();
     if (tx !== null) return fn(tx);
     const client = await this.#pool.connect();
+    // A checked-out client that loses its server emits 'error' between statements;
+    // unheard, that would crash the process. The transaction's next statement fails instead.
+    const onError = (): void => undefined;
+    client.on("error", onError);
     const raw: Raw = (text, params) => run(client, text, params);
     try {
       const result = await this.#scope.run(this.kind, raw, fn);
+      client.off("error", onError);
       client.release();
       return result;
     } catch (error) {
+      client.off("error", onError);
       // A failed ROLLBACK leaves the connection in an unknown state: drop it.
       client.release(error instanceof AggregateError ? error : undefined);
       throw error;
