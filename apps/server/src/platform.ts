@@ -14,6 +14,7 @@ import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "@tradestream/engine";
 import { createGateway, defaultGatewayConfig, GatewayMetrics, type Gateway, type GatewayConfig } from "@tradestream/gateway";
 import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog } from "@tradestream/journal";
+import { LedgerProjector, openLedger, ProjectionRunner, type Ledger } from "@tradestream/ledger";
 import { MarketDataProjection } from "@tradestream/marketdata";
 import { OrdersProjection } from "@tradestream/orders";
 import { Shard } from "@tradestream/shard";
@@ -52,6 +53,8 @@ export interface Platform {
   readonly sql: Sql;
   readonly market: MarketDataProjection;
   readonly orders: OrdersProjection;
+  readonly ledger: Ledger;
+  readonly ledgerRunner: ProjectionRunner;
   readonly simulator: Simulator | null;
   close(): Promise<void>;
 }
@@ -114,6 +117,10 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     if (created > 0) logger.info("demo users created", { users: created });
   }
 
+  // The books of record: a settlement projection with its offset in the same store.
+  const ledger = await openLedger(sql, { logger });
+  const projector = await LedgerProjector.open(ledger);
+
   // Read models, rebuilt from the whole log (the shard itself starts from its newest snapshot).
   const market = new MarketDataProjection();
   const orders = new OrdersProjection();
@@ -139,6 +146,21 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         }
         return { ready: ready && storeOk, checks };
       },
+      ledger: {
+        ledger,
+        get runner() {
+          return ledgerRunner;
+        },
+        engineBalances() {
+          const cash = [];
+          const positions = [];
+          for (const account of orders.accounts()) {
+            for (const balance of orders.balances(account.accountId)) cash.push({ accountId: account.accountId, currency: balance.currency, balanceMinor: balance.balanceMinor });
+            for (const position of orders.positions(account.accountId)) positions.push({ accountId: account.accountId, instrumentId: position.instrumentId, positionLots: position.positionLots });
+          }
+          return { cash, positions, atSeq: orders.lastEventSeq };
+        },
+      },
       status() {
         return {
           version: gatewayConfig.version,
@@ -161,14 +183,24 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   };
   const rebuild = new Engine();
   let replayed = 0;
+  // Events the ledger has not settled yet (a fresh ledger, or one that was behind at the last stop).
+  const unsettled: EngineEvent[] = [];
   await log.replay(1, (seq, record) => {
     if (seq > shard.seq) return;
-    apply(rebuild.apply(decodeCommand(record)));
+    const events = rebuild.apply(decodeCommand(record));
+    apply(events);
+    for (const event of events) if (event.seq > projector.offset) unsettled.push(event);
     replayed += 1;
   });
+  for (let from = 0; from < unsettled.length; from += 20_000) await projector.apply(unsettled.slice(from, from + 20_000));
+  unsettled.length = 0;
+  // From here on the ledger follows the engine without ever slowing it: a bounded buffer, retried with back-off.
+  const ledgerRunner = new ProjectionRunner(projector, { logger, onCommitted: (offset) => metrics.ledgerOffset.set(offset) });
+  metrics.ledgerOffset.set(projector.offset);
   shard.subscribe((applied) => {
     apply(applied.events);
     metrics.commandSeq.set(applied.seq);
+    ledgerRunner.push(applied.events);
   });
   metrics.commandSeq.set(shard.seq);
   // Sessions left open by a previous process: their connections are gone, so close them (cancel-on-disconnect).
@@ -199,6 +231,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     sql,
     market,
     orders,
+    ledger,
+    ledgerRunner,
     simulator,
     async close() {
       if (closed) return;
@@ -207,6 +241,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       await gateway.close();
       if (config.dataDir !== null) await shard.snapshot();
       await shard.close();
+      await ledgerRunner.drained().catch((error: unknown) => logger.warn("ledger projection did not drain before stop", { error: String(error) }));
+      await ledgerRunner.close();
       await auth.close();
       await sql.close();
     },

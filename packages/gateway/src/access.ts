@@ -20,15 +20,16 @@ export type Permission =
   | "kill_switch"
   | "manage_accounts" // create accounts, deposits and withdrawals
   | "operator_mass_cancel" // mass cancel across accounts
-  | "ops_status";
+  | "ops_status"
+  | "read_ledger"; // trial balance, any account's statements, reconciliation
 
 export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
   trader: ["trade", "read_own"],
-  compliance: ["read_own", "read_all_orders", "read_all_accounts", "read_audit", "read_users", "halt", "kill_switch", "operator_mass_cancel"],
+  compliance: ["read_own", "read_all_orders", "read_all_accounts", "read_audit", "read_users", "halt", "kill_switch", "operator_mass_cancel", "read_ledger"],
   sre: ["read_own", "ops_status"],
-  auditor: ["read_own", "read_all_orders", "read_all_accounts", "read_audit", "read_users"],
+  auditor: ["read_own", "read_all_orders", "read_all_accounts", "read_audit", "read_users", "read_ledger"],
   support: ["read_own", "read_all_orders", "read_users"],
-  admin: ["read_own", "read_all_orders", "read_all_accounts", "read_audit", "read_users", "manage_users", "manage_instruments", "halt", "kill_switch", "manage_accounts", "operator_mass_cancel", "ops_status"],
+  admin: ["read_own", "read_all_orders", "read_all_accounts", "read_audit", "read_users", "manage_users", "manage_instruments", "halt", "kill_switch", "manage_accounts", "operator_mass_cancel", "ops_status", "read_ledger"],
 };
 
 export function can(principal: Principal, permission: Permission): boolean {

@@ -21,6 +21,7 @@ import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerMarketRoutes } from "./routes/markets.ts";
 import { registerOpsRoutes } from "./routes/ops.ts";
+import { registerLedgerRoutes, type LedgerPort } from "./routes/ledger.ts";
 import { registerOrderRoutes } from "./routes/orders.ts";
 import { WsHub, type WsOptions } from "./ws.ts";
 
@@ -45,6 +46,8 @@ export interface GatewayDeps {
   readiness(): Promise<Readiness>;
   /** Operational status for SRE (sequence numbers, queue depth, uptime…). */
   status?(): Record<string, unknown>;
+  /** The books of record; their routes are served when present. */
+  readonly ledger?: LedgerPort | undefined;
 }
 
 export interface GatewayConfig {
@@ -294,6 +297,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
         { name: "accounts", description: "Balances, positions and account summaries" },
         { name: "markets", description: "Instruments, books, trades, candles, tickers (public)" },
         { name: "admin", description: "Instruments, accounts, users, kill switch, audit trail (by role)" },
+        { name: "ledger", description: "Books of record: trial balance, statements, reconciliation" },
         { name: "ops", description: "Health, readiness, metrics" },
       ],
     },
@@ -307,6 +311,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
   registerAccountRoutes(app, context);
   registerMarketRoutes(app, context);
   registerAdminRoutes(app, context);
+  if (deps.ledger !== undefined) registerLedgerRoutes(app, context, deps.ledger);
 
   ws.attach(app.server);
 

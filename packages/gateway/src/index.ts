@@ -6,3 +6,4 @@ export * from "./metrics.ts";
 export * from "./order-service.ts";
 export * from "./rate-limit.ts";
 export * from "./ws.ts";
+export type { LedgerPort } from "./routes/ledger.ts";

@@ -29,6 +29,8 @@ export class GatewayMetrics {
   });
   readonly commandSeq = new Gauge({ name: "tradestream_journal_seq", help: "Last command sequence number applied.", registers: [this.registry] });
   readonly authEvents = new Counter({ name: "tradestream_auth_events_total", help: "Authentication outcomes by method and result.", labelNames: ["method", "result"] as const, registers: [this.registry] });
+  readonly reconciliationDifferences = new Gauge({ name: "tradestream_reconciliation_differences", help: "Differences found by the last engine-vs-ledger reconciliation.", registers: [this.registry] });
+  readonly ledgerOffset = new Gauge({ name: "tradestream_ledger_offset", help: "Last event seq settled in the ledger.", registers: [this.registry] });
   readonly rateLimited = new Counter({ name: "tradestream_rate_limited_total", help: "Requests refused by rate limits, by scope.", labelNames: ["scope"] as const, registers: [this.registry] });
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {

@@ -27,7 +27,7 @@
  * `PostOutcome`, `StatementOutcome`); `ledgerErrorCatalogue` gives each an HTTP
  * status and a message. Exceptions are bugs or broken infrastructure.
  */
-export { accountCode, accountKinds, instrumentAsset, type AccountKind, type AccountRef } from "./chart.ts";
+export { accountCode, accountKinds, instrumentAsset, instrumentOfAsset, type AccountKind, type AccountRef } from "./chart.ts";
 export { ledgerErrorCatalogue, type LedgerErrorCode } from "./errors.ts";
 export { entryKinds, type EntryInput, type EntryKind, type Posting } from "./journal.ts";
 export { Ledger, openLedger, type ClientCash, type ClientPosition, type EntryView, type LedgerOptions, type PostOutcome } from "./ledger.ts";
