@@ -3,6 +3,7 @@
  * happen, the trial balance balances, the engine reconciles with the ledger, and
  * statements are served to their owners (JSON and CSV) and to staff only.
  */
+import { signWebhook } from "@tradestream/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
@@ -55,5 +56,47 @@ describe("ledger over the API", () => {
     expect((await auditor.get("/api/v1/ledger/statements/1002")).status).toBe(200);
     expect((await trader1.get("/api/v1/ledger/trial-balance")).status).toBe(403);
     expect((await trader1.get("/api/v1/ledger/reconciliation")).status).toBe(403);
+  });
+
+  it("takes deposits and withdrawals through the provider: idempotent, two-phase, signed webhooks, books still balanced", async () => {
+    const available = async (): Promise<string | undefined> => (await trader1.get<{ items: Array<{ currency: string; available: string }> }>("/api/v1/accounts/1001/balances")).body.items.find((b) => b.currency === "EUR")?.available;
+    const settled = async (paymentId: string, status: string): Promise<void> => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && (await trader1.get<{ payment: { status: string } }>(`/api/v1/payments/${paymentId}`)).body.payment.status !== status) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    const before = await available();
+    const deposit = await trader1.post<{ payment: { paymentId: string; status: string; amount: string } }>("/api/v1/payments/deposits", { currency: "EUR", amount: "100.00", idempotencyKey: "dep-1" });
+    expect(deposit.status).toBe(201);
+    expect(deposit.body.payment).toMatchObject({ status: "pending", amount: "100.00" });
+    const retry = await trader1.post<{ payment: { paymentId: string } }>("/api/v1/payments/deposits", { currency: "EUR", amount: "100.00", idempotencyKey: "dep-1" });
+    expect(retry.status).toBe(200);
+    expect(retry.body.payment.paymentId).toBe(deposit.body.payment.paymentId);
+    await settled(deposit.body.payment.paymentId, "posted");
+    const afterDeposit = await available();
+    expect(Number(afterDeposit)).toBeCloseTo(Number(before) + 100, 2);
+
+    const tooMuch = await trader1.post<{ error: { code: string } }>("/api/v1/payments/withdrawals", { currency: "EUR", amount: "99999999.00", idempotencyKey: "wd-big" });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.error.code).toMatch(/insufficient_funds|over_transaction_limit/);
+    const withdrawal = await trader1.post<{ payment: { paymentId: string; status: string } }>("/api/v1/payments/withdrawals", { currency: "EUR", amount: "40.00", idempotencyKey: "wd-1" });
+    expect(withdrawal.status).toBe(201);
+    // Held at once: the engine took the cash before anything was paid out.
+    expect(Number(await available())).toBeCloseTo(Number(afterDeposit) - 40, 2);
+    await settled(withdrawal.body.payment.paymentId, "posted");
+
+    expect((await trader2.get(`/api/v1/payments/${withdrawal.body.payment.paymentId}`)).status).toBe(404);
+    expect((await trader2.post("/api/v1/payments/withdrawals", { accountId: 1001, currency: "EUR", amount: "1.00", idempotencyKey: "steal" })).status).toBe(403);
+    const forgedBody = JSON.stringify({ paymentId: deposit.body.payment.paymentId, status: "failed" });
+    const forged = await fetch(`${platform.url}/api/v1/payments/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "tradestream-signature": signWebhook("not-the-secret", forgedBody, Math.floor(Date.now() / 1000)) },
+      body: forgedBody,
+    });
+    expect(forged.status).toBe(401);
+    expect((await trader1.get<{ payment: { status: string } }>(`/api/v1/payments/${deposit.body.payment.paymentId}`)).body.payment.status).toBe("posted");
+
+    await platform.ledgerRunner.drained();
+    expect((await auditor.get<{ balanced: boolean }>("/api/v1/ledger/trial-balance")).body.balanced).toBe(true);
+    expect((await auditor.get<{ status: string }>("/api/v1/ledger/reconciliation")).body.status).toBe("matched");
   });
 });

@@ -6,7 +6,7 @@
  * (REST, WebSocket, OpenAPI, health, metrics) and, in demo mode, the demo market,
  * demo users and the market simulator trading through the API.
  */
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, fdatasync, fsync, mkdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AuthService, type OidcConfig } from "@tradestream/auth";
@@ -14,7 +14,7 @@ import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "@tradestream/engine";
 import { createGateway, defaultGatewayConfig, GatewayMetrics, type Gateway, type GatewayConfig } from "@tradestream/gateway";
 import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog } from "@tradestream/journal";
-import { LedgerProjector, openLedger, ProjectionRunner, type Ledger } from "@tradestream/ledger";
+import { LedgerProjector, openLedger, PaymentsService, ProjectionRunner, SimulatedProvider, webhookSignatureHeader, type Ledger } from "@tradestream/ledger";
 import { MarketDataProjection } from "@tradestream/marketdata";
 import { OrdersProjection } from "@tradestream/orders";
 import { Shard } from "@tradestream/shard";
@@ -111,7 +111,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
 
   // The relational store and sign-in.
   const sql = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const auth = await AuthService.open({ sql, secret: loadSecret(config), oidc: config.oidc, logger, ...(config.argon2 === undefined ? {} : { argon2: config.argon2 }) });
+  const secret = loadSecret(config);
+  const auth = await AuthService.open({ sql, secret, oidc: config.oidc, logger, ...(config.argon2 === undefined ? {} : { argon2: config.argon2 }) });
   if (config.demo) {
     const created = await seedDemoUsers(auth);
     if (created > 0) logger.info("demo users created", { users: created });
@@ -120,6 +121,31 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   // The books of record: a settlement projection with its offset in the same store.
   const ledger = await openLedger(sql, { logger });
   const projector = await LedgerProjector.open(ledger);
+
+  // Payments: the simulated provider calls back the platform's own webhook route, signed with a secret derived from the server's.
+  let baseUrl = "";
+  const webhookSecret = process.env.TRADESTREAM_PAYMENTS_WEBHOOK_SECRET ?? createHmac("sha256", secret).update("tradestream payments webhook").digest("hex");
+  const provider = new SimulatedProvider({
+    secret: webhookSecret,
+    delayMs: 50,
+    deliver: async (body, signature) => {
+      const response = await fetch(`${baseUrl}/api/v1/payments/webhook`, { method: "POST", headers: { "content-type": "application/json", [webhookSignatureHeader]: signature }, body });
+      if (!response.ok) throw new Error(`webhook answered ${String(response.status)}`);
+    },
+  });
+  const engineFunds = {
+    // The engine first: cash is taken from what is available (never from reserved), or the withdrawal is refused.
+    async reserve(accountId: number, currency: string, amountMinor: bigint): Promise<boolean> {
+      const applied = await shard.submit({ type: "WithdrawCash", accountId, currency, amountMinor: Number(amountMinor) });
+      return !applied.events.some((event) => event.type === "CommandRejected");
+    },
+    async credit(accountId: number, currency: string, amountMinor: bigint): Promise<void> {
+      const applied = await shard.submit({ type: "DepositCash", accountId, currency, amountMinor: Number(amountMinor) });
+      const rejected = applied.events.find((event) => event.type === "CommandRejected");
+      if (rejected !== undefined) throw new Error(`the engine refused a credit: ${rejected.reason}`);
+    },
+  };
+  const payments = new PaymentsService({ ledger, provider, funds: engineFunds, webhookSecrets: [webhookSecret], logger });
 
   // Read models, rebuilt from the whole log (the shard itself starts from its newest snapshot).
   const market = new MarketDataProjection();
@@ -146,6 +172,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         }
         return { ready: ready && storeOk, checks };
       },
+      payments,
       ledger: {
         ledger,
         get runner() {
@@ -210,6 +237,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
 
   const address = await gateway.listen(config.port, config.host);
   const url = address.replace("[::1]", "127.0.0.1");
+  baseUrl = url;
 
   let simulator: Simulator | null = null;
   if (config.demo && config.simulator) {

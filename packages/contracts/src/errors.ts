@@ -93,6 +93,11 @@ export const apiErrorCatalogue = {
   rate_limited: { status: 429, message: "Too many requests; slow down and retry after the time given in Retry-After." },
   overloaded: { status: 503, message: "The trading engine is busy; retry shortly." },
   not_ready: { status: 503, message: "The service is starting up; retry shortly." },
+  idempotency_conflict: { status: 409, message: "This idempotency key was already used for a different request." },
+  over_transaction_limit: { status: 422, message: "The amount is above the limit for one payment." },
+  over_daily_limit: { status: 422, message: "The amount would exceed today's withdrawal limit." },
+  unknown_card: { status: 422, message: "No card with this token is on file." },
+  unknown_payment: { status: 404, message: "No such payment on your accounts." },
   internal_error: { status: 500, message: "Something went wrong on the server; the request was not carried out. It has been logged." },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { AuthError, signatureHeaders, type AuthService, type Principal } from "@tradestream/auth";
+import type { PaymentsService } from "@tradestream/ledger";
 import type { MarketDataProjection } from "@tradestream/marketdata";
 import type { OrdersProjection } from "@tradestream/orders";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
@@ -22,6 +23,7 @@ import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerMarketRoutes } from "./routes/markets.ts";
 import { registerOpsRoutes } from "./routes/ops.ts";
 import { registerLedgerRoutes, type LedgerPort } from "./routes/ledger.ts";
+import { registerPaymentRoutes } from "./routes/payments.ts";
 import { registerOrderRoutes } from "./routes/orders.ts";
 import { WsHub, type WsOptions } from "./ws.ts";
 
@@ -48,6 +50,8 @@ export interface GatewayDeps {
   status?(): Record<string, unknown>;
   /** The books of record; their routes are served when present. */
   readonly ledger?: LedgerPort | undefined;
+  /** Deposits and withdrawals through the payment provider; served when present. */
+  readonly payments?: PaymentsService | undefined;
 }
 
 export interface GatewayConfig {
@@ -298,6 +302,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
         { name: "markets", description: "Instruments, books, trades, candles, tickers (public)" },
         { name: "admin", description: "Instruments, accounts, users, kill switch, audit trail (by role)" },
         { name: "ledger", description: "Books of record: trial balance, statements, reconciliation" },
+        { name: "payments", description: "Deposits and withdrawals through the payment provider" },
         { name: "ops", description: "Health, readiness, metrics" },
       ],
     },
@@ -312,6 +317,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
   registerMarketRoutes(app, context);
   registerAdminRoutes(app, context);
   if (deps.ledger !== undefined) registerLedgerRoutes(app, context, deps.ledger);
+  if (deps.payments !== undefined) registerPaymentRoutes(app, context, deps.payments);
 
   ws.attach(app.server);
 
