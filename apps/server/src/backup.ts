@@ -155,13 +155,16 @@ async function copyTree(from: string, to: string): Promise<number> {
   return tree.files.length;
 }
 
+/** Whether something listens at `url`: only a refused or unresolvable connection counts as "no". */
 async function answers(url: string): Promise<boolean> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(1500) });
     await response.arrayBuffer();
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+    const code = typeof cause?.code === "string" ? cause.code : "";
+    return !["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "EADDRNOTAVAIL", "ECONNRESET"].includes(code);
   }
 }
 

@@ -18,6 +18,7 @@ import { demoPassword, demoTotpSecret, demoUsers } from "./demo-users.ts";
 import { defaultGatewayConfig, parseRateLimits } from "@tradestream/gateway";
 import { logger } from "./log.ts";
 import { startPlatform } from "./platform.ts";
+import { BackupError, createBackup, defaultBackupDir, defaultBackupKeep, restoreBackup } from "./backup.ts";
 
 const usage = `tradestream — an open-source trading platform
 
@@ -30,6 +31,8 @@ Commands:
   snapshot     write a snapshot of the current state now
   instruments  list the demo instruments
   bench        run a benchmark: engine (npm run bench:engine) or e2e (npm run bench:e2e)
+  backup       write a verified backup of the data directory and the store, keeping the newest N
+  restore      restore a backup into a data directory (and the PostgreSQL database)
 
 Run 'tradestream <command> --help' for a command's options.
 Environment: PORT (8080), HOST (127.0.0.1), TRADESTREAM_DATA_DIR (./data), DATABASE_URL (PostgreSQL instead of
@@ -72,6 +75,26 @@ Lists the demo instruments: symbol, ISIN, MIC, currency, tick and lot size, refe
 engine (default): the matching-engine benchmark against the peer order book (npm run bench:engine).
 e2e: starts a server and drives it from a separate load-generator process over REST and WebSocket
 (npm run bench:e2e). Options after the name are passed to the benchmark; each prints one JSON object.
+`,
+  backup: `Usage: tradestream backup [--data-dir DIR] [--backup-dir DIR] [--keep N]
+
+Writes one backup folder tradestream-backup-<UTC time> under the backup directory (default
+$TRADESTREAM_BACKUP_DIR or DIR/../backups) with the journal segments, the snapshots, secret.key and the
+store, plus manifest.json (time, contents, sizes and SHA-256 of every file). The store is a copy of
+DIR/pglite, or, when DATABASE_URL is set, a 'pg_dump -Fc' of the PostgreSQL database.
+With the embedded PGlite store the platform must be STOPPED: the backup is refused while
+http://HOST:PORT/ready answers. With PostgreSQL the platform may keep running.
+Keeps the newest N backups (default $TRADESTREAM_BACKUP_KEEP or 30) and deletes older ones.
+Prints the backup's path. Exit codes: 0 written, 1 refused or failed, 2 bad usage.
+`,
+  restore: `Usage: tradestream restore <backup> [--data-dir DIR] [--force]
+
+Verifies every file of the backup folder against its manifest (size and SHA-256; a damaged backup is
+refused), then restores the journal, snapshots, secret.key and the store into DIR (default
+$TRADESTREAM_DATA_DIR or ./data). A PostgreSQL backup is restored with 'pg_restore --clean --if-exists'
+into DATABASE_URL. Refuses a non-empty DIR unless --force (which replaces its journal, snapshots, pglite
+and secret.key). Run it with the platform stopped, then start the platform.
+Exit codes: 0 restored, 1 refused or failed, 2 bad usage.
 `,
 };
 
@@ -275,6 +298,74 @@ function bench(args: string[]): number {
   return spawnSync("npm", ["run", "--silent", `bench:${which}`, "--", ...rest], { stdio: "inherit" }).status ?? 1;
 }
 
+function usageError(command: string, error: unknown): number {
+  process.stderr.write(`tradestream ${command}: ${error instanceof Error ? error.message : String(error)}\n\n${help[command] ?? ""}`);
+  return 2;
+}
+
+function failed(what: string, error: unknown): number {
+  if (!(error instanceof BackupError)) throw error;
+  logger.error(`${what} refused`, { error: error.message });
+  return 1;
+}
+
+async function backup(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { "data-dir": { type: "string" }, "backup-dir": { type: "string" }, keep: { type: "string" }, help: { type: "boolean", default: false } } }));
+  } catch (error) {
+    return usageError("backup", error);
+  }
+  if (values.help) {
+    process.stdout.write(help.backup ?? "");
+    return 0;
+  }
+  const keep = values.keep === undefined ? undefined : Number(values.keep);
+  if (keep !== undefined && (!Number.isSafeInteger(keep) || keep < 1)) return usageError("backup", new Error(`--keep must be a whole number ≥ 1, got ${values.keep ?? ""}`));
+  const dir = dataDir(values["data-dir"]);
+  const host = process.env.HOST ?? "127.0.0.1";
+  const readyHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const scheme = process.env.TLS_CERT_FILE !== undefined && process.env.TLS_KEY_FILE !== undefined ? "https" : "http";
+  try {
+    const result = await createBackup({
+      dataDir: dir,
+      databaseUrl: process.env.DATABASE_URL,
+      backupDir: values["backup-dir"] === undefined ? defaultBackupDir(dir) : resolve(values["backup-dir"]),
+      keep: keep ?? defaultBackupKeep(),
+      readyUrl: `${scheme}://${readyHost}:${String(envNumber("PORT", 8080))}/ready`,
+      logger,
+    });
+    process.stdout.write(`${result.path}\n`);
+    return 0;
+  } catch (error) {
+    return failed("backup", error);
+  }
+}
+
+async function restore(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { "data-dir": { type: "string" }, force: { type: "boolean", default: false }, help: { type: "boolean", default: false } } });
+  } catch (error) {
+    return usageError("restore", error);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(help.restore ?? "");
+    return 0;
+  }
+  const [from, ...extra] = positionals;
+  if (from === undefined || extra.length > 0) return usageError("restore", new Error("give exactly one backup folder"));
+  const dir = dataDir(values["data-dir"]);
+  try {
+    const result = await restoreBackup({ backupPath: resolve(from), dataDir: dir, databaseUrl: process.env.DATABASE_URL, force: values.force, logger });
+    process.stdout.write(`restored ${String(result.files)} files of the backup of ${result.manifest.createdAt} into ${dir}\n`);
+    return 0;
+  } catch (error) {
+    return failed("restore", error);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -290,6 +381,10 @@ async function main(argv: string[]): Promise<number> {
       return instruments(rest);
     case "bench":
       return bench(rest);
+    case "backup":
+      return backup(rest);
+    case "restore":
+      return restore(rest);
     case undefined:
     case "--help":
     case "help":
