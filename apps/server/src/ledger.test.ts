@@ -99,4 +99,20 @@ describe("ledger over the API", () => {
     expect((await auditor.get<{ balanced: boolean }>("/api/v1/ledger/trial-balance")).body.balanced).toBe(true);
     expect((await auditor.get<{ status: string }>("/api/v1/ledger/reconciliation")).body.status).toBe("matched");
   });
+
+  it("tokenizes a card into the vault (Luhn checked) and deposits from it; the card number is nowhere else", async () => {
+    const pan = "4111 1111 1111 1111";
+    const card = await trader1.post<{ token: string; lastFour: string; brand: string }>("/api/v1/payments/cards", { pan });
+    expect(card.status).toBe(201);
+    expect(card.body).toMatchObject({ lastFour: "1111", brand: "visa" });
+    expect(JSON.stringify(card.body)).not.toContain("4111111111111111");
+    const invalid = await trader1.post<{ error: { code: string } }>("/api/v1/payments/cards", { pan: "4111 1111 1111 1112" });
+    expect(invalid.body.error.code).toBe("invalid_card");
+    const deposit = await trader1.post<{ payment: { cardToken: string } }>("/api/v1/payments/deposits", { currency: "EUR", amount: "10.00", idempotencyKey: "card-dep-1", cardToken: card.body.token });
+    expect(deposit.status).toBe(201);
+    expect(deposit.body.payment.cardToken).toBe(card.body.token);
+    const audit = await auditor.get("/api/v1/admin/audit?limit=200");
+    expect(JSON.stringify(audit.body)).not.toContain("4111111111111111");
+    expect(JSON.stringify(audit.body)).not.toContain(pan);
+  });
 });

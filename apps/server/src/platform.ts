@@ -14,7 +14,7 @@ import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "@tradestream/engine";
 import { createGateway, defaultGatewayConfig, GatewayMetrics, type Gateway, type GatewayConfig } from "@tradestream/gateway";
 import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog } from "@tradestream/journal";
-import { LedgerProjector, openLedger, PaymentsService, ProjectionRunner, SimulatedProvider, webhookSignatureHeader, type Ledger } from "@tradestream/ledger";
+import { CardVault, LedgerProjector, openLedger, parseVaultKeys, PaymentsService, ProjectionRunner, SimulatedProvider, webhookSignatureHeader, type Ledger } from "@tradestream/ledger";
 import { MarketDataProjection } from "@tradestream/marketdata";
 import { OrdersProjection } from "@tradestream/orders";
 import { Shard } from "@tradestream/shard";
@@ -145,7 +145,10 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       if (rejected !== undefined) throw new Error(`the engine refused a credit: ${rejected.reason}`);
     },
   };
-  const payments = new PaymentsService({ ledger, provider, funds: engineFunds, webhookSecrets: [webhookSecret], logger });
+  // Card vault keys: TRADESTREAM_VAULT_KEYS="id:base64key,…" (the first is active unless TRADESTREAM_VAULT_ACTIVE_KEY says), else one derived from the server secret.
+  const vaultKeys = process.env.TRADESTREAM_VAULT_KEYS === undefined || process.env.TRADESTREAM_VAULT_KEYS === "" ? [{ id: "k1", key: createHmac("sha256", secret).update("tradestream card vault k1").digest() }] : parseVaultKeys(process.env.TRADESTREAM_VAULT_KEYS);
+  const vault = await CardVault.open(sql, { keys: vaultKeys, activeKeyId: process.env.TRADESTREAM_VAULT_ACTIVE_KEY ?? vaultKeys[0]?.id ?? "k1", logger });
+  const payments = new PaymentsService({ ledger, provider, funds: engineFunds, webhookSecrets: [webhookSecret], logger, vault });
 
   // Read models, rebuilt from the whole log (the shard itself starts from its newest snapshot).
   const market = new MarketDataProjection();
@@ -173,6 +176,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
         return { ready: ready && storeOk, checks };
       },
       payments,
+      vault,
       ledger: {
         ledger,
         get runner() {

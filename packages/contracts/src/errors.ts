@@ -97,6 +97,7 @@ export const apiErrorCatalogue = {
   over_transaction_limit: { status: 422, message: "The amount is above the limit for one payment." },
   over_daily_limit: { status: 422, message: "The amount would exceed today's withdrawal limit." },
   unknown_card: { status: 422, message: "No card with this token is on file." },
+  invalid_card: { status: 400, message: "This is not a valid card number." },
   unknown_payment: { status: 404, message: "No such payment on your accounts." },
   internal_error: { status: 500, message: "Something went wrong on the server; the request was not carried out. It has been logged." },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { AuthError, signatureHeaders, type AuthService, type Principal } from "@tradestream/auth";
-import type { PaymentsService } from "@tradestream/ledger";
+import type { CardVault, PaymentsService } from "@tradestream/ledger";
 import type { MarketDataProjection } from "@tradestream/marketdata";
 import type { OrdersProjection } from "@tradestream/orders";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
@@ -52,6 +52,8 @@ export interface GatewayDeps {
   readonly ledger?: LedgerPort | undefined;
   /** Deposits and withdrawals through the payment provider; served when present. */
   readonly payments?: PaymentsService | undefined;
+  /** The card vault behind POST /api/v1/payments/cards. */
+  readonly vault?: CardVault | undefined;
 }
 
 export interface GatewayConfig {
@@ -317,7 +319,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
   registerMarketRoutes(app, context);
   registerAdminRoutes(app, context);
   if (deps.ledger !== undefined) registerLedgerRoutes(app, context, deps.ledger);
-  if (deps.payments !== undefined) registerPaymentRoutes(app, context, deps.payments);
+  if (deps.payments !== undefined) registerPaymentRoutes(app, context, deps.payments, deps.vault);
 
   ws.attach(app.server);
 

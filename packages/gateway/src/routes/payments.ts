@@ -5,7 +5,7 @@
  * A trader moves money on their own accounts; admins on any.
  */
 import type { Principal } from "@tradestream/auth";
-import { webhookSignatureHeader, type Payment, type PaymentResult, type PaymentsService } from "@tradestream/ledger";
+import { webhookSignatureHeader, type CardVault, type Payment, type PaymentResult, type PaymentsService } from "@tradestream/ledger";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { can } from "../access.ts";
 import { ApiError, errorBody } from "../api-error.ts";
@@ -86,7 +86,29 @@ function answer(reply: FastifyReply, result: PaymentResult): FastifyReply {
   }
 }
 
-export function registerPaymentRoutes(app: FastifyInstance, context: GatewayContext, payments: PaymentsService): void {
+export function registerPaymentRoutes(app: FastifyInstance, context: GatewayContext, payments: PaymentsService, vault: CardVault | undefined): void {
+  if (vault !== undefined) {
+    app.post<{ Body: { pan: string } }>(
+      "/api/v1/payments/cards",
+      {
+        schema: {
+          tags: ["payments"],
+          summary: "Put a card in the vault: returns a token and the last four digits (the card number is never returned or stored elsewhere)",
+          body: { type: "object", additionalProperties: false, required: ["pan"], properties: { pan: { type: "string", minLength: 12, maxLength: 23, pattern: "^[0-9 -]+$" } } },
+          response: { 201: anyObject, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const principal = context.principal(request);
+        if (!can(principal, "trade") && !can(principal, "manage_accounts")) throw new ApiError("forbidden");
+        const outcome = await vault.tokenize(request.body.pan);
+        if (outcome.status === "invalid_pan") throw new ApiError("invalid_card");
+        await context.audit(request, "payment.card_added", outcome.card.token, "ok", { lastFour: outcome.card.lastFour, brand: outcome.card.brand });
+        return reply.code(201).send(outcome.card);
+      },
+    );
+  }
+
   const move = (path: "deposits" | "withdrawals", summary: string): void => {
     app.post<{ Body: PaymentInput }>(
       `/api/v1/payments/${path}`,
