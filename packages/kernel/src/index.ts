@@ -2,3 +2,4 @@ export * from "./assert.ts";
 export * from "./decimal.ts";
 export * from "./random.ts";
 export * from "./sequence.ts";
+export * from "./listeners.ts";

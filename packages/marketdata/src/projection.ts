@@ -16,7 +16,7 @@
  * and the candle of each interval that changed.
  */
 import type { EngineEvent, InstrumentSpec, TradingState } from "@tradestream/contracts";
-import { assert, isSafeNonNegativeInteger, unseenBySeq } from "@tradestream/kernel";
+import { assert, isSafeNonNegativeInteger, Listeners, unseenBySeq } from "@tradestream/kernel";
 import { PublicBook } from "./book.ts";
 import { addExact, bucketStartUs, CandleSeries, candleIntervals, dayUs } from "./candles.ts";
 import { RingBuffer } from "./ring.ts";
@@ -103,9 +103,8 @@ export class MarketDataProjection {
   /** Upper-cased symbol → instrument id (the first instrument to claim a symbol keeps it). */
   private readonly bySymbol = new Map<string, number>();
   private readonly kept: { trades: number; candles: number };
-  private readonly onListenerError: (error: unknown) => void;
   /** Replaced, never mutated, so an emission in progress is unaffected by (un)subscribing. */
-  private listeners: ReadonlyArray<(update: MarketUpdate) => void> = [];
+  private readonly listeners: Listeners<MarketUpdate>;
   private lastSeq = 0;
   /** The latest event time seen: "now" for the projection. */
   private nowUs = 0;
@@ -113,7 +112,7 @@ export class MarketDataProjection {
   constructor(options: MarketDataOptions = {}) {
     this.kept = { trades: options.tradesKept ?? tradesKeptDefault, candles: options.candlesKept ?? candlesKeptDefault };
     assert(this.kept.trades >= 1 && this.kept.candles >= 1, "tradesKept and candlesKept must be at least 1");
-    this.onListenerError = options.onListenerError ?? ((): void => undefined);
+    this.listeners = new Listeners<MarketUpdate>(options.onListenerError);
   }
 
   get lastEventSeq(): number {
@@ -121,10 +120,7 @@ export class MarketDataProjection {
   }
 
   onUpdate(listener: (update: MarketUpdate) => void): () => void {
-    this.listeners = [...this.listeners, listener];
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
-    };
+    return this.listeners.add(listener);
   }
 
   apply(events: readonly EngineEvent[]): void {
@@ -261,24 +257,7 @@ export class MarketDataProjection {
   }
 
   private emitAll(updates: readonly MarketUpdate[]): void {
-    const listeners = this.listeners;
-    for (const update of updates) {
-      for (const listener of listeners) {
-        try {
-          listener(update);
-        } catch (error) {
-          this.reportListenerError(error);
-        }
-      }
-    }
-  }
-
-  private reportListenerError(error: unknown): void {
-    try {
-      this.onListenerError(error);
-    } catch {
-      // The error hook failing too must not stop the other listeners either; there is nowhere left to report it.
-    }
+    this.listeners.emitAll(updates);
   }
 
   private tickerOf(state: InstrumentState): Ticker {

@@ -23,7 +23,7 @@
  * its final state, then the fills, then changed balances, then changed positions.
  */
 import type { EngineEvent, OrderAccepted, Side, StpMode, TradeExecuted } from "@tradestream/contracts";
-import { assert, isSafeNonNegativeInteger, isSafePositiveInteger, unseenBySeq } from "@tradestream/kernel";
+import { assert, isSafeNonNegativeInteger, isSafePositiveInteger, Listeners, unseenBySeq } from "@tradestream/kernel";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { IdIndex } from "./id-index.ts";
 import type {
@@ -253,15 +253,14 @@ export class OrdersProjection {
   private oldestFillSeq = 1;
   private readonly terminalOrdersMax: number;
   private readonly fillsMax: number;
-  private readonly onListenerError: (error: unknown) => void;
-  private listeners: ReadonlyArray<(update: AccountUpdate) => void> = [];
+  private readonly listeners: Listeners<AccountUpdate>;
   private lastSeq = 0;
 
   constructor(options: OrdersOptions = {}) {
     this.terminalOrdersMax = options.terminalOrdersMax ?? terminalOrdersMaxDefault;
     this.fillsMax = options.fillsMax ?? fillsMaxDefault;
     assert(isSafeNonNegativeInteger(this.terminalOrdersMax) && isSafeNonNegativeInteger(this.fillsMax), "terminalOrdersMax and fillsMax must be non-negative integers");
-    this.onListenerError = options.onListenerError ?? ((): void => undefined);
+    this.listeners = new Listeners<AccountUpdate>(options.onListenerError);
   }
 
   get lastEventSeq(): number {
@@ -269,10 +268,7 @@ export class OrdersProjection {
   }
 
   onUpdate(listener: (update: AccountUpdate) => void): () => void {
-    this.listeners = [...this.listeners, listener];
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
-    };
+    return this.listeners.add(listener);
   }
 
   /** The fills one command's events gave an order (to answer a placement with its immediate fills). */
@@ -503,24 +499,7 @@ export class OrdersProjection {
     for (const fill of changes.fills) updates.push({ kind: "fill", accountId: fill.accountId, fill });
     for (const balance of changes.balances.values()) updates.push({ kind: "balance", accountId: balance.accountId, balance });
     for (const position of changes.positions.values()) updates.push({ kind: "position", accountId: position.accountId, position });
-    const listeners = this.listeners;
-    for (const update of updates) {
-      for (const listener of listeners) {
-        try {
-          listener(update);
-        } catch (error) {
-          this.reportListenerError(error);
-        }
-      }
-    }
-  }
-
-  private reportListenerError(error: unknown): void {
-    try {
-      this.onListenerError(error);
-    } catch {
-      // The error hook failing too must not stop the other listeners either; there is nowhere left to report it.
-    }
+    this.listeners.emitAll(updates);
   }
 
   // ── Queries ─────────────────────────────────────────────────────────────
