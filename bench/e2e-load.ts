@@ -31,6 +31,8 @@ export interface LoadConfig {
   readonly referenceTicks: number;
   readonly tickSize: string;
   readonly skip: readonly string[];
+  /** Seconds of unrecorded load before the measured phases (JIT, caches, connection pools). */
+  readonly warmupS: number;
 }
 
 export interface PhaseResult {
@@ -389,6 +391,14 @@ async function fanoutPhase(): Promise<{ subscribers: number; connected: number; 
 async function main(): Promise<void> {
   const result: Record<string, unknown> = {};
   const skip = new Set(config.skip);
+  if (config.warmupS > 0) {
+    // A fresh server runs unoptimized code at first: warm it with both order paths, unrecorded.
+    const measured = config.durationS;
+    (config as { durationS: number }).durationS = config.warmupS;
+    await wsPhase("warm", Math.min(config.wsRate, 2_000));
+    await restPhase("warmr", Math.min(config.restRate, 500));
+    (config as { durationS: number }).durationS = measured;
+  }
   if (!skip.has("ws") && !skip.has("ws-fixed")) result.wsFixed = await wsPhase("wsf", config.wsRate);
   if (!skip.has("ws") && !skip.has("ws-max")) result.wsMax = await wsPhase("wsm", 0);
   if (!skip.has("rest") && !skip.has("rest-fixed")) result.restFixed = await restPhase("rsf", config.restRate);

@@ -15,7 +15,7 @@
 // Flags: --duration-s N (per phase, default 10), --clients N (default 32),
 // --ws-rate N (default 20000/s), --rest-rate N (default 5000/s), --subscribers N
 // (default 10000), --fanout-rate N (trades/s, default 10), --skip ws,ws-fixed,ws-max,rest,rest-fixed,rest-max,fanout,
-// --no-write, --profile FILE (write a CPU profile of the server during the load phases to FILE).
+// --warmup-s N (unrecorded warm-up load first, default 3), --no-write, --profile FILE (write a CPU profile of the server during the load phases to FILE).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -41,6 +41,7 @@ const { values: flags } = parseArgs({
     "fanout-rate": { type: "string", default: "10" },
     "fanout-duration-s": { type: "string", default: "15" },
     skip: { type: "string", default: "" },
+    "warmup-s": { type: "string", default: "3" },
     "no-write": { type: "boolean", default: false },
     profile: { type: "string" },
   },
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
       referenceTicks: 23_000,
       tickSize: "0.01",
       skip: flags.skip.split(",").filter((s) => s !== ""),
+      warmupS: Number(flags["warmup-s"]),
     };
     process.stderr.write("running the load generator (separate process)\n");
     if (profile !== undefined) server.kill("SIGUSR2");
