@@ -12,7 +12,7 @@
 import { Agent, request as httpRequest } from "node:http";
 import WebSocket from "ws";
 import { percentile, Rng } from "./stats.ts";
-import { rawText } from "../apps/server/src/ws-text.ts";
+import { rawText } from "@tradestream/gateway";
 
 export interface LoadConfig {
   readonly url: string;

@@ -8,7 +8,7 @@ import WebSocket from "ws";
 import { generateTotp } from "@tradestream/auth";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
-import { rawText } from "./ws-text.ts";
+import { rawText } from "@tradestream/gateway";
 
 const cheapArgon2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 

@@ -10,7 +10,7 @@ import { signRequest } from "@tradestream/auth";
 import { fromSteps, mulberry32, toSteps } from "@tradestream/kernel";
 import WebSocket from "ws";
 import { demoAccounts } from "./demo.ts";
-import { rawText } from "./ws-text.ts";
+import { rawText } from "@tradestream/gateway";
 
 export interface SimulatorOptions {
   /** Base URL of the gateway, e.g. http://127.0.0.1:8080 */

@@ -221,8 +221,8 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
         metrics.rateLimited.inc({ scope: "user" });
         throw new ApiError("rate_limited", undefined, retry);
       }
-    } else if (request.routeOptions.config.auth !== "public" && !request.is404 && !(request.routeOptions.url ?? "").startsWith("/docs")) {
-      // Unknown routes answer 404 to everyone; the API document and its UI are public.
+    } else if (request.routeOptions.config.auth !== "public" && !request.is404) {
+      // Unknown routes answer 404 to everyone.
       throw new ApiError("unauthenticated");
     }
   });
@@ -308,6 +308,10 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
         { name: "ops", description: "Health, readiness, metrics" },
       ],
     },
+  });
+  // The API document and its UI are public: their routes (added by the plugin) declare it like any other.
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/docs")) route.config = { ...route.config, auth: "public" };
   });
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
   app.get("/openapi.json", { schema: { hide: true }, config: { auth: "public" } }, async () => app.swagger());

@@ -209,6 +209,13 @@ export function candleDto(candle: Candle, spec: Grid): Record<string, unknown> {
   };
 }
 
+/** change / base in percent with two decimals, exact (integers only), rounded half away from zero. */
+function percentOf(change: number, base: number): string {
+  const scaled = BigInt(change) * 20_000n / BigInt(base); // hundredths of a percent, doubled for rounding
+  const rounded = (scaled + (scaled < 0n ? -1n : 1n)) / 2n;
+  return formatUnits(rounded, 2);
+}
+
 export function tickerDto(ticker: Ticker, spec: Grid): Record<string, unknown> {
   const maybe = (ticks: number | null): string | null => (ticks === null ? null : price(ticks, spec));
   const last = ticker.lastPriceTicks;
@@ -222,7 +229,7 @@ export function tickerDto(ticker: Ticker, spec: Grid): Record<string, unknown> {
     low: maybe(ticker.lowTicks),
     previousClose: maybe(base),
     change: change === null ? null : change < 0 ? `-${price(-change, spec)}` : price(change, spec),
-    changePercent: change === null || base === null || base === 0 ? null : ((change * 100) / base).toFixed(2),
+    changePercent: change === null || base === null || base === 0 ? null : percentOf(change, base),
     volume: quantity(ticker.volumeLots, spec),
     notional: formatMinor(ticker.notionalMinor, spec.currency),
     vwap: averagePrice(ticker.notionalMinor, ticker.volumeLots, spec),

@@ -53,6 +53,13 @@ type PrivateChannel = "orders" | "fills" | "balances";
 const publicChannels = ["book", "trades", "ticker", "candles"] as const;
 type PublicChannel = (typeof publicChannels)[number];
 
+/** The text of a WebSocket message (ws hands over a Buffer, an ArrayBuffer or fragments). */
+export function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data).toString("utf8");
+}
+
 /** The TCP socket under a WebSocket (ws keeps it in a private field), for corking. */
 function tcpOf(socket: WebSocket): Duplex | undefined {
   const raw = (socket as unknown as { _socket?: unknown })._socket;
@@ -196,7 +203,7 @@ export class WsHub {
   private async onMessage(client: Client, data: RawData): Promise<void> {
     let message: Record<string, unknown>;
     try {
-      const parsed: unknown = JSON.parse(Buffer.isBuffer(data) ? data.toString("utf8") : Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data).toString("utf8"));
+      const parsed: unknown = JSON.parse(rawText(data));
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
       message = parsed as Record<string, unknown>;
     } catch {
