@@ -135,14 +135,17 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   });
   const engineFunds = {
     // The engine first: cash is taken from what is available (never from reserved), or the withdrawal is refused.
-    async reserve(accountId: number, currency: string, amountMinor: bigint): Promise<boolean> {
-      const applied = await shard.submit({ type: "WithdrawCash", accountId, currency, amountMinor: Number(amountMinor) });
-      return !applied.events.some((event) => event.type === "CommandRejected");
-    },
-    async credit(accountId: number, currency: string, amountMinor: bigint): Promise<void> {
-      const applied = await shard.submit({ type: "DepositCash", accountId, currency, amountMinor: Number(amountMinor) });
+    // Each names its payment, and the engine applies a payment id once: a retry after a crash finds
+    // `duplicate_payment` when the first attempt had been applied, which counts as done.
+    async reserve(accountId: number, currency: string, amountMinor: bigint, paymentId: string): Promise<boolean> {
+      const applied = await shard.submit({ type: "DebitCash", accountId, currency, amountMinor: Number(amountMinor), paymentId });
       const rejected = applied.events.find((event) => event.type === "CommandRejected");
-      if (rejected !== undefined) throw new Error(`the engine refused a credit: ${rejected.reason}`);
+      return rejected === undefined || rejected.reason === "duplicate_payment";
+    },
+    async credit(accountId: number, currency: string, amountMinor: bigint, paymentId: string): Promise<void> {
+      const applied = await shard.submit({ type: "CreditCash", accountId, currency, amountMinor: Number(amountMinor), paymentId });
+      const rejected = applied.events.find((event) => event.type === "CommandRejected");
+      if (rejected !== undefined && rejected.reason !== "duplicate_payment") throw new Error(`the engine refused a credit: ${rejected.reason}`);
     },
   };
   // Card vault keys: TRADESTREAM_VAULT_KEYS="id:base64key,…" (the first is active unless TRADESTREAM_VAULT_ACTIVE_KEY says), else one derived from the server secret.
@@ -242,6 +245,10 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   const address = await gateway.listen(config.port, config.host);
   const url = address.replace("[::1]", "127.0.0.1");
   baseUrl = url;
+  // Payments a previous process left half-done (a crash between the database, the engine and the
+  // provider) are finished now: every step is idempotent by payment id, so a retry never moves money twice.
+  const recovered = await payments.recover();
+  if (recovered.length > 0) logger.warn("payments recovered", { count: recovered.length, statuses: recovered.map((p) => `${p.paymentId}:${p.status}`) });
 
   let simulator: Simulator | null = null;
   if (config.demo && config.simulator) {

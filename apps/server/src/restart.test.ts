@@ -55,4 +55,37 @@ describe("restart", () => {
       await second.close();
     }
   });
+
+  it("finishes a payment a crash left between the engine and the database, without crediting it twice", async () => {
+    const first = await startPlatform(config);
+    let paymentId: string;
+    let balance: string | undefined;
+    let key: { keyId: string; secret: string };
+    // trader3 (account 1003): a one-time code is accepted once, so each test signs in a user of its own.
+    const eur = async (client: ApiClient) => (await client.get<{ items: Array<{ currency: string; total: string }> }>("/api/v1/accounts/1003/balances")).body.items.find((b) => b.currency === "EUR")?.total;
+    try {
+      const trader3 = await ApiClient.signIn(first.url, "trader3");
+      key = (await trader3.post<{ keyId: string; secret: string }>("/api/v1/api-keys", { label: "payments" })).body;
+      const deposit = await trader3.post<{ payment: { paymentId: string } }>("/api/v1/payments/deposits", { currency: "EUR", amount: "250.00", idempotencyKey: "crash-1" });
+      paymentId = deposit.body.payment.paymentId;
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && (await trader3.get<{ payment: { status: string } }>(`/api/v1/payments/${paymentId}`)).body.payment.status !== "posted") await new Promise((resolve) => setTimeout(resolve, 50));
+      balance = await eur(trader3);
+      // As if the process died after the engine credited the deposit but before the status was written.
+      await first.sql.query("UPDATE ledger_payments SET status = 'crediting' WHERE payment_id = $1", [paymentId]);
+    } finally {
+      await first.close();
+    }
+    const second = await startPlatform(config);
+    try {
+      const trader3 = new ApiClient(second.url, null, key);
+      expect((await trader3.get<{ payment: { status: string } }>(`/api/v1/payments/${paymentId}`)).body.payment.status).toBe("posted");
+      expect(await eur(trader3)).toBe(balance);
+      await second.ledgerRunner.drained();
+      const auditor = await ApiClient.signIn(second.url, "auditor1");
+      expect((await auditor.get<{ status: string }>("/api/v1/ledger/reconciliation")).body.status).toBe("matched");
+    } finally {
+      await second.close();
+    }
+  });
 });

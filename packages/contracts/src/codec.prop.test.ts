@@ -11,7 +11,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CodecError, clientOrderIdBytesMax, codeBytesMax, decodeCommand, encodeCommand } from "./codec.ts";
+import { CodecError, clientOrderIdBytesMax, codeBytesMax, decodeCommand, encodeCommand, paymentIdBytesMax } from "./codec.ts";
 import type { Command, CommandType } from "./commands.ts";
 
 const replay = {
@@ -120,6 +120,8 @@ const arbitraries: { readonly [T in CommandType]: fc.Arbitrary<Extract<Command, 
   }),
   DepositCash: fc.record({ type: fc.constant("DepositCash" as const), tsUs: int, accountId: int, currency: text(codeBytesMax), amountMinor: int }),
   WithdrawCash: fc.record({ type: fc.constant("WithdrawCash" as const), tsUs: int, accountId: int, currency: text(codeBytesMax), amountMinor: int }),
+  CreditCash: fc.record({ type: fc.constant("CreditCash" as const), tsUs: int, accountId: int, currency: text(codeBytesMax), amountMinor: int, paymentId: text(paymentIdBytesMax) }),
+  DebitCash: fc.record({ type: fc.constant("DebitCash" as const), tsUs: int, accountId: int, currency: text(codeBytesMax), amountMinor: int, paymentId: text(paymentIdBytesMax) }),
   DepositSecurities: fc.record({ type: fc.constant("DepositSecurities" as const), tsUs: int, accountId: int, instrumentId: int, qtyLots: int }),
   WithdrawSecurities: fc.record({ type: fc.constant("WithdrawSecurities" as const), tsUs: int, accountId: int, instrumentId: int, qtyLots: int }),
   SetKillSwitch: fc.record({
@@ -202,7 +204,7 @@ describe("command codec", () => {
   it("covers every command type", () => {
     expect(Object.keys(arbitraries).sort()).toEqual(
       [
-        "CancelOrder", "CloseSession", "CreateAccount", "CreateInstrument", "DepositCash", "DepositSecurities", "EndOfDay", "MassCancel",
+        "CancelOrder", "CloseSession", "CreateAccount", "CreateInstrument", "CreditCash", "DebitCash", "DepositCash", "DepositSecurities", "EndOfDay", "MassCancel",
         "OpenSession", "PlaceOrder", "ReplaceOrder", "SetKillSwitch", "SetReferencePrice", "SetTradingState", "UpdateInstrument",
         "WithdrawCash", "WithdrawSecurities",
       ].sort(),

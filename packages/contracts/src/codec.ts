@@ -35,6 +35,8 @@ const oneOf = (...values: string[]) => ({ kind: "enum", values }) as const;
 export const clientOrderIdBytesMax = 64;
 export const codeBytesMax = 16;
 export const nameBytesMax = 64;
+/** Longest payment id carried by CreditCash / DebitCash (bytes). */
+export const paymentIdBytesMax = 64;
 
 const side = oneOf("buy", "sell");
 
@@ -85,6 +87,8 @@ const schemas: ReadonlyArray<readonly [CommandType, ReadonlyArray<readonly [stri
   ["WithdrawSecurities", [["tsUs", int], ["accountId", int], ["instrumentId", int], ["qtyLots", int]]],
   ["SetKillSwitch", [["tsUs", int], ["scope", oneOf("account", "firm")], ["id", int], ["active", bool]]],
   ["EndOfDay", [["tsUs", int]]],
+  ["CreditCash", [["tsUs", int], ["accountId", int], ["currency", str(codeBytesMax)], ["amountMinor", int], ["paymentId", str(paymentIdBytesMax)]]],
+  ["DebitCash", [["tsUs", int], ["accountId", int], ["currency", str(codeBytesMax)], ["amountMinor", int], ["paymentId", str(paymentIdBytesMax)]]],
 ];
 
 const tagOf = new Map<string, number>(schemas.map(([type], tag) => [type, tag]));

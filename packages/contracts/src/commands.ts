@@ -155,6 +155,31 @@ export interface WithdrawCash {
   readonly amountMinor: number;
 }
 
+/**
+ * Cash moved for a payment (a settled deposit, a withdrawal's hold, a voided
+ * withdrawal's return). Idempotent by `paymentId`: the engine applies each
+ * (type, paymentId) once and refuses a repeat with `duplicate_payment`, so the
+ * payments service can retry after a crash without moving money twice.
+ */
+export interface CreditCash {
+  readonly type: "CreditCash";
+  readonly tsUs: number;
+  readonly accountId: number;
+  readonly currency: string;
+  readonly amountMinor: number;
+  readonly paymentId: string;
+}
+
+/** Takes available cash for a payment; idempotent by `paymentId` like `CreditCash`. */
+export interface DebitCash {
+  readonly type: "DebitCash";
+  readonly tsUs: number;
+  readonly accountId: number;
+  readonly currency: string;
+  readonly amountMinor: number;
+  readonly paymentId: string;
+}
+
 export interface DepositSecurities {
   readonly type: "DepositSecurities";
   readonly tsUs: number;
@@ -203,6 +228,8 @@ export type Command =
   | DepositSecurities
   | WithdrawSecurities
   | SetKillSwitch
-  | EndOfDay;
+  | EndOfDay
+  | CreditCash
+  | DebitCash;
 
 export type CommandType = Command["type"];

@@ -23,6 +23,7 @@ export const rejectCatalogue = {
   quantity_off_lot: { status: 400, message: "Quantity is not a multiple of the instrument's lot size." },
   invalid_amount: { status: 400, message: "Amount must be a positive whole number of minor units." },
   invalid_currency: { status: 400, message: "Currency must be a three-letter ISO 4217 code." },
+  invalid_payment_id: { status: 400, message: "Payment id must be 1 to 64 characters." },
   // Trading state
   instrument_halted: { status: 409, message: "Trading in this instrument is halted." },
   instrument_closed: { status: 409, message: "This instrument is closed for trading." },
@@ -35,6 +36,7 @@ export const rejectCatalogue = {
   insufficient_position: { status: 422, message: "Not enough available position to sell or withdraw." },
   open_orders_limit: { status: 429, message: "The account has reached its maximum number of open orders." },
   order_rate_exceeded: { status: 429, message: "The account is sending orders faster than its allowed rate." },
+  duplicate_payment: { status: 409, message: "This payment was already applied to the account." },
   balance_limit: { status: 422, message: "The resulting balance would exceed the largest amount the platform holds." },
   // Order lifecycle
   duplicate_client_order_id: { status: 409, message: "This client order id was already used by the account today." },
@@ -99,6 +101,7 @@ export const apiErrorCatalogue = {
   unknown_card: { status: 422, message: "No card with this token is on file." },
   invalid_card: { status: 400, message: "This is not a valid card number." },
   unknown_payment: { status: 404, message: "No such payment on your accounts." },
+  feed_not_configured: { status: 404, message: "No external market-data feed runs on this server." },
   internal_error: { status: 500, message: "Something went wrong on the server; the request was not carried out. It has been logged." },
 } as const satisfies Record<string, { status: number; message: string }>;
 

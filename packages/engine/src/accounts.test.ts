@@ -9,6 +9,7 @@ import { Engine } from "./engine.ts";
 import { account, instrument, limit } from "./fixtures.ts";
 import { invariantViolations, totalCash } from "./invariants.ts";
 import { cancels, ofType, rejection, Scenario, trades } from "./scenario.ts";
+import { encodeSnapshot, restoreEngine } from "./snapshot.ts";
 
 const cash0 = 10_000_000_000;
 
@@ -52,6 +53,62 @@ describe("cash", () => {
     const s = Scenario.create();
     expect(rejection(deposit(s, 1, amount, currency))).toBe(reason);
     expect(s.cash(1)).toEqual([cash0, 0]);
+  });
+});
+
+describe("payment cash (CreditCash / DebitCash)", () => {
+  const credit = (s: Scenario, paymentId: string, amountMinor: number) => s.apply({ type: "CreditCash", tsUs: 0, accountId: 5, currency: "EUR", amountMinor, paymentId });
+  const debit = (s: Scenario, paymentId: string, amountMinor: number) => s.apply({ type: "DebitCash", tsUs: 0, accountId: 5, currency: "EUR", amountMinor, paymentId });
+
+  it("moves cash once per payment id; a repeat is duplicate_payment and changes nothing", () => {
+    const s = Scenario.create();
+    s.apply(account(5));
+    expect(ofType(credit(s, "pay_1", 70_000), "BalanceChanged")[0]).toMatchObject({ balanceMinor: 70_000, reason: "deposit" });
+    expect(rejection(credit(s, "pay_1", 70_000))).toBe("duplicate_payment");
+    expect(ofType(debit(s, "pay_2", 20_000), "BalanceChanged")[0]).toMatchObject({ balanceMinor: 50_000, reason: "withdrawal" });
+    expect(rejection(debit(s, "pay_2", 20_000))).toBe("duplicate_payment");
+    // A withdrawal's hold and its return share the payment id: debit and credit are remembered apart.
+    expect(ofType(credit(s, "pay_2", 20_000), "BalanceChanged")[0]).toMatchObject({ balanceMinor: 70_000 });
+    expect(rejection(credit(s, "pay_2", 20_000))).toBe("duplicate_payment");
+    expect(s.cash(5)).toEqual([70_000, 0]);
+  });
+
+  it("a refused debit is not remembered: the retry is judged afresh", () => {
+    const s = Scenario.create();
+    s.apply(account(5));
+    expect(rejection(debit(s, "pay_9", 1_000))).toBe("insufficient_funds");
+    credit(s, "pay_8", 1_000);
+    expect(rejection(debit(s, "pay_9", 1_000))).toBeNull();
+    expect(s.cash(5)).toEqual([0, 0]);
+  });
+
+  it.each([
+    { paymentId: "", reason: "invalid_payment_id" },
+    { paymentId: "x".repeat(65), reason: "invalid_payment_id" },
+  ])("payment id $paymentId.length chars → $reason", ({ paymentId, reason }) => {
+    const s = Scenario.create();
+    s.apply(account(5));
+    expect(rejection(credit(s, paymentId, 10))).toBe(reason);
+  });
+
+  it("applied payment ids survive a snapshot and are forgotten 30 days after they were applied", () => {
+    const day = 86_400_000_000;
+    const engine = new Engine();
+    engine.apply(account(5));
+    engine.apply({ type: "CreditCash", tsUs: day, accountId: 5, currency: "EUR", amountMinor: 10, paymentId: "pay_old" });
+    engine.apply({ type: "CreditCash", tsUs: 20 * day, accountId: 5, currency: "EUR", amountMinor: 10, paymentId: "pay_new" });
+    const restored = restoreEngine(encodeSnapshot(engine));
+    expect(restored.apply({ type: "CreditCash", tsUs: 21 * day, accountId: 5, currency: "EUR", amountMinor: 10, paymentId: "pay_old" })[0]).toMatchObject({ reason: "duplicate_payment" });
+    restored.apply({ type: "EndOfDay", tsUs: 31 * day + 1 });
+    expect([...restored.paymentsApplied.keys()]).toEqual(["C:pay_new"]);
+    expect(restored.apply({ type: "CreditCash", tsUs: 32 * day, accountId: 5, currency: "EUR", amountMinor: 10, paymentId: "pay_old" })[0]).toMatchObject({ type: "BalanceChanged" });
+  });
+
+  it("an engine without payments snapshots exactly as before (no payments field)", () => {
+    const s = Scenario.create();
+    s.apply(account(5));
+    deposit(s, 5, 10);
+    expect(new TextDecoder().decode(encodeSnapshot(s.engine))).not.toContain('"payments"');
   });
 });
 

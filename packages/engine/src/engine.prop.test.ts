@@ -109,9 +109,11 @@ class StreamChecker {
   private expectMovement(command: Command): void {
     switch (command.type) {
       case "DepositCash":
+      case "CreditCash":
         add(this.expectedCash, command.currency, command.amountMinor);
         break;
       case "WithdrawCash":
+      case "DebitCash":
         add(this.expectedCash, command.currency, -command.amountMinor);
         break;
       case "DepositSecurities":

@@ -24,6 +24,8 @@ import type {
   CommandType,
   CreateAccount,
   CreateInstrument,
+  CreditCash,
+  DebitCash,
   DepositCash,
   DepositSecurities,
   EngineEvent,
@@ -52,6 +54,8 @@ import {
   notionalMinorMax,
   openOrdersPerAccountMax,
   ordersPerSecondPerAccountMax,
+  paymentIdCharsMax,
+  paymentRetentionUs,
   positionLotsMax,
   priceTicksMax,
   qtyLotsMax,
@@ -105,6 +109,12 @@ export class Engine {
   readonly cashOutstanding = new Map<string, number>();
   /** Securities deposited minus withdrawn per instrument (= sum of positions): bounded by `positionLotsMax`. */
   readonly lotsOutstanding = new Map<number, number>();
+  /**
+   * Payments applied by CreditCash / DebitCash, keyed `C:<paymentId>` or
+   * `D:<paymentId>`, with the command's timestamp: a repeat is refused with
+   * `duplicate_payment`. Kept `paymentRetentionUs` past its day (pruned at end of day).
+   */
+  readonly paymentsApplied = new Map<string, number>();
 
   eventSeq = 0;
   nextOrderId = 1;
@@ -203,6 +213,10 @@ export class Engine {
         break;
       case "EndOfDay":
         this.endOfDay();
+        break;
+      case "CreditCash":
+      case "DebitCash":
+        this.movePaymentCash(command);
         break;
       default:
         unreachable(command, "command");
@@ -1048,28 +1062,43 @@ export class Engine {
     });
   }
 
-  private moveCash(c: DepositCash | WithdrawCash): void {
+  private movePaymentCash(c: CreditCash | DebitCash): void {
+    const key = `${c.type === "CreditCash" ? "C" : "D"}:${c.paymentId}`;
+    if (c.paymentId.length === 0 || c.paymentId.length > paymentIdCharsMax) return this.reject(c.type, "invalid_payment_id", { accountId: c.accountId });
+    if (this.paymentsApplied.has(key)) return this.reject(c.type, "duplicate_payment", { accountId: c.accountId });
+    if (this.moveCash(c)) this.paymentsApplied.set(key, c.tsUs);
+  }
+
+  /** Moves cash in or out of an account; true when it moved (else a rejection was emitted). */
+  private moveCash(c: DepositCash | WithdrawCash | CreditCash | DebitCash): boolean {
     const ids = { accountId: c.accountId };
     const account = this.accounts.get(c.accountId);
-    if (account === undefined) return this.reject(c.type, "unknown_account", ids);
-    if (!currencyPattern.test(c.currency)) return this.reject(c.type, "invalid_currency", ids);
-    if (!inRange(c.amountMinor, 1, cashMinorMax)) return this.reject(c.type, "invalid_amount", ids);
+    if (account === undefined) return this.refuse(c.type, "unknown_account", ids);
+    if (!currencyPattern.test(c.currency)) return this.refuse(c.type, "invalid_currency", ids);
+    if (!inRange(c.amountMinor, 1, cashMinorMax)) return this.refuse(c.type, "invalid_amount", ids);
     const slot = account.cash.get(c.currency);
-    if (c.type === "DepositCash") {
+    if (c.type === "DepositCash" || c.type === "CreditCash") {
       // Trades only move cash between accounts and fee income, so bounding the total
       // in the shard bounds every balance: no credit can ever leave the safe integers.
       const outstanding = this.cashOutstanding.get(c.currency) ?? 0;
-      if (outstanding > cashMinorMax - c.amountMinor) return this.reject(c.type, "balance_limit", ids);
+      if (outstanding > cashMinorMax - c.amountMinor) return this.refuse(c.type, "balance_limit", ids);
       this.cashOutstanding.set(c.currency, outstanding + c.amountMinor);
       const target = slot ?? account.cashSlot(c.currency);
       target.balance += c.amountMinor;
       this.touchCash(target, "deposit");
     } else {
-      if (slot === undefined || slot.balance - slot.reserved < c.amountMinor) return this.reject(c.type, "insufficient_funds", ids);
+      if (slot === undefined || slot.balance - slot.reserved < c.amountMinor) return this.refuse(c.type, "insufficient_funds", ids);
       slot.balance -= c.amountMinor;
       this.cashOutstanding.set(c.currency, (this.cashOutstanding.get(c.currency) ?? 0) - c.amountMinor);
       this.touchCash(slot, "withdrawal");
     }
+    return true;
+  }
+
+  /** `reject`, answering false: for paths that report whether they applied. */
+  private refuse(command: CommandType, reason: RejectCode, ids: { accountId?: number }): false {
+    this.reject(command, reason, ids);
+    return false;
   }
 
   private moveSecurities(c: DepositSecurities | WithdrawSecurities): void {
@@ -1133,6 +1162,7 @@ export class Engine {
       this.finish(order);
     }
     for (const account of this.accounts.values()) account.clientOrderIds.clear();
+    for (const [key, tsUs] of this.paymentsApplied) if (this.tsUs - tsUs > paymentRetentionUs) this.paymentsApplied.delete(key);
     this.out.push({ type: "DayEnded", seq: this.nextSeq(), tsUs: this.tsUs });
   }
 }

@@ -203,7 +203,7 @@ export type OrderFlaw =
 
 export type RefFlaw = "none" | "other_account" | "unknown_id" | "finished_id";
 export type ReplaceFlaw = RefFlaw | "zero_qty" | "below_filled" | "no_change" | "off_collar_price";
-export type FundsOp = "DepositCash" | "WithdrawCash" | "DepositSecurities" | "WithdrawSecurities";
+export type FundsOp = "DepositCash" | "WithdrawCash" | "CreditCash" | "DebitCash" | "DepositSecurities" | "WithdrawSecurities";
 export type FundsFlaw = "none" | "zero_amount" | "bad_currency" | "to_limit" | "past_limit";
 
 /** Picks (`account`, `instrument`, `pick`, `session`) are indexes taken modulo what exists. */
@@ -482,7 +482,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant("funds" as const),
       account: pickArb,
       instrument: fc.nat({ max: 1 }),
-      op: fc.constantFrom<FundsOp>("DepositCash", "WithdrawCash", "DepositSecurities", "WithdrawSecurities"),
+      op: fc.constantFrom<FundsOp>("DepositCash", "WithdrawCash", "CreditCash", "DebitCash", "DepositSecurities", "WithdrawSecurities"),
       amount: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 1_000 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 100_000_000 }) }),
       flaw: flawArb<FundsFlaw>("none", ["zero_amount", "bad_currency", "to_limit", "past_limit"], 6),
     }),
@@ -699,10 +699,12 @@ class Materializer {
   }
 
   private countMovement(command: Command): void {
-    const sign = command.type === "DepositCash" || command.type === "DepositSecurities" ? 1n : -1n;
+    const sign = command.type === "DepositCash" || command.type === "CreditCash" || command.type === "DepositSecurities" ? 1n : -1n;
     switch (command.type) {
       case "DepositCash":
       case "WithdrawCash":
+      case "CreditCash":
+      case "DebitCash":
         this.cashOutstanding.set(command.currency, (this.cashOutstanding.get(command.currency) ?? 0n) + sign * BigInt(command.amountMinor));
         break;
       case "DepositSecurities":
@@ -847,15 +849,17 @@ class Materializer {
     const account = this.engine.accounts.get(accountId);
     let amount = op.flaw === "zero_amount" ? 0 : op.amount;
     const extra = op.flaw === "past_limit" ? 1 : 0;
-    if (op.op === "DepositCash" || op.op === "WithdrawCash") {
+    if (op.op === "DepositCash" || op.op === "WithdrawCash" || op.op === "CreditCash" || op.op === "DebitCash") {
       const slot = account?.cash.get(spec.currency);
       const room =
-        op.op === "DepositCash"
+        op.op === "DepositCash" || op.op === "CreditCash"
           ? cashMinorMax - Number(this.cashOutstanding.get(spec.currency) ?? 0n)
           : (slot?.balance ?? 0) - (slot?.reserved ?? 0);
       if (op.flaw === "to_limit" || op.flaw === "past_limit") amount = Math.max(1, room + extra);
       if (this.wireSafe) amount = Math.min(amount, Number.MAX_SAFE_INTEGER);
       const currency = op.flaw === "bad_currency" ? "eur" : spec.currency;
+      // Payment ids from a small pool, so that repeats (refused as duplicate_payment) happen.
+      if (op.op === "CreditCash" || op.op === "DebitCash") return { type: op.op, tsUs, accountId, currency, amountMinor: amount, paymentId: `pay_${String(op.amount % 16)}` };
       return { type: op.op, tsUs, accountId, currency, amountMinor: amount };
     }
     const slot = account?.positions.get(spec.instrumentId);

@@ -17,3 +17,7 @@ export const clientOrderIdCharsMax = 64;
 export const stopOrdersPerInstrumentMax = 10_000;
 /** The order-rate throttle counts orders per window of this length. */
 export const rateWindowUs = 1_000_000;
+/** Longest payment id on CreditCash / DebitCash (the codec's bound). */
+export const paymentIdCharsMax = 64;
+/** How long an applied payment id is remembered (refusing repeats): 30 days, in µs. */
+export const paymentRetentionUs = 30 * 86_400_000_000;

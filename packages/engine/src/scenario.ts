@@ -76,8 +76,8 @@ export class Scenario {
     // A rejection changes nothing, so it is the only event its command produces.
     if (rejected) expect(events.map((e) => e.type)).toEqual(["CommandRejected"]);
     if (!rejected) {
-      if (stamped.type === "DepositCash") addTo(this.cashExpected, stamped.currency, stamped.amountMinor);
-      if (stamped.type === "WithdrawCash") addTo(this.cashExpected, stamped.currency, -stamped.amountMinor);
+      if (stamped.type === "DepositCash" || stamped.type === "CreditCash") addTo(this.cashExpected, stamped.currency, stamped.amountMinor);
+      if (stamped.type === "WithdrawCash" || stamped.type === "DebitCash") addTo(this.cashExpected, stamped.currency, -stamped.amountMinor);
       if (stamped.type === "DepositSecurities") addTo(this.positionsExpected, stamped.instrumentId, stamped.qtyLots);
       if (stamped.type === "WithdrawSecurities") addTo(this.positionsExpected, stamped.instrumentId, -stamped.qtyLots);
     }

@@ -85,6 +85,8 @@ export interface EngineSnapshot {
   sessions: Session[];
   feesCollected: Array<[currency: string, amountMinor: number]>;
   orders: OrderRow[];
+  /** Applied payment ids with their timestamps; absent when there are none (so older snapshots read the same). */
+  payments?: Array<[key: string, tsUs: number]>;
 }
 
 export function snapshotOf(engine: Engine): EngineSnapshot {
@@ -136,6 +138,7 @@ export function snapshotOf(engine: Engine): EngineSnapshot {
       o.displayQty, o.postOnly, o.sessionId, o.makerFeeBps, o.takerFeeBps, o.filled, o.visible, o.priority, o.reservedCash,
       o.reservedLots, o.status,
     ]),
+    ...(engine.paymentsApplied.size === 0 ? {} : { payments: [...engine.paymentsApplied.entries()] }),
   };
 }
 
@@ -174,6 +177,7 @@ export function restoreEngine(bytes: Uint8Array, options: EngineOptions = {}): E
   for (const firm of snapshot.killedFirms) engine.killedFirms.add(firm);
   for (const session of snapshot.sessions) engine.sessions.set(session.sessionId, session);
   for (const [currency, amount] of snapshot.feesCollected) engine.feesCollected.set(currency, amount);
+  for (const [key, tsUs] of snapshot.payments ?? []) engine.paymentsApplied.set(key, tsUs);
   // The outstanding totals are derived state: balances plus fee income, and positions.
   for (const [currency, total] of totalCash(engine)) engine.cashOutstanding.set(currency, total);
   for (const [instrumentId, total] of totalPositions(engine)) engine.lotsOutstanding.set(instrumentId, total);

@@ -24,6 +24,10 @@ interface Switches {
   providerDown: boolean;
   /** The engine cannot be reached when reserving. */
   reserveFails: boolean;
+  /** The engine cannot be reached when crediting. */
+  creditFails: boolean;
+  /** The engine applies the command, then the answer is lost (the process dies in between). */
+  loseAnswers: boolean;
 }
 
 interface Harness {
@@ -45,7 +49,7 @@ async function harness(sql: Sql, options: Partial<PaymentsOptions> = {}): Promis
   const engine = new Engine();
   const projector = await LedgerProjector.open(ledger);
   const clock = { nowMs: 1_767_225_600_000 };
-  const switches: Switches = { providerDown: false, reserveFails: false };
+  const switches: Switches = { providerDown: false, reserveFails: false, creditFails: false, loseAnswers: false };
   const run = async (command: Command) => {
     const events = engine.apply({ ...command, tsUs: clock.nowMs * 1_000 });
     await projector.apply(events);
@@ -54,16 +58,23 @@ async function harness(sql: Sql, options: Partial<PaymentsOptions> = {}): Promis
   for (const command of [fixtures.instrument(), fixtures.account(1), fixtures.account(2)]) await run(command);
   const credits: string[] = [];
   const decisions = new Map<ProviderRequest["direction"], SimulatedDecision>();
-  // The engine side as the gateway wires it: WithdrawCash holds, DepositCash credits.
+  // The engine side as the platform wires it: DebitCash holds, CreditCash credits, each once per payment.
+  // The switches make the engine unreachable, or apply a command and then lose the answer (a crash in between).
   const funds: EngineFunds = {
-    async reserve(accountId, currency, amountMinor) {
+    async reserve(accountId, currency, amountMinor, paymentId) {
       if (switches.reserveFails) throw new Error("engine unreachable");
-      const events = await run({ type: "WithdrawCash", tsUs: 0, accountId, currency, amountMinor: Number(amountMinor) });
-      return !events.some((event) => event.type === "CommandRejected");
+      const events = await run({ type: "DebitCash", tsUs: 0, accountId, currency, amountMinor: Number(amountMinor), paymentId });
+      if (switches.loseAnswers) throw new Error("crashed after the engine applied");
+      const rejected = events.find((event) => event.type === "CommandRejected");
+      return rejected === undefined || rejected.reason === "duplicate_payment";
     },
     async credit(accountId, currency, amountMinor, paymentId) {
-      credits.push(paymentId);
-      await run({ type: "DepositCash", tsUs: 0, accountId, currency, amountMinor: Number(amountMinor) });
+      if (switches.creditFails) throw new Error("engine unreachable");
+      const events = await run({ type: "CreditCash", tsUs: 0, accountId, currency, amountMinor: Number(amountMinor), paymentId });
+      const rejected = events.find((event) => event.type === "CommandRejected");
+      if (rejected === undefined) credits.push(paymentId);
+      if (switches.loseAnswers) throw new Error("crashed after the engine applied");
+      if (rejected !== undefined && rejected.reason !== "duplicate_payment") throw new Error(`the engine refused a credit: ${rejected.reason}`);
     },
   };
   let payments: PaymentsService | null = null;
@@ -274,6 +285,66 @@ for (const backend of backends) {
       await expect(h.payments.withdraw({ ...base, idempotencyKey: "lost" })).rejects.toThrow(/engine unreachable/);
       h.clock.nowMs += 60_000;
       expect((await h.payments.stuck(30_000)).map((p) => [p.idempotencyKey, p.status])).toEqual([["lost", "reserving"]]);
+    });
+
+    it("recovers every payment a crash left half-done; no step moves money twice", async () => {
+      const h = await harness(sql);
+      const pay = async (kind: "deposit" | "withdraw", key: string, amountMinor: bigint) => {
+        const request = { accountId: 1, currency: "EUR", amountMinor, idempotencyKey: key };
+        return kind === "deposit" ? h.payments.deposit(request) : h.payments.withdraw(request);
+      };
+      await pay("deposit", "seed", 10_000n);
+      await h.provider.flush();
+      expect(h.available(1)).toBe(10_000);
+
+      // 1. The engine took the hold, the answer was lost: `reserving`, though the cash is gone.
+      h.switches.loseAnswers = true;
+      await expect(pay("withdraw", "w-held", 1_000n)).rejects.toThrow(/crashed/);
+      h.switches.loseAnswers = false;
+      // 2. The engine was never reached: `reserving`, cash untouched.
+      h.switches.reserveFails = true;
+      await expect(pay("withdraw", "w-unreached", 2_000n)).rejects.toThrow(/unreachable/);
+      h.switches.reserveFails = false;
+      // 3. A deposit settled by the webhook; the credit was applied but its answer lost: `crediting`.
+      await pay("deposit", "d-credited", 500n);
+      h.switches.loseAnswers = true;
+      await expect(h.provider.flush()).rejects.toThrow(/crashed/);
+      h.switches.loseAnswers = false;
+      // 4. A deposit settled by the webhook while the engine was down: `crediting`, not credited.
+      await pay("deposit", "d-uncredited", 300n);
+      h.switches.creditFails = true;
+      await expect(h.provider.flush()).rejects.toThrow(/unreachable/);
+      h.switches.creditFails = false;
+      // 5. A withdrawal whose payout failed, voided while the engine was down: `voiding`.
+      h.decisions.set("withdrawal", { outcome: "failed", reason: "account_closed" });
+      await pay("withdraw", "w-voided", 400n);
+      h.switches.creditFails = true;
+      await expect(h.provider.flush()).rejects.toThrow(/unreachable/);
+      h.switches.creditFails = false;
+      h.decisions.delete("withdrawal");
+
+      const status = async (key: string) => (await h.payments.list(1)).find((p) => p.idempotencyKey === key)?.status;
+      expect([await status("w-held"), await status("w-unreached"), await status("d-credited"), await status("d-uncredited"), await status("w-voided")]).toEqual([
+        "reserving", "reserving", "crediting", "crediting", "voiding",
+      ]);
+      // Held 1,000 (w-held) and 400 (w-voided); credited 500 (d-credited).
+      expect(h.available(1)).toBe(10_000 - 1_000 + 500 - 400);
+
+      h.clock.nowMs += 1_000;
+      const recovered = await h.payments.recover();
+      expect(recovered).toHaveLength(5);
+      // The withdrawals now pending go to the provider, which pays them out.
+      await h.provider.flush();
+      expect([await status("w-held"), await status("w-unreached"), await status("d-credited"), await status("d-uncredited"), await status("w-voided")]).toEqual([
+        "posted", "posted", "posted", "posted", "voided",
+      ]);
+      // Each amount moved exactly once: −1,000 −2,000 +500 +300, the voided 400 returned.
+      expect(h.available(1)).toBe(10_000 - 1_000 - 2_000 + 500 + 300);
+      expect(h.credits.filter((id) => id === recovered.find((p) => p.idempotencyKey === "d-credited")?.paymentId)).toHaveLength(1);
+      expect(await h.payments.stuck(0)).toEqual([]);
+      expect(await h.payments.recover()).toEqual([]);
+      expect(await h.ledger.balance(eur("clearing"))).toBe(0n);
+      await expectBooksMatchEngine(h);
     });
   });
 }

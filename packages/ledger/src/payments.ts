@@ -22,10 +22,16 @@
  *   2. Webhook "succeeded": `crediting`, bank → clearing posted in the same
  *      transaction; `funds.credit` credits the engine (projected clearing → client
  *      cash); `posted`. Webhook "failed": `failed`.
- * Payments clearing nets to zero once every payment is settled; a payment stuck in
- * `reserving`, `crediting` or `voiding` (a crash between the database and the engine)
- * is listed by `stuck()` for an operator, who checks the engine and finishes it;
- * nothing is retried blindly, because the engine's commands are not idempotent.
+ * Payments clearing nets to zero once every payment is settled.
+ *
+ * Crashes: every engine step names the payment (CreditCash / DebitCash carry its
+ * id, and the engine applies each at most once, refusing a repeat with
+ * `duplicate_payment`), and the provider takes the payment id as its idempotency
+ * key. So a payment a crash left in `reserving`, `crediting` or `voiding`, or
+ * `pending` without the provider's reference, is finished by `recover()` (the
+ * platform runs it at start-up): each step is simply retried, and a step that had
+ * already happened is recognised rather than repeated. `stuck()` lists what is
+ * still unfinished.
  */
 import { randomBytes } from "node:crypto";
 import type { Sql } from "@tradestream/store";
@@ -44,11 +50,15 @@ import type { PaymentDirection, PaymentProvider, ProviderEvent } from "./provide
 import type { CardVault } from "./vault.ts";
 import { verifyWebhook } from "./webhook.ts";
 
-/** The engine side of payments; the gateway implements it with WithdrawCash and DepositCash. */
+/**
+ * The engine side of payments; the platform implements it with DebitCash and
+ * CreditCash, which the engine applies once per payment id. Both must be safe to
+ * call again with the same payment id: a step that already happened counts as done.
+ */
 export interface EngineFunds {
-  /** Takes the amount out of available cash (WithdrawCash); false when it is not available. */
-  reserve(accountId: number, currency: string, amountMinor: bigint): Promise<boolean>;
-  /** Adds the amount to the account (DepositCash): a settled deposit, or a voided withdrawal returned. */
+  /** Takes the amount out of available cash (DebitCash); false when it is not available. True when it was taken, now or before. */
+  reserve(accountId: number, currency: string, amountMinor: bigint, paymentId: string): Promise<boolean>;
+  /** Adds the amount to the account (CreditCash): a settled deposit, or a voided withdrawal returned; done now or before. */
   credit(accountId: number, currency: string, amountMinor: bigint, paymentId: string): Promise<void>;
 }
 
@@ -210,14 +220,32 @@ export class PaymentsService {
       return BigInt(row?.total ?? "0") + request.amountMinor > limits.withdrawalPerDayMinor ? "over_daily_limit" : null;
     });
     if (recorded.replayed || recorded.payment.status !== "reserving") return recorded.result;
-    const payment = recorded.payment;
-    const held = await this.#options.funds.reserve(payment.accountId, payment.currency, payment.amountMinor);
-    if (!held) {
-      const rejected = await this.#transition(payment.paymentId, ["reserving"], "rejected", "insufficient_funds");
-      return { code: "insufficient_funds", payment: rejected, replayed: false };
+    const payment = await this.#reserve(recorded.payment);
+    return { code: codeOf(payment), payment, replayed: false };
+  }
+
+  /**
+   * Finishes the payments a crash left between the database, the engine and the
+   * provider (see the module comment), untouched for at least `olderThanMs`; returns
+   * them as they are now. Safe to run at any time, and more than once.
+   */
+  async recover(olderThanMs = 0): Promise<Payment[]> {
+    const recovered: Payment[] = [];
+    for (const payment of await this.stuck(olderThanMs)) {
+      this.#logger.warn("payment recovery", { paymentId: payment.paymentId, status: payment.status });
+      if (payment.status === "reserving") recovered.push(await this.#reserve(payment));
+      else if (payment.status === "crediting" || payment.status === "voiding") recovered.push(await this.#returnFunds(payment, payment.status));
+      else recovered.push(await this.#submit(payment)); // pending, not known to the provider
     }
+    return recovered;
+  }
+
+  /** The engine's hold for a withdrawal, then the provider; refused when the cash is not available. */
+  async #reserve(payment: Payment): Promise<Payment> {
+    const held = await this.#options.funds.reserve(payment.accountId, payment.currency, payment.amountMinor, payment.paymentId);
+    if (!held) return this.#transition(payment.paymentId, ["reserving"], "rejected", "insufficient_funds");
     const pending = await this.#transition(payment.paymentId, ["reserving"], "pending", null);
-    return { code: "ok", payment: await this.#submit(pending), replayed: false };
+    return pending.status === "pending" ? this.#submit(pending) : pending;
   }
 
   /**
@@ -285,10 +313,16 @@ export class PaymentsService {
     return rows.map(paymentOf);
   }
 
-  /** Payments left between the database and the engine for longer than `olderThanMs`: an operator finishes them. */
+  /**
+   * Payments left unfinished for at least `olderThanMs`: between the database and the
+   * engine (`reserving`, `crediting`, `voiding`), or `pending` without the provider's
+   * reference (the provider may not have them). `recover()` finishes them.
+   */
   async stuck(olderThanMs: number): Promise<Payment[]> {
     const rows = await this.#ledger.sql.query<PaymentRow>(
-      "SELECT * FROM ledger_payments WHERE status IN ('reserving', 'crediting', 'voiding') AND updated_at_ms < $1 ORDER BY updated_at_ms",
+      `SELECT * FROM ledger_payments
+        WHERE (status IN ('reserving', 'crediting', 'voiding') OR (status = 'pending' AND provider_ref IS NULL)) AND updated_at_ms <= $1
+        ORDER BY updated_at_ms, payment_id`,
       [this.#clock.nowMs() - olderThanMs],
     );
     return rows.map(paymentOf);

@@ -20,7 +20,11 @@ export interface ProviderRequest {
 
 export interface PaymentProvider {
   readonly name: string;
-  /** Accepts the payment for processing; the outcome arrives by webhook. Throws when the provider is unreachable. */
+  /**
+   * Accepts the payment for processing; the outcome arrives by webhook. Throws when the
+   * provider is unreachable. The payment id is the idempotency key: submitting the same
+   * payment again returns the first reference and moves no more money.
+   */
   submit(request: ProviderRequest): Promise<{ readonly providerRef: string }>;
 }
 
@@ -56,6 +60,8 @@ export class SimulatedProvider implements PaymentProvider {
   readonly name = "simulated";
   readonly #options: SimulatedProviderOptions;
   readonly #queue: Queued[] = [];
+  /** Reference per payment id: a repeated submission is the same payment. */
+  readonly #refs = new Map<string, string>();
   #next = 0;
   /** Webhooks sent so far, with their signatures, for tests that replay them. */
   readonly sent: { readonly body: string; readonly signature: string }[] = [];
@@ -67,8 +73,11 @@ export class SimulatedProvider implements PaymentProvider {
   }
 
   submit(request: ProviderRequest): Promise<{ readonly providerRef: string }> {
+    const known = this.#refs.get(request.paymentId);
+    if (known !== undefined) return Promise.resolve({ providerRef: known });
     this.#next += 1;
     const providerRef = `sim_${this.#next}`;
+    this.#refs.set(request.paymentId, providerRef);
     const decision = this.#options.decide?.(request) ?? { outcome: "succeeded" };
     const event: ProviderEvent = {
       eventId: `evt_${providerRef}`,
