@@ -110,7 +110,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   }
 
   // The relational store and sign-in.
-  const sql = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // PGlite runs on a worker thread unless TRADESTREAM_PGLITE_WORKER=0: its CPU time stays off the gateway and the engine.
+  const sql = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgliteWorker: process.env.TRADESTREAM_PGLITE_WORKER !== "0" });
   const secret = loadSecret(config);
   const auth = await AuthService.open({ sql, secret, oidc: config.oidc, logger, ...(config.argon2 === undefined ? {} : { argon2: config.argon2 }) });
   if (config.demo) {

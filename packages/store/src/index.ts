@@ -9,7 +9,7 @@ import { openPostgres } from "./postgres.ts";
 import type { Sql } from "./sql.ts";
 
 export { type Sql, TransactionAbortedError } from "./sql.ts";
-export { openPglite } from "./pglite.ts";
+export { openPglite, type PgliteOptions } from "./pglite.ts";
 export { openPostgres, type PostgresOptions, postgresPoolMaxDefault } from "./postgres.ts";
 export { type Migration, migrate } from "./migrate.ts";
 export { type TestBackend, testBackends, testDatabaseUrlDefault } from "./testing.ts";
@@ -19,9 +19,11 @@ export interface StoreConfig {
   readonly databaseUrl?: string | undefined;
   /** Where PGlite keeps its files (under `pglite/`); null keeps everything in memory. */
   readonly dataDir: string | null;
+  /** Run PGlite on a worker thread, so that its CPU time is not taken from this thread. */
+  readonly pgliteWorker?: boolean | undefined;
 }
 
 export function openStore(config: StoreConfig): Promise<Sql> {
   if (config.databaseUrl !== undefined && config.databaseUrl !== "") return openPostgres(config.databaseUrl);
-  return openPglite(config.dataDir === null ? null : join(config.dataDir, "pglite"));
+  return openPglite(config.dataDir === null ? null : join(config.dataDir, "pglite"), { worker: config.pgliteWorker === true });
 }

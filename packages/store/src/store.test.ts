@@ -3,8 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Migration, type Sql, TransactionAbortedError, migrate, openPglite, openStore, testBackends } from "./index.ts";
+import { openPgliteFromTemplate, pgliteTemplate } from "./pglite.ts";
 
-const backends = await testBackends();
+const template = pgliteTemplate();
+const pgliteOnWorker = { name: "pglite" as const, label: "pglite on a worker thread", unavailable: null, open: async () => openPgliteFromTemplate(await template, { worker: true }) };
+const backends = [...(await testBackends()).map((b) => ({ ...b, label: String(b.name) })), pgliteOnWorker];
 const pglite = backends.find((b) => b.name === "pglite");
 if (pglite === undefined) throw new Error("testBackends always offers PGlite");
 
@@ -16,7 +19,7 @@ const migrations: readonly Migration[] = [
 ];
 
 for (const backend of backends) {
-  describe.skipIf(backend.unavailable !== null)(`store on ${backend.name}`, () => {
+  describe.skipIf(backend.unavailable !== null)(`store on ${backend.label}`, () => {
     let sql: Sql;
     beforeEach(async () => {
       sql = await backend.open();
@@ -229,8 +232,8 @@ describe("PGlite specifics", () => {
     }
   });
 
-  it("openStore uses PGlite under dataDir/pglite without a database URL", async () => {
-    const sql = await openStore({ dataDir: dir, databaseUrl: undefined });
+  it("openStore uses PGlite under dataDir/pglite without a database URL (on a worker thread when asked)", async () => {
+    const sql = await openStore({ dataDir: dir, databaseUrl: undefined, pgliteWorker: true });
     try {
       expect(sql.kind).toBe("pglite");
       await sql.query("CREATE TABLE t (id integer)");
@@ -252,5 +255,23 @@ describe("PGlite specifics", () => {
     expect(await running).toEqual([{ n: 1 }]);
     await closing;
     await expect(sql.query("SELECT 1")).rejects.toThrow(/closed/);
+  });
+
+  it("on a worker thread: the same results, SQL errors with their SQLSTATE, data kept across reopen", async () => {
+    const first = await openPglite(dir, { worker: true });
+    await migrate(first, "widgets", migrations);
+    await first.query("INSERT INTO widgets (id, label, weight) VALUES ($1, $2, $3)", [1, "kept", "9007199254740993"]);
+    const duplicate = first.query("INSERT INTO widgets (id, label) VALUES ($1, $2)", [1, "again"]);
+    await expect(duplicate).rejects.toThrow(/duplicate key/);
+    await expect(duplicate).rejects.toMatchObject({ code: "23505" });
+    await expect(first.transaction(async (tx) => tx.query("SELECT nope FROM widgets"))).rejects.toMatchObject({ code: "42703" });
+    await first.close();
+    await expect(first.query("SELECT 1")).rejects.toThrow(/closed/);
+    const second = await openPglite(dir, { worker: true });
+    try {
+      expect(await second.query("SELECT label, weight FROM widgets")).toEqual([{ label: "kept", weight: "9007199254740993" }]);
+    } finally {
+      await second.close();
+    }
   });
 });
