@@ -46,6 +46,8 @@ export {
   type LoginResult,
   type Principal,
   type RequestMeta,
+  type Revocation,
+  revokes,
   type SignedRequest,
   type Tokens,
   type UserChange,

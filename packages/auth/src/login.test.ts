@@ -3,7 +3,7 @@ import { testBackends } from "@tradestream/store";
 import { SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuthError } from "./errors.ts";
-import type { LoginResult, Tokens } from "./service.ts";
+import { type LoginResult, type Revocation, revokes, type Tokens } from "./service.ts";
 import { signRequest } from "./signature.ts";
 import { type Harness, meta, openHarness } from "./test-harness.ts";
 import { generateTotp, newTotpSecret } from "./totp.ts";
@@ -236,5 +236,36 @@ describe("disabled users", () => {
     expect((await h.auth.authenticateAccessToken(tokens.accessToken)).roles).toEqual(["support"]);
     await h.auth.updateUser(userId, { groups: ["fin-compliance-leads"], accountIds: [5] }, "admin1");
     expect(await h.auth.authenticateAccessToken(tokens.accessToken)).toMatchObject({ roles: ["admin"], accountIds: [5] });
+  });
+});
+
+describe("revocation signal (for open WebSockets)", () => {
+  it("names the session, key or user whose credentials stopped working; revokes() picks the principals it ends", async () => {
+    const seen: Revocation[] = [];
+    const stop = h.auth.onRevoked((revocation) => seen.push(revocation));
+    const { userId } = await h.auth.createUser({ username: "trader3", password, groups: ["authorized-traders"], accountIds: [1003] });
+    const first = tokensOf(await h.auth.login("trader3", password, meta));
+    const second = tokensOf(await h.auth.login("trader3", password, meta));
+    const a = await h.auth.authenticateAccessToken(first.accessToken);
+    const b = await h.auth.authenticateAccessToken(second.accessToken);
+    const key = await h.auth.createApiKey(userId, "bot", meta);
+
+    await h.auth.logout(a.sessionId ?? "", meta);
+    await h.auth.logout(a.sessionId ?? "", meta); // already ended: no second signal
+    expect(seen).toEqual([{ kind: "session", sessionId: a.sessionId, reason: "logout" }]);
+    expect([revokes(seen[0] as Revocation, a), revokes(seen[0] as Revocation, b)]).toEqual([true, false]);
+
+    await h.auth.revokeApiKey(userId, key.keyId, meta);
+    expect(seen.at(-1)).toEqual({ kind: "api_key", keyId: key.keyId, reason: "api_key_revoked" });
+
+    await h.auth.updateUser(userId, { accountIds: [1003, 1004] }, "admin1");
+    expect(seen.at(-1)).toEqual({ kind: "user", userId, reason: "access_changed" });
+    await h.auth.updateUser(userId, { disabled: true }, "admin1");
+    expect(seen.at(-1)).toEqual({ kind: "user", userId, reason: "user_disabled" });
+    expect(revokes(seen.at(-1) as Revocation, b)).toBe(true);
+
+    stop();
+    await h.auth.updateUser(userId, { accountIds: [1003] }, "admin1");
+    expect(seen).toHaveLength(4);
   });
 });

@@ -13,6 +13,7 @@
  *   and in other processes within `statusCacheTtlMs`.
  */
 import { randomBytes } from "node:crypto";
+import { Listeners } from "@tradestream/kernel";
 import { type Algorithm, hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
 import { migrate, type Sql } from "@tradestream/store";
 import { type JWTPayload, SignJWT, errors as joseErrors, jwtVerify } from "jose";
@@ -47,6 +48,28 @@ export interface Principal {
   /** Refresh-token family id; null for API keys. */
   readonly sessionId: string | null;
   readonly apiKeyId: string | null;
+}
+
+/**
+ * Credentials that stopped working, for holders of long-lived connections (the
+ * gateway's WebSockets): a session family ended (logout, refresh-token reuse), an API
+ * key revoked, or a user changed (disabled, new password, other groups or accounts).
+ */
+export type Revocation =
+  | { readonly kind: "session"; readonly sessionId: string; readonly reason: string }
+  | { readonly kind: "api_key"; readonly keyId: string; readonly reason: string }
+  | { readonly kind: "user"; readonly userId: number; readonly reason: string };
+
+/** Whether a revocation ends what `principal` may do. */
+export function revokes(revocation: Revocation, principal: Principal): boolean {
+  switch (revocation.kind) {
+    case "session":
+      return principal.sessionId === revocation.sessionId;
+    case "api_key":
+      return principal.apiKeyId === revocation.keyId;
+    case "user":
+      return principal.userId === revocation.userId;
+  }
 }
 
 export interface UserView {
@@ -237,6 +260,7 @@ export class AuthService {
   readonly #oidc: OidcClient | null;
   readonly #dummyHash: string;
   readonly #sessions = new TtlCache<string, SessionStatus>(statusCacheTtlMs, statusCacheEntriesMax);
+  readonly #revocations = new Listeners<Revocation>((error) => this.#logger.warn("a revocation listener failed", { error: error instanceof Error ? error.message : String(error) }));
   readonly #users = new TtlCache<number, UserRow>(statusCacheTtlMs, statusCacheEntriesMax);
   readonly #nonces = new NonceCache();
   #lastSweepMs = Number.NEGATIVE_INFINITY;
@@ -273,6 +297,15 @@ export class AuthService {
   }
 
   // ---------------------------------------------------------------- users
+
+  /**
+   * Calls `listener` when credentials stop working in this process (see `Revocation`);
+   * returns the function that stops it. Requests are checked anyway; this is for
+   * connections that authenticated once and stay open.
+   */
+  onRevoked(listener: (revocation: Revocation) => void): () => void {
+    return this.#revocations.add(listener);
+  }
 
   async createUser(input: CreateUserInput, actor = "system"): Promise<UserView> {
     const username = checkUsername(input.username);
@@ -359,6 +392,8 @@ export class AuthService {
     if (before === undefined || after === undefined) throw new AuthError("unknown_user");
     this.#users.delete(userId);
     this.#sessions.deleteWhere((status) => status.userId === userId);
+    const reason = change.disabled === true ? "user_disabled" : passwordHash !== undefined ? "password_changed" : memberOf !== undefined || accountIds !== undefined ? "access_changed" : null;
+    if (reason !== null) this.#revocations.emitAll([{ kind: "user", userId, reason }]);
     await this.#record({
       actor,
       action: "user_update",
@@ -555,6 +590,7 @@ export class AuthService {
         throw new AuthError("token_invalid", "This session has ended; sign in again.");
       case "reused":
         this.#sessions.set(outcome.row.session_id, { revoked: true, userId: outcome.row.user_id }, now);
+        this.#revocations.emitAll([{ kind: "session", sessionId: outcome.row.session_id, reason: "refresh_token_reused" }]);
         await this.#record({ actor: outcome.row.username, action: "refresh_reuse_detected", outcome: "denied", detail: { sessionId: outcome.row.session_id } }, meta);
         this.#logger.warn("refresh token reuse detected; session family revoked", { username: outcome.row.username, sessionId: outcome.row.session_id });
         throw new AuthError("refresh_token_reused");
@@ -581,7 +617,10 @@ export class AuthService {
         )
       : [];
     const ended = rows[0];
-    if (ended !== undefined) this.#sessions.set(sessionId, { revoked: true, userId: ended.user_id }, now);
+    if (ended !== undefined) {
+      this.#sessions.set(sessionId, { revoked: true, userId: ended.user_id }, now);
+      this.#revocations.emitAll([{ kind: "session", sessionId, reason: "logout" }]);
+    }
     await this.#record({ actor: ended?.username ?? unknownActor, action: "logout", outcome: "ok", detail: { sessionId, ended: ended !== undefined } }, meta);
   }
 
@@ -657,6 +696,7 @@ export class AuthService {
     if (row === undefined) throw new AuthError("unknown_api_key");
     if (row.revoked_at_ms === null) {
       await this.#sql.query("UPDATE auth_api_keys SET revoked_at_ms = $3 WHERE key_id = $1 AND user_id = $2 AND revoked_at_ms IS NULL", [keyId, userId, this.#now()]);
+      this.#revocations.emitAll([{ kind: "api_key", keyId, reason: "api_key_revoked" }]);
     }
     await this.#record({ actor: user.username, action: "api_key_revoke", target: keyId, outcome: "ok", detail: { alreadyRevoked: row.revoked_at_ms !== null } }, meta);
   }
