@@ -386,6 +386,39 @@ describe("WebSocket", () => {
   });
 });
 
+describe("WebSocket and revoked credentials", () => {
+  it("closes a connection (4401) as soon as its session is logged out or its user is disabled", async () => {
+    const { userId } = await platform.auth.createUser({ username: "ws-revoke", password: "ws-revoke-password", groups: ["auditors"], accountIds: [] });
+    const connect = async (): Promise<{ socket: WebSocket; closed: Promise<number>; client: ApiClient }> => {
+      const client = new ApiClient(platform.url);
+      const login = await client.post<{ accessToken: string }>("/api/v1/auth/login", { username: "ws-revoke", password: "ws-revoke-password" });
+      client.token = login.body.accessToken;
+      const socket = new WebSocket(`${platform.url.replace("http", "ws")}/ws`);
+      const closed = new Promise<number>((resolve) => socket.once("close", (code: number) => resolve(code)));
+      const authenticated = new Promise<void>((resolve) => {
+        socket.on("message", (data: WebSocket.RawData) => {
+          if ((JSON.parse(rawText(data)) as { type: string }).type === "authenticated") resolve();
+        });
+      });
+      await new Promise((resolve) => socket.once("open", resolve));
+      socket.send(JSON.stringify({ op: "auth", token: client.token }));
+      await authenticated;
+      return { socket, closed, client };
+    };
+    const first = await connect();
+    const second = await connect();
+    expect((await first.client.post("/api/v1/auth/logout")).status).toBe(200);
+    expect(await first.closed).toBe(4401);
+    // The other session of the same user is untouched by that logout…
+    second.socket.send(JSON.stringify({ op: "ping", id: 1 }));
+    await new Promise<void>((resolve) => second.socket.once("message", () => resolve()));
+    expect(second.socket.readyState).toBe(WebSocket.OPEN);
+    // …and ends when an administrator disables the user.
+    expect((await admin.request("PATCH", `/api/v1/admin/users/${String(userId)}`, { disabled: true })).status).toBe(200);
+    expect(await second.closed).toBe(4401);
+  });
+});
+
 describe("edges", () => {
   it("answers unknown routes, bad JSON, oversized bodies and wrong media types with the one error shape", async () => {
     const missing = await anonymous.get<{ error: { code: string } }>("/api/v1/nope");

@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import type { AuthService, Principal } from "@tradestream/auth";
+import { type AuthService, type Principal, type Revocation, revokes } from "@tradestream/auth";
 import { errorCatalogue, type ErrorCode } from "@tradestream/contracts";
 import { fromSteps } from "@tradestream/kernel";
 import { candleIntervals, type BookDelta, type CandleInterval, type InstrumentInfo, type MarketDataProjection, type MarketUpdate } from "@tradestream/marketdata";
@@ -137,6 +137,7 @@ export class WsHub {
     this.server.on("connection", (socket: WebSocket, request: IncomingMessage) => this.onConnection(socket, request));
     this.unsubscribers.push(deps.market.onUpdate((update) => this.onMarket(update)));
     this.unsubscribers.push(deps.orders.onUpdate((update) => this.onAccount(update)));
+    this.unsubscribers.push(deps.auth.onRevoked((revocation) => this.onRevoked(revocation)));
     this.timer = setInterval(() => this.heartbeat(), deps.options.heartbeatMs);
     this.timer.unref();
   }
@@ -530,6 +531,21 @@ export class WsHub {
       frame ??= textFrame(text);
       this.writeFrame(client, frame, text);
       this.deps.metrics.wsMessagesSent.inc({ channel });
+    }
+  }
+
+  /**
+   * Credentials that stopped working (logout, a reused refresh token, a revoked key, a
+   * user disabled or given other access) end the connections signed in with them at
+   * once, with close code 4401, instead of letting them stream until they disconnect.
+   */
+  private onRevoked(revocation: Revocation): void {
+    for (const client of this.clients) {
+      if (client.closed || client.principal === null || !revokes(revocation, client.principal)) continue;
+      this.deps.logger.info("closing a websocket whose credentials were revoked", { user: client.principal.username, reason: revocation.reason });
+      client.socket.close(4401, `credentials revoked: ${revocation.reason}`);
+      setTimeout(() => client.socket.terminate(), 1_000).unref();
+      this.onClose(client);
     }
   }
 
