@@ -59,8 +59,12 @@ export class CandleSeries {
     const startUs = bucketStartUs(tsUs, this.lengthUs);
     const open = this.candles.last();
     if (open !== undefined && open.startUs === startUs) {
+      // A new object (listeners may hold the old one), every field written out: no spread on the per-trade path.
       const next: Candle = {
-        ...open,
+        instrumentId: open.instrumentId,
+        interval: open.interval,
+        startUs: open.startUs,
+        open: open.open,
         high: Math.max(open.high, trade.priceTicks),
         low: Math.min(open.low, trade.priceTicks),
         close: trade.priceTicks,

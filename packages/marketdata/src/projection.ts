@@ -15,8 +15,8 @@
  * per level wins), the public trades, then per touched instrument its ticker
  * and the candle of each interval that changed.
  */
-import type { EngineEvent, InstrumentSpec, TradingState } from "@tradestream/contracts";
-import { assert, isSafeNonNegativeInteger, Listeners, unseenBySeq } from "@tradestream/kernel";
+import type { EngineEvent, InstrumentSpec, Side, TradingState } from "@tradestream/contracts";
+import { assert, InvariantError, isSafeNonNegativeInteger, Listeners, unseenBySeq } from "@tradestream/kernel";
 import { PublicBook } from "./book.ts";
 import { addExact, bucketStartUs, CandleSeries, candleIntervals, dayUs } from "./candles.ts";
 import { RingBuffer } from "./ring.ts";
@@ -64,13 +64,16 @@ class InstrumentState {
   bookTsUs: number;
   readonly trades: RingBuffer<PublicTrade>;
   readonly candles: ReadonlyMap<CandleInterval, CandleSeries>;
+  /** The same series as a list, in `candleIntervals` order, for the per-trade loop. */
+  readonly series: readonly CandleSeries[];
   day: DayStats;
 
   constructor(spec: InstrumentSpec, tsUs: number, kept: { trades: number; candles: number }) {
     this.spec = spec;
     this.bookTsUs = tsUs;
     this.trades = new RingBuffer<PublicTrade>(kept.trades);
-    this.candles = new Map(candleIntervals.map((interval) => [interval, new CandleSeries(spec.instrumentId, interval, kept.candles)]));
+    this.series = candleIntervals.map((interval) => new CandleSeries(spec.instrumentId, interval, kept.candles));
+    this.candles = new Map(this.series.map((series, i) => [candleIntervals[i] as CandleInterval, series]));
     this.day = freshDay(bucketStartUs(tsUs, dayUs), null);
   }
 
@@ -88,9 +91,24 @@ class InstrumentState {
 
 /** What one command changed, gathered before anything is emitted. */
 interface Touched {
-  /** Level changes by "side:price", in order of first change; the last write wins. */
-  readonly levels: Map<string, BookLevelChange>;
+  /** Level changes by `levelKey`, in order of first change; the last write wins. */
+  readonly levels: Map<number, BookLevelChange>;
   readonly candles: Map<CandleInterval, Candle>;
+}
+
+/** One number per book level: price ticks (< 2^41) doubled, plus 1 for the sell side. */
+function levelKey(side: Side, priceTicks: number): number {
+  return priceTicks * 2 + (side === "sell" ? 1 : 0);
+}
+
+/** What one command changed of one instrument, created on first change. */
+function touchedEntry(touched: Map<number, Touched>, instrumentId: number): Touched {
+  let entry = touched.get(instrumentId);
+  if (entry === undefined) {
+    entry = { levels: new Map(), candles: new Map() };
+    touched.set(instrumentId, entry);
+  }
+  return entry;
 }
 
 /** A count from a query: below 1 (or not a number) is none; fractions round down; Infinity is everything. */
@@ -129,15 +147,7 @@ export class MarketDataProjection {
     const changedInstruments = new Set<number>();
     const touched = new Map<number, Touched>();
     const trades: PublicTrade[] = [];
-    const touch = (instrumentId: number): Touched => {
-      let entry = touched.get(instrumentId);
-      if (entry === undefined) {
-        entry = { levels: new Map(), candles: new Map() };
-        touched.set(instrumentId, entry);
-      }
-      return entry;
-    };
-    for (const event of fresh) {
+        for (const event of fresh) {
       this.nowUs = Math.max(this.nowUs, event.tsUs);
       switch (event.type) {
         case "InstrumentCreated": {
@@ -147,7 +157,7 @@ export class MarketDataProjection {
           const symbol = spec.symbol.toUpperCase();
           if (!this.bySymbol.has(symbol)) this.bySymbol.set(symbol, spec.instrumentId);
           changedInstruments.add(spec.instrumentId);
-          touch(spec.instrumentId);
+          touchedEntry(touched, spec.instrumentId);
           break;
         }
         case "InstrumentUpdated": {
@@ -161,13 +171,13 @@ export class MarketDataProjection {
           const state = this.instrumentState(event.instrumentId);
           state.spec = { ...state.spec, referencePriceTicks: event.priceTicks };
           changedInstruments.add(event.instrumentId);
-          touch(event.instrumentId);
+          touchedEntry(touched, event.instrumentId);
           break;
         }
         case "TradingStateChanged":
           this.instrumentState(event.instrumentId).state = event.state;
           changedInstruments.add(event.instrumentId);
-          touch(event.instrumentId);
+          touchedEntry(touched, event.instrumentId);
           break;
         case "BookLevelChanged": {
           const change: BookLevelChange = {
@@ -177,7 +187,7 @@ export class MarketDataProjection {
             orderCount: event.orderCount,
           };
           this.instrumentState(event.instrumentId).book.set(change);
-          touch(event.instrumentId).levels.set(`${event.side}:${String(event.priceTicks)}`, change);
+          touchedEntry(touched, event.instrumentId).levels.set(levelKey(event.side, event.priceTicks), change);
           break;
         }
         case "TradeExecuted": {
@@ -190,7 +200,7 @@ export class MarketDataProjection {
             takerSide: event.takerSide,
             tsUs: this.nowUs,
           };
-          this.recordTrade(this.instrumentState(event.instrumentId), trade, touch(event.instrumentId));
+          this.recordTrade(this.instrumentState(event.instrumentId), trade, touchedEntry(touched, event.instrumentId));
           trades.push(trade);
           break;
         }
@@ -217,7 +227,7 @@ export class MarketDataProjection {
 
   private instrumentState(instrumentId: number): InstrumentState {
     const state = this.byId.get(instrumentId);
-    assert(state !== undefined, `event for unknown instrument ${String(instrumentId)}`);
+    if (state === undefined) throw new InvariantError(`event for unknown instrument ${String(instrumentId)}`);
     return state;
   }
 
@@ -234,7 +244,10 @@ export class MarketDataProjection {
     day.trades += 1;
     state.lastPriceTicks = trade.priceTicks;
     state.trades.push(trade);
-    for (const [interval, series] of state.candles) touched.candles.set(interval, series.add(trade.tsUs, trade));
+    for (const series of state.series) {
+      const candle = series.add(trade.tsUs, trade);
+      touched.candles.set(candle.interval, candle);
+    }
   }
 
   private updatesOf(changedInstruments: ReadonlySet<number>, touched: ReadonlyMap<number, Touched>, trades: readonly PublicTrade[]): MarketUpdate[] {

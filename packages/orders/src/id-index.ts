@@ -7,7 +7,7 @@
  * compacted once the dead outnumber the live, so a walk costs at most about
  * twice the entries it returns plus those it filters out.
  */
-import { assert } from "@tradestream/kernel";
+import { InvariantError } from "@tradestream/kernel";
 
 /** Below this many dead entries an index is never compacted: compaction would cost more than it saves. */
 const compactionDeadMin = 64;
@@ -24,13 +24,13 @@ export class IdIndex {
 
   push(id: number): void {
     const last = this.ids[this.ids.length - 1];
-    assert(last === undefined || id > last, `index ids must ascend: ${String(id)} after ${String(last)}`);
+    if (last !== undefined && id <= last) throw new InvariantError(`index ids must ascend: ${String(id)} after ${String(last)}`);
     this.ids.push(id);
   }
 
   /** Removes the oldest entry, which must be `id`. */
   dropOldest(id: number): void {
-    assert(this.ids[this.head] === id, `dropping ${String(id)}, but the oldest entry is ${String(this.ids[this.head])}`);
+    if (this.ids[this.head] !== id) throw new InvariantError(`dropping ${String(id)}, but the oldest entry is ${String(this.ids[this.head])}`);
     this.head += 1;
     if (this.head >= compactionDeadMin && this.head * 2 >= this.ids.length) {
       this.ids = this.ids.slice(this.head);

@@ -22,8 +22,8 @@
  * changes. Updates go out after the whole batch: each changed order once with
  * its final state, then the fills, then changed balances, then changed positions.
  */
-import type { EngineEvent, OrderAccepted, Side, StpMode, TradeExecuted } from "@tradestream/contracts";
-import { assert, isSafeNonNegativeInteger, isSafePositiveInteger, Listeners, unseenBySeq } from "@tradestream/kernel";
+import type { CancelReason, EngineEvent, OrderAccepted, Side, StpMode, TradeExecuted } from "@tradestream/contracts";
+import { assert, InvariantError, isSafeNonNegativeInteger, isSafePositiveInteger, Listeners, unseenBySeq } from "@tradestream/kernel";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { IdIndex } from "./id-index.ts";
 import type {
@@ -133,24 +133,69 @@ function newOrder(event: OrderAccepted): OrderRecord {
   };
 }
 
-/** Asserts the quantity and status invariants of an order record; returns it. */
+/**
+ * Asserts the quantity and status invariants of an order record; returns it. It runs
+ * for every change of every order, so the messages are only built when one fails.
+ */
 function checked(order: OrderRecord): OrderRecord {
-  const parts = [order.filledQtyLots, order.leavesQtyLots, order.cancelledQtyLots, order.expiredQtyLots];
-  assert(parts.every(isSafeNonNegativeInteger) && isSafePositiveInteger(order.qtyLots), `order ${String(order.orderId)} has a negative or inexact quantity`);
-  assert(
-    order.qtyLots === order.filledQtyLots + order.leavesQtyLots + order.cancelledQtyLots + order.expiredQtyLots,
-    `order ${String(order.orderId)}: qty ${String(order.qtyLots)} ≠ filled + leaves + cancelled + expired (${parts.join(" + ")})`,
-  );
-  assert(isOpenStatus(order.status) === order.leavesQtyLots > 0, `order ${String(order.orderId)} is ${order.status} with ${String(order.leavesQtyLots)} lots open`);
-  assert((order.status === "cancelled") === (order.cancelReason !== null), `order ${String(order.orderId)} is ${order.status} with cancel reason ${String(order.cancelReason)}`);
-  assert(isSafeNonNegativeInteger(order.filledNotionalMinor) && isSafeNonNegativeInteger(order.feesMinor), `order ${String(order.orderId)} has an inexact notional or fee`);
+  const { filledQtyLots: filled, leavesQtyLots: leaves, cancelledQtyLots: cancelled, expiredQtyLots: expired } = order;
+  if (!(isSafeNonNegativeInteger(filled) && isSafeNonNegativeInteger(leaves) && isSafeNonNegativeInteger(cancelled) && isSafeNonNegativeInteger(expired) && isSafePositiveInteger(order.qtyLots))) {
+    throw new InvariantError(`order ${String(order.orderId)} has a negative or inexact quantity`);
+  }
+  if (order.qtyLots !== filled + leaves + cancelled + expired) {
+    throw new InvariantError(`order ${String(order.orderId)}: qty ${String(order.qtyLots)} ≠ filled + leaves + cancelled + expired (${[filled, leaves, cancelled, expired].join(" + ")})`);
+  }
+  if (isOpenStatus(order.status) !== leaves > 0) throw new InvariantError(`order ${String(order.orderId)} is ${order.status} with ${String(leaves)} lots open`);
+  if ((order.status === "cancelled") !== (order.cancelReason !== null)) throw new InvariantError(`order ${String(order.orderId)} is ${order.status} with cancel reason ${String(order.cancelReason)}`);
+  if (!(isSafeNonNegativeInteger(order.filledNotionalMinor) && isSafeNonNegativeInteger(order.feesMinor))) throw new InvariantError(`order ${String(order.orderId)} has an inexact notional or fee`);
   return order;
 }
 
-/** The status of an order that is still open after a change. */
-function openStatus(order: OrderRecord): OrderStatus {
-  if (order.status === "pending_trigger") return "pending_trigger";
-  return order.filledQtyLots > 0 ? "partially_filled" : "new";
+/** The parts of an order record that change after acceptance. */
+interface OrderChange {
+  priceTicks?: number;
+  qtyLots?: number;
+  filledQtyLots?: number;
+  leavesQtyLots?: number;
+  cancelledQtyLots?: number;
+  expiredQtyLots?: number;
+  filledNotionalMinor?: number;
+  feesMinor?: number;
+  status?: OrderStatus;
+  cancelReason?: CancelReason | null;
+  updatedAtUs: number;
+}
+
+/**
+ * A new record for a changed order (records are immutable: listeners may hold the
+ * old one). Every field written in one literal, in one order, so all records share
+ * one shape and no spread runs on this path.
+ */
+function revised(order: OrderRecord, change: OrderChange): OrderRecord {
+  return {
+    orderId: order.orderId,
+    accountId: order.accountId,
+    instrumentId: order.instrumentId,
+    clientOrderId: order.clientOrderId,
+    side: order.side,
+    orderType: order.orderType,
+    tif: order.tif,
+    priceTicks: change.priceTicks ?? order.priceTicks,
+    stopPriceTicks: order.stopPriceTicks,
+    qtyLots: change.qtyLots ?? order.qtyLots,
+    displayQtyLots: order.displayQtyLots,
+    postOnly: order.postOnly,
+    filledQtyLots: change.filledQtyLots ?? order.filledQtyLots,
+    leavesQtyLots: change.leavesQtyLots ?? order.leavesQtyLots,
+    cancelledQtyLots: change.cancelledQtyLots ?? order.cancelledQtyLots,
+    expiredQtyLots: change.expiredQtyLots ?? order.expiredQtyLots,
+    filledNotionalMinor: change.filledNotionalMinor ?? order.filledNotionalMinor,
+    feesMinor: change.feesMinor ?? order.feesMinor,
+    status: change.status ?? order.status,
+    cancelReason: change.cancelReason === undefined ? order.cancelReason : change.cancelReason,
+    createdAtUs: order.createdAtUs,
+    updatedAtUs: change.updatedAtUs,
+  };
 }
 
 /** All orders and open orders of one slice (an account, an instrument, both, or everything). */
@@ -311,7 +356,7 @@ export class OrdersProjection {
       case "OrderTriggered": {
         const order = this.openOrder(event.orderId);
         assert(order.status === "pending_trigger", `order ${String(event.orderId)} triggered while ${order.status}`);
-        this.update(checked({ ...order, status: "new", updatedAtUs: event.tsUs }), changes);
+        this.update(checked(revised(order, { status: "new", updatedAtUs: event.tsUs })), changes);
         break;
       }
       case "TradeExecuted":
@@ -320,18 +365,21 @@ export class OrdersProjection {
         break;
       case "OrderCancelled": {
         const order = this.openOrder(event.orderId);
-        assert(event.leavesQtyLots === order.leavesQtyLots - event.cancelledQtyLots, `order ${String(event.orderId)}: cancel leaves ${String(event.leavesQtyLots)} of ${String(order.leavesQtyLots)} after ${String(event.cancelledQtyLots)}`);
+        if (event.leavesQtyLots !== order.leavesQtyLots - event.cancelledQtyLots) {
+          throw new InvariantError(`order ${String(event.orderId)}: cancel leaves ${String(event.leavesQtyLots)} of ${String(order.leavesQtyLots)} after ${String(event.cancelledQtyLots)}`);
+        }
         const gone = event.leavesQtyLots === 0;
         this.update(
-          checked({
-            ...order,
+          checked(
+            revised(order, {
             leavesQtyLots: event.leavesQtyLots,
             cancelledQtyLots: order.cancelledQtyLots + event.cancelledQtyLots,
             // A self-trade-prevention decrement that leaves quantity open only reduces the order.
             status: gone ? "cancelled" : order.status,
             cancelReason: gone ? event.reason : null,
             updatedAtUs: event.tsUs,
-          }),
+            }),
+          ),
           changes,
         );
         break;
@@ -339,13 +387,13 @@ export class OrdersProjection {
       case "OrderReplaced": {
         const order = this.openOrder(event.orderId);
         // The engine keeps what is done (filled and cancelled) and derives the open quantity from the new total.
-        this.update(checked({ ...order, priceTicks: event.priceTicks, qtyLots: event.qtyLots, leavesQtyLots: event.leavesQtyLots, updatedAtUs: event.tsUs }), changes);
+        this.update(checked(revised(order, { priceTicks: event.priceTicks, qtyLots: event.qtyLots, leavesQtyLots: event.leavesQtyLots, updatedAtUs: event.tsUs })), changes);
         break;
       }
       case "OrderExpired": {
         const order = this.openOrder(event.orderId);
         this.update(
-          checked({ ...order, leavesQtyLots: order.leavesQtyLots - event.expiredQtyLots, expiredQtyLots: order.expiredQtyLots + event.expiredQtyLots, status: "expired", updatedAtUs: event.tsUs }),
+          checked(revised(order, { leavesQtyLots: order.leavesQtyLots - event.expiredQtyLots, expiredQtyLots: order.expiredQtyLots + event.expiredQtyLots, status: "expired", updatedAtUs: event.tsUs })),
           changes,
         );
         break;
@@ -390,31 +438,35 @@ export class OrdersProjection {
 
   private accountState(accountId: number): AccountState {
     const account = this.accountsById.get(accountId);
-    assert(account !== undefined, `event for unknown account ${String(accountId)}`);
+    if (account === undefined) throw new InvariantError(`event for unknown account ${String(accountId)}`);
     return account;
   }
 
   private openOrder(orderId: number): OrderRecord {
     const order = this.orders.get(orderId);
-    assert(order !== undefined && isOpenStatus(order.status), `event for order ${String(orderId)}, which is ${order?.status ?? "unknown"}`);
+    if (order === undefined || !isOpenStatus(order.status)) throw new InvariantError(`event for order ${String(orderId)}, which is ${order?.status ?? "unknown"}`);
     return order;
   }
 
-  /** The four order slices an order belongs to: its account, its account and instrument, the shard, the shard's instrument. */
-  private slicesOf(order: OrderRecord): OrderIndexes[] {
-    const account = this.accountState(order.accountId);
-    return [account.orders.whole, account.orders.instrument(order.instrumentId), this.shardOrders.whole, this.shardOrders.instrument(order.instrumentId)];
+  /**
+   * The four order slices an order belongs to: its account, its account and
+   * instrument, the shard, the shard's instrument. Written out rather than returned
+   * as an array: this runs for every order accepted and finished.
+   */
+  private eachSlice(order: OrderRecord, account: AccountState, visit: (slice: OrderIndexes) => void): void {
+    visit(account.orders.whole);
+    visit(account.orders.instrument(order.instrumentId));
+    visit(this.shardOrders.whole);
+    visit(this.shardOrders.instrument(order.instrumentId));
   }
 
   private accept(event: OrderAccepted, changes: Changes): void {
-    assert(!this.orders.has(event.orderId), `order ${String(event.orderId)} accepted twice`);
+    if (this.orders.has(event.orderId)) throw new InvariantError(`order ${String(event.orderId)} accepted twice`);
     const order = checked(newOrder(event));
     const account = this.accountState(order.accountId);
     this.orders.set(order.orderId, order);
-    for (const slice of this.slicesOf(order)) {
-      slice.all.push(order.orderId);
-      slice.open.push(order.orderId);
-    }
+    this.accepting = order.orderId;
+    this.eachSlice(order, account, this.addNew);
     account.clientOrderIds.set(order.clientOrderId, order.orderId);
     account.openOrders += 1;
     changes.orders.set(order.orderId, order);
@@ -422,10 +474,14 @@ export class OrdersProjection {
 
   private fill(fill: Fill, changes: Changes): void {
     const order = this.openOrder(fill.orderId);
-    assert(order.accountId === fill.accountId && order.instrumentId === fill.instrumentId && order.side === fill.side, `fill of trade ${String(fill.tradeId)} does not match order ${String(fill.orderId)}`);
+    if (order.accountId !== fill.accountId || order.instrumentId !== fill.instrumentId || order.side !== fill.side) {
+      throw new InvariantError(`fill of trade ${String(fill.tradeId)} does not match order ${String(fill.orderId)}`);
+    }
     const leaves = order.leavesQtyLots - fill.qtyLots;
-    const filled = { ...order, filledQtyLots: order.filledQtyLots + fill.qtyLots, leavesQtyLots: leaves, filledNotionalMinor: order.filledNotionalMinor + fill.notionalMinor, feesMinor: order.feesMinor + fill.feeMinor, updatedAtUs: fill.tsUs };
-    this.update(checked({ ...filled, status: leaves === 0 ? "filled" : openStatus(filled) }), changes);
+    const filledQtyLots = order.filledQtyLots + fill.qtyLots;
+    const status: OrderStatus = leaves === 0 ? "filled" : order.status === "pending_trigger" ? "pending_trigger" : filledQtyLots > 0 ? "partially_filled" : "new";
+    const change = { filledQtyLots, leavesQtyLots: leaves, filledNotionalMinor: order.filledNotionalMinor + fill.notionalMinor, feesMinor: order.feesMinor + fill.feeMinor, status, updatedAtUs: fill.tsUs };
+    this.update(checked(revised(order, change)), changes);
     this.storeFill(fill);
     changes.fills.push(fill);
   }
@@ -434,20 +490,49 @@ export class OrdersProjection {
     const seq = this.nextFillSeq;
     this.nextFillSeq += 1;
     this.fillsBySeq.set(seq, { seq, fill });
-    for (const index of this.fillIndexesOf(fill, true)) index.push(seq);
-  }
-
-  /** The indexes a fill is in: its account's and the shard's (whole and by instrument), and its order's. */
-  private fillIndexesOf(fill: Fill, create: boolean): IdIndex[] {
     const account = this.accountState(fill.accountId);
+    account.fills.all.push(seq);
+    account.fills.instrument(fill.instrumentId).push(seq);
+    this.shardFills.all.push(seq);
+    this.shardFills.instrument(fill.instrumentId).push(seq);
     let byOrder = this.fillsByOrder.get(fill.orderId);
-    if (byOrder === undefined && create) {
+    if (byOrder === undefined) {
       byOrder = new IdIndex();
       this.fillsByOrder.set(fill.orderId, byOrder);
     }
-    const indexes = [account.fills.all, account.fills.instrument(fill.instrumentId), this.shardFills.all, this.shardFills.instrument(fill.instrumentId)];
-    return byOrder === undefined ? indexes : [...indexes, byOrder];
+    byOrder.push(seq);
   }
+
+  /** Removes the oldest kept fill from every index it is in: its account's and the shard's (whole and by instrument), and its order's. */
+  private dropFill(seq: number, fill: Fill): void {
+    const account = this.accountState(fill.accountId);
+    account.fills.all.dropOldest(seq);
+    account.fills.instrument(fill.instrumentId).dropOldest(seq);
+    this.shardFills.all.dropOldest(seq);
+    this.shardFills.instrument(fill.instrumentId).dropOldest(seq);
+    const byOrder = this.fillsByOrder.get(fill.orderId);
+    if (byOrder === undefined) return;
+    byOrder.dropOldest(seq);
+    if (byOrder.size === 0) this.fillsByOrder.delete(fill.orderId);
+  }
+
+  /** Whether an order is still open (the open indexes keep only these when they compact). */
+  private readonly isOpen = (id: number): boolean => {
+    const other = this.orders.get(id);
+    return other !== undefined && isOpenStatus(other.status);
+  };
+
+  /** Whether an order is still kept (the whole indexes keep only these when they compact). */
+  private readonly isKept = (id: number): boolean => this.orders.has(id);
+
+  private readonly retireOpen = (slice: OrderIndexes): void => slice.open.retire(this.isOpen);
+  /** The order being accepted, for `addNew` (set just before the slices are visited). */
+  private accepting = 0;
+  private readonly addNew = (slice: OrderIndexes): void => {
+    slice.all.push(this.accepting);
+    slice.open.push(this.accepting);
+  };
+  private readonly retireKept = (slice: OrderIndexes): void => slice.all.retire(this.isKept);
 
   /** Stores an order's new state; an order that just finished leaves the open indexes. */
   private update(order: OrderRecord, changes: Changes): void {
@@ -456,26 +541,21 @@ export class OrdersProjection {
     if (isOpenStatus(order.status)) return;
     const account = this.accountState(order.accountId);
     account.openOrders -= 1;
-    assert(account.openOrders >= 0, `account ${String(order.accountId)} has a negative open order count`);
-    const isOpen = (id: number): boolean => {
-      const other = this.orders.get(id);
-      return other !== undefined && isOpenStatus(other.status);
-    };
-    for (const slice of this.slicesOf(order)) slice.open.retire(isOpen);
+    if (account.openOrders < 0) throw new InvariantError(`account ${String(order.accountId)} has a negative open order count`);
+    this.eachSlice(order, account, this.retireOpen);
     this.terminalQueue.push(order.orderId);
   }
 
   /** Drops the oldest finished orders and the oldest fills beyond their limits. */
   private evict(): void {
-    const isKept = (id: number): boolean => this.orders.has(id);
     while (this.terminalQueue.length - this.terminalHead > this.terminalOrdersMax) {
       const orderId = this.terminalQueue[this.terminalHead] as number;
       this.terminalHead += 1;
       const order = this.orders.get(orderId);
       assert(order !== undefined && !isOpenStatus(order.status), `evicting order ${String(orderId)}, which is not a kept finished order`);
       this.orders.delete(orderId);
-      for (const slice of this.slicesOf(order)) slice.all.retire(isKept);
       const account = this.accountState(order.accountId);
+      this.eachSlice(order, account, this.retireKept);
       if (account.clientOrderIds.get(order.clientOrderId) === orderId) account.clientOrderIds.delete(order.clientOrderId);
     }
     if (this.terminalHead >= 1_024 && this.terminalHead * 2 >= this.terminalQueue.length) {
@@ -488,8 +568,7 @@ export class OrdersProjection {
       const stored = this.fillsBySeq.get(seq);
       assert(stored !== undefined, `fill ${String(seq)} missing`);
       this.fillsBySeq.delete(seq);
-      for (const index of this.fillIndexesOf(stored.fill, false)) index.dropOldest(seq);
-      if (this.fillsByOrder.get(stored.fill.orderId)?.size === 0) this.fillsByOrder.delete(stored.fill.orderId);
+      this.dropFill(seq, stored.fill);
     }
   }
 

@@ -1,0 +1,131 @@
+// Read-model benchmark: how fast the platform's read models follow the engine.
+//
+// The gateway answers queries and feeds WebSockets from two projections of the
+// engine's events, the public market data (L2 book, trades, candles, tickers) and
+// the private orders view (orders, fills, balances, positions, with their indexes).
+// Both run on the gateway's thread for every command, and at start-up they are
+// rebuilt by replaying the journal, so their speed bounds both the live path and
+// the restart time.
+//
+// The stream is the engine benchmark's `book1k` workload (setup, prefill and
+// --commands commands: passive adds, cancels, crossing orders). Its events are
+// generated once by the engine (untimed), then each projection is timed on its own
+// over the same events, and the engine with both as the start-up replay runs them.
+// Each figure is the median of --runs runs, in commands per second.
+//
+// Prints one JSON object on stdout
+// {"engineOnlyPerSec","marketDataPerSec","ordersPerSec","replayPerSec",…}
+// and appends it to bench/results/readmodels.jsonl (unless --no-write).
+
+import { execFileSync } from "node:child_process";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { Command, EngineEvent } from "@tradestream/contracts";
+import { Engine } from "../packages/engine/src/index.ts";
+import { MarketDataProjection } from "../packages/marketdata/src/index.ts";
+import { OrdersProjection } from "../packages/orders/src/index.ts";
+import { median } from "./stats.ts";
+import { generateWorkload } from "./workload.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: flags } = parseArgs({
+  options: {
+    commands: { type: "string", default: "200000" },
+    runs: { type: "string", default: "5" },
+    seed: { type: "string", default: "1" },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+
+const commandCount = Number(flags.commands);
+const runs = Number(flags.runs);
+const seed = Number(flags.seed);
+if (!Number.isSafeInteger(commandCount) || commandCount < 1 || !Number.isSafeInteger(runs) || runs < 1) throw new Error("--commands and --runs must be positive integers");
+
+/** The workload's commands, one millisecond apart from 2026-01-01 (so candles and days roll as they would live). */
+function commandsOf(): Command[] {
+  const workload = generateWorkload({ seed, targetResting: 1_000, commands: commandCount });
+  let tsUs = Date.UTC(2026, 0, 1) * 1_000;
+  return [...workload.setup, ...workload.prefill, ...workload.stream].map((command) => ({ ...command, tsUs: (tsUs += 1_000) }));
+}
+
+function perSecond(count: number, ms: number): number {
+  return Math.round((count / ms) * 1_000);
+}
+
+function timeEngine(commands: readonly Command[]): number {
+  const engine = new Engine();
+  const started = performance.now();
+  for (const command of commands) engine.apply(command);
+  return perSecond(commands.length, performance.now() - started);
+}
+
+function timeProjection(batches: readonly EngineEvent[][], projection: { apply(events: readonly EngineEvent[]): void }): number {
+  const started = performance.now();
+  for (const events of batches) projection.apply(events);
+  return perSecond(batches.length, performance.now() - started);
+}
+
+function timeReplay(commands: readonly Command[]): number {
+  const engine = new Engine();
+  const market = new MarketDataProjection();
+  const orders = new OrdersProjection();
+  const started = performance.now();
+  for (const command of commands) {
+    const events = engine.apply(command);
+    market.apply(events);
+    orders.apply(events);
+  }
+  return perSecond(commands.length, performance.now() - started);
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function main(): void {
+  const commands = commandsOf();
+  const generator = new Engine();
+  const batches = commands.map((command) => generator.apply(command));
+  const events = batches.reduce((n, batch) => n + batch.length, 0);
+  process.stderr.write(`stream: ${commands.length} commands, ${events} events\n`);
+  const samples = { engine: [] as number[], market: [] as number[], orders: [] as number[], replay: [] as number[] };
+  // One unrecorded round first: the optimizing compiler sees every path before anything is timed.
+  timeProjection(batches, new MarketDataProjection());
+  timeProjection(batches, new OrdersProjection());
+  for (let run = 0; run < runs; run += 1) {
+    samples.engine.push(timeEngine(commands));
+    samples.market.push(timeProjection(batches, new MarketDataProjection()));
+    samples.orders.push(timeProjection(batches, new OrdersProjection()));
+    samples.replay.push(timeReplay(commands));
+    process.stderr.write(`run ${run + 1}: engine ${samples.engine.at(-1)}/s, market data ${samples.market.at(-1)}/s, orders ${samples.orders.at(-1)}/s, replay ${samples.replay.at(-1)}/s\n`);
+  }
+  const output = {
+    bench: "readmodels",
+    engineOnlyPerSec: median(samples.engine),
+    marketDataPerSec: median(samples.market),
+    ordersPerSec: median(samples.orders),
+    replayPerSec: median(samples.replay),
+    timestamp: new Date().toISOString(),
+    commit: gitCommit(),
+    node: process.version,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", platform: `${process.platform}-${process.arch}` },
+    config: { commands: commands.length, events, runs, seed, workload: "book1k" },
+  };
+  const json = JSON.stringify(output);
+  process.stdout.write(`${json}\n`);
+  if (!flags["no-write"]) {
+    const dir = join(here, "results");
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, "readmodels.jsonl"), `${json}\n`);
+  }
+}
+
+main();
