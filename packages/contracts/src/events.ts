@@ -135,7 +135,13 @@ export interface AccountCreated extends EventBase {
   readonly ordersPerSecondMax: number;
 }
 
-export type BalanceReason = "deposit" | "withdrawal" | "trade" | "reserve" | "release";
+/**
+ * Why a balance changed. `deposit` / `withdrawal`: an operator's funding or
+ * defunding of the account (DepositCash, WithdrawCash); `payment_in` /
+ * `payment_out`: money moved by a payment (CreditCash, DebitCash), which the
+ * books settle through payments clearing.
+ */
+export type BalanceReason = "deposit" | "withdrawal" | "payment_in" | "payment_out" | "trade" | "reserve" | "release";
 
 export interface BalanceChanged extends EventBase {
   readonly type: "BalanceChanged";

@@ -63,9 +63,9 @@ describe("payment cash (CreditCash / DebitCash)", () => {
   it("moves cash once per payment id; a repeat is duplicate_payment and changes nothing", () => {
     const s = Scenario.create();
     s.apply(account(5));
-    expect(ofType(credit(s, "pay_1", 70_000), "BalanceChanged")[0]).toMatchObject({ balanceMinor: 70_000, reason: "deposit" });
+    expect(ofType(credit(s, "pay_1", 70_000), "BalanceChanged")[0]).toMatchObject({ balanceMinor: 70_000, reason: "payment_in" });
     expect(rejection(credit(s, "pay_1", 70_000))).toBe("duplicate_payment");
-    expect(ofType(debit(s, "pay_2", 20_000), "BalanceChanged")[0]).toMatchObject({ balanceMinor: 50_000, reason: "withdrawal" });
+    expect(ofType(debit(s, "pay_2", 20_000), "BalanceChanged")[0]).toMatchObject({ balanceMinor: 50_000, reason: "payment_out" });
     expect(rejection(debit(s, "pay_2", 20_000))).toBe("duplicate_payment");
     // A withdrawal's hold and its return share the payment id: debit and credit are remembered apart.
     expect(ofType(credit(s, "pay_2", 20_000), "BalanceChanged")[0]).toMatchObject({ balanceMinor: 70_000 });

@@ -1085,12 +1085,12 @@ export class Engine {
       this.cashOutstanding.set(c.currency, outstanding + c.amountMinor);
       const target = slot ?? account.cashSlot(c.currency);
       target.balance += c.amountMinor;
-      this.touchCash(target, "deposit");
+      this.touchCash(target, c.type === "CreditCash" ? "payment_in" : "deposit");
     } else {
       if (slot === undefined || slot.balance - slot.reserved < c.amountMinor) return this.refuse(c.type, "insufficient_funds", ids);
       slot.balance -= c.amountMinor;
       this.cashOutstanding.set(c.currency, (this.cashOutstanding.get(c.currency) ?? 0) - c.amountMinor);
-      this.touchCash(slot, "withdrawal");
+      this.touchCash(slot, c.type === "DebitCash" ? "payment_out" : "withdrawal");
     }
     return true;
   }

@@ -38,7 +38,10 @@ async function expectMatchesEngine(ledger: Ledger, engine: Engine): Promise<void
   expect(report.status).toBe("matched");
   expect((await trialBalance(ledger)).balanced).toBe(true);
   for (const [currency, fees] of engine.feesCollected) expect(await ledger.balance({ kind: "fee_income", currency })).toBe(-BigInt(fees));
-  for (const [currency, outstanding] of engine.cashOutstanding) expect(await ledger.balance({ kind: "clearing", currency })).toBe(BigInt(outstanding));
+  // The money the platform holds for clients and as fee income: in the bank, or in transit through payments clearing.
+  for (const [currency, outstanding] of engine.cashOutstanding) {
+    expect((await ledger.balance({ kind: "bank", currency })) + (await ledger.balance({ kind: "clearing", currency }))).toBe(BigInt(outstanding));
+  }
   for (const [instrumentId, outstanding] of engine.lotsOutstanding) expect(await ledger.balance({ kind: "custody", instrumentId })).toBe(BigInt(outstanding));
 }
 
@@ -54,7 +57,7 @@ for (const backend of backends) {
       await sql.close();
     });
 
-    it("posts a trade as cash and securities both ways and both fees to fee income; deposits and withdrawals against clearing and custody", async () => {
+    it("posts a trade as cash and securities both ways and both fees to fee income; an operator's deposits and withdrawals against the bank and custody", async () => {
       const { engine, events } = oneTrade();
       const projector = await LedgerProjector.open(ledger);
       const result = await projector.apply(events);
@@ -64,11 +67,11 @@ for (const backend of backends) {
       const seqOf = (type: string, reason: string, accountId: number) =>
         events.find((e) => e.type === type && "reason" in e && e.reason === reason && "accountId" in e && e.accountId === accountId)?.seq;
       expect(await dumpJournal(sql)).toEqual([
-        `cash_deposit event:${seqOf("BalanceChanged", "deposit", 1)} 10 | clearing:EUR 10000000; client:1:cash:EUR -10000000`,
-        `cash_deposit event:${seqOf("BalanceChanged", "deposit", 2)} 11 | clearing:EUR 10000000; client:2:cash:EUR -10000000`,
+        `cash_deposit event:${seqOf("BalanceChanged", "deposit", 1)} 10 | bank:EUR 10000000; client:1:cash:EUR -10000000`,
+        `cash_deposit event:${seqOf("BalanceChanged", "deposit", 2)} 11 | bank:EUR 10000000; client:2:cash:EUR -10000000`,
         `securities_deposit event:${seqOf("PositionChanged", "deposit", 2)} 12 | custody:1 100; client:2:securities:1 -100`,
         "trade trade:1 30 | client:1:cash:EUR 40000; client:2:cash:EUR -40000; client:2:securities:1 4; client:1:securities:1 -4; client:1:cash:EUR 40; client:2:cash:EUR 80; fee_income:EUR -120",
-        `cash_withdrawal event:${seqOf("BalanceChanged", "withdrawal", 2)} 40 | clearing:EUR -1000; client:2:cash:EUR 1000`,
+        `cash_withdrawal event:${seqOf("BalanceChanged", "withdrawal", 2)} 40 | bank:EUR -1000; client:2:cash:EUR 1000`,
         `securities_withdrawal event:${seqOf("PositionChanged", "withdrawal", 2)} 50 | custody:1 -6; client:2:securities:1 6`,
       ]);
       expect(await ledger.clientCash({ accountId: 2 })).toEqual([{ accountId: 2, currency: "EUR", balanceMinor: 10_000_000n + 40_000n - 80n - 1_000n }]);
@@ -76,7 +79,7 @@ for (const backend of backends) {
       await expectMatchesEngine(ledger, engine);
     });
 
-    it("matches the engine, fee income and clearing after a long seeded stream with deposits and withdrawals", async () => {
+    it("matches the engine, fee income and the bank after a long seeded stream with deposits and withdrawals", async () => {
       const { engine, events } = streamEvents({ seed: 7, rounds: 3_000, payments: true });
       const projector = await LedgerProjector.open(ledger, { batchEntriesMax: 1_000 });
       const result = await projector.apply(events);

@@ -4,8 +4,10 @@
  * - A trade becomes one entry: cash from buyer to seller (the notional), securities
  *   from seller to buyer (the lots), and each non-zero maker and taker fee from the
  *   payer's cash to fee income in the instrument's currency (4 to 7 postings).
- * - A cash deposit or withdrawal becomes an entry between the client's cash and the
- *   payments clearing account of the currency; a securities deposit or withdrawal one
+ * - A payment's cash movement (payment_in / payment_out) becomes an entry between the
+ *   client's cash and the payments clearing account of the currency; an operator's
+ *   funding (deposit / withdrawal) one between the client's cash and the bank; a
+ *   securities deposit or withdrawal one
  *   between the client's securities and the custody account of the instrument.
  *   The engine reports balances, not amounts, so the amount is the new balance minus
  *   the client's ledger balance, which equals the engine's balance before the event.
@@ -22,7 +24,7 @@
  * position the engine reports against them (a free, continuous reconciliation): a
  * difference means the books diverged from the engine and stops the projection.
  */
-import type { EngineEvent, TradeExecuted } from "@tradestream/contracts";
+import type { BalanceReason, EngineEvent, TradeExecuted } from "@tradestream/contracts";
 import { InvariantError } from "@tradestream/kernel";
 import { type AccountRef, accountCode } from "./chart.ts";
 import { JournalBatch, allocateEntryIds } from "./journal.ts";
@@ -30,6 +32,11 @@ import type { Ledger } from "./ledger.ts";
 import { balanceCacheEntriesMax, projectorBatchEntriesMax, projectorBatchEventsMax } from "./limits.ts";
 
 export const consumerDefault = "engine";
+
+/** Money or securities moved into or out of an account (not by trading): the events that become entries of their own. */
+function isTransfer(reason: BalanceReason): boolean {
+  return reason === "deposit" || reason === "withdrawal" || reason === "payment_in" || reason === "payment_out";
+}
 const consumerPattern = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
 
 export interface ProjectorOptions {
@@ -226,16 +233,19 @@ export class LedgerProjector {
         return;
       case "BalanceChanged": {
         const code = this.#cashCode(event.accountId, event.currency);
-        const delta = this.#observe(batch, code, event.balanceMinor, event.reason === "deposit" || event.reason === "withdrawal", event.seq);
+        const payment = event.reason === "payment_in" || event.reason === "payment_out";
+        const delta = this.#observe(batch, code, event.balanceMinor, isTransfer(event.reason), event.seq);
         if (delta === 0) return;
         batch.journal.begin(delta > 0 ? "cash_deposit" : "cash_withdrawal", `event:${event.seq}`, event.tsUs);
-        this.#venue(batch, { kind: "clearing", currency: event.currency }, delta);
+        // A payment's money is in transit through clearing (the provider's confirmation moves it to or from
+        // the bank); an operator's funding is money the bank already holds or pays out.
+        this.#venue(batch, { kind: payment ? "clearing" : "bank", currency: event.currency }, delta);
         this.#cash(batch, event.accountId, event.currency, -delta);
         return;
       }
       case "PositionChanged": {
         const code = this.#securitiesCode(event.accountId, event.instrumentId);
-        const delta = this.#observe(batch, code, event.positionLots, event.reason === "deposit" || event.reason === "withdrawal", event.seq);
+        const delta = this.#observe(batch, code, event.positionLots, isTransfer(event.reason), event.seq);
         if (delta === 0) return;
         batch.journal.begin(delta > 0 ? "securities_deposit" : "securities_withdrawal", `event:${event.seq}`, event.tsUs);
         this.#venue(batch, { kind: "custody", instrumentId: event.instrumentId }, delta);
@@ -385,7 +395,7 @@ export class LedgerProjector {
     for (let i = start; i < end; i += 1) {
       const event = events[i] as EngineEvent;
       if (event.type !== "BalanceChanged" && event.type !== "PositionChanged") continue;
-      if (event.reason !== "deposit" && event.reason !== "withdrawal") continue;
+      if (!isTransfer(event.reason)) continue;
       const code = event.type === "BalanceChanged" ? this.#cashCode(event.accountId, event.currency) : this.#securitiesCode(event.accountId, event.instrumentId);
       if (!this.#balances.has(code) && base?.balances.has(code) !== true) missing.add(code);
     }
