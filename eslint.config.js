@@ -30,6 +30,19 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in browsers (its own tsconfig brings the DOM types); React components are TSX.
+    files: ["apps/dashboard/src/**/*.{ts,tsx}"],
+    languageOptions: {
+      parserOptions: { ecmaFeatures: { jsx: true } },
+      globals: { window: "readonly", document: "readonly", location: "readonly", history: "readonly", sessionStorage: "readonly", fetch: "readonly", WebSocket: "readonly" },
+    },
+    rules: {
+      // Values for display are formatted from decimal strings; parseFloat would silently round money.
+      "no-restricted-globals": ["error", { name: "parseFloat", message: "Use decimal.ts: values are exact decimal strings." }],
+      "no-restricted-properties": ["error", { object: "Number", property: "parseFloat", message: "Use decimal.ts: values are exact decimal strings." }, { object: "Math", property: "round", message: "Use decimal.ts truncate: rounding money is a rule, not a float operation." }],
+    },
+  },
+  {
     // Fastify hooks and handlers answer by returning a promise: async without await is the contract there.
     files: ["packages/gateway/src/**/*.ts"],
     rules: { "@typescript-eslint/require-await": "off" },

@@ -18,6 +18,7 @@ import { demoPassword, demoTotpSecret, demoUsers } from "./demo-users.ts";
 import { defaultGatewayConfig, parseRateLimits } from "@tradestream/gateway";
 import { logger } from "./log.ts";
 import { startPlatform } from "./platform.ts";
+import { ingestorPortDefault, startIngestorRole } from "./ingestor-role.ts";
 import { BackupError, createBackup, defaultBackupDir, defaultBackupKeep, restoreBackup } from "./backup.ts";
 
 const usage = `tradestream — an open-source trading platform
@@ -42,14 +43,22 @@ TRADESTREAM_RATE_LIMITS ("ip=2000/4000,user=1000/2000,auth=5/20"), TRADESTREAM_W
 `;
 
 const help: Record<string, string> = {
-  start: `Usage: tradestream start [--data-dir DIR] [--port N] [--host ADDR] [--no-demo] [--no-simulator] [--seed N] [--duration-s N]
+  start: `Usage: tradestream start [--data-dir DIR] [--port N] [--host ADDR] [--no-demo] [--no-simulator] [--no-feed] [--seed N] [--duration-s N]
+       tradestream start --role ingestor [--port N] [--host ADDR] [--seed N] [--duration-s N]
 
 Runs every role in one process: the gateway (REST under /api/v1, WebSocket /ws, OpenAPI at /docs,
 /health, /ready, /metrics) on HOST:PORT (default 127.0.0.1:8080), the engine on the file journal with
 snapshots under DIR (default $TRADESTREAM_DATA_DIR or ./data), and the store (PGlite under DIR, or
 PostgreSQL when DATABASE_URL is set). In demo mode (default; --no-demo to turn off) the first start seeds
 demo instruments, accounts and users, and a market simulator trades through the API (--no-simulator).
+The market-data ingestor runs in process with a simulated external feed in demo mode (--no-feed, or
+INGESTOR_FEED=off, to turn it off; INGESTOR_FEED=ws|http|replay|kafka|nats selects real feeds): it sets
+the instruments' reference prices and serves the feed's candles and tickers under /api/v1/feed.
 Restarting keeps all state: the journal is replayed. Stop with Ctrl-C; --duration-s stops by itself.
+
+--role ingestor runs the ingestor alone: feeds from INGESTOR_FEED (default simulated), normalized ticks
+published to INGESTOR_PUBLISH (nats, kafka: marketdata.<symbol>; NATS_URL, KAFKA_BROKERS), /health,
+/ready, /status and /metrics on HOST:PORT (default 127.0.0.1:8080). See docs/OPERATIONS.md.
 `,
   users: `Usage: tradestream users [--codes]
 
@@ -134,6 +143,8 @@ async function start(args: string[]): Promise<number> {
       host: { type: "string" },
       "no-demo": { type: "boolean", default: false },
       "no-simulator": { type: "boolean", default: false },
+      "no-feed": { type: "boolean", default: false },
+      role: { type: "string" },
       seed: { type: "string", default: "42" },
       "duration-s": { type: "string" },
       help: { type: "boolean", default: false },
@@ -143,6 +154,8 @@ async function start(args: string[]): Promise<number> {
     process.stdout.write(help.start ?? "");
     return 0;
   }
+  if (values.role !== undefined && values.role !== "ingestor") throw new Error(`--role ${values.role}: this build runs every role in one process, or --role ingestor alone`);
+  if (values.role === "ingestor") return ingestorRole(values);
   const dir = dataDir(values["data-dir"]);
   const port = values.port === undefined ? envNumber("PORT", 8080) : Number(values.port);
   const host = values.host ?? process.env.HOST ?? "127.0.0.1";
@@ -158,6 +171,8 @@ async function start(args: string[]): Promise<number> {
     databaseUrl: process.env.DATABASE_URL,
     demo,
     simulator: demo && !values["no-simulator"],
+    // The market-data ingestor: the simulated external feed in demo mode, or the feeds INGESTOR_FEED names.
+    feed: !values["no-feed"] && (demo || (process.env.INGESTOR_FEED ?? "") !== ""),
     seed: Number(values.seed),
     oidc: oidcFromEnv(),
     gateway: {
@@ -195,6 +210,23 @@ async function start(args: string[]): Promise<number> {
   };
   await new Promise<void>((resolveStop) => {
     const onSignal = (): void => void stop().then(resolveStop);
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    if (values["duration-s"] !== undefined) setTimeout(onSignal, Number(values["duration-s"]) * 1000);
+  });
+  return 0;
+}
+
+async function ingestorRole(values: { port?: string | undefined; host?: string | undefined; seed: string; "duration-s"?: string | undefined }): Promise<number> {
+  const role = await startIngestorRole({
+    port: values.port === undefined ? envNumber("PORT", ingestorPortDefault) : Number(values.port),
+    host: values.host ?? process.env.HOST ?? "127.0.0.1",
+    env: process.env,
+    seed: Number(values.seed),
+  });
+  process.stdout.write(`TradeStream ingestor is running: ${role.url}/health  ${role.url}/metrics  ${role.url}/status\nStop with Ctrl-C.\n`);
+  await new Promise<void>((resolveStop) => {
+    const onSignal = (): void => void role.close().then(resolveStop);
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     if (values["duration-s"] !== undefined) setTimeout(onSignal, Number(values["duration-s"]) * 1000);

@@ -9,10 +9,11 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, fdatasync, fsync, mkdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { AuthService, type OidcConfig } from "@tradestream/auth";
 import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "@tradestream/engine";
-import { createGateway, defaultGatewayConfig, GatewayMetrics, type Gateway, type GatewayConfig } from "@tradestream/gateway";
+import { createGateway, defaultDashboardConfig, defaultGatewayConfig, GatewayMetrics, type Gateway, type GatewayConfig } from "@tradestream/gateway";
 import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog } from "@tradestream/journal";
 import { CardVault, LedgerProjector, openLedger, parseVaultKeys, PaymentsService, ProjectionRunner, SimulatedProvider, webhookSignatureHeader, type Ledger } from "@tradestream/ledger";
 import { MarketDataProjection } from "@tradestream/marketdata";
@@ -23,6 +24,8 @@ import { seedDemo } from "./demo.ts";
 import { demoUsers, seedDemoUsers } from "./demo-users.ts";
 import { logger } from "./log.ts";
 import { startSimulator, type Simulator } from "./simulator.ts";
+import { feedPortOf, ingestorFromEnv } from "./ingestor-config.ts";
+import type { Ingestor } from "@tradestream/ingestor";
 
 export interface PlatformConfig {
   /** Where the journal, snapshots and PGlite live; null keeps everything in memory (tests, benchmarks). */
@@ -37,6 +40,10 @@ export interface PlatformConfig {
   readonly simulator: boolean;
   readonly seed: number;
   readonly simulatorTickMs?: number | undefined;
+  /** Run the market-data ingestor in process (the simulated external feed unless INGESTOR_FEED selects others; "off" none). Default off; `tradestream start` turns it on in demo mode. */
+  readonly feed?: boolean | undefined;
+  /** The environment the ingestor reads its configuration from (default: process.env). */
+  readonly feedEnv?: NodeJS.ProcessEnv | undefined;
   /** Server secret (≥ 32 bytes) for tokens and key encryption; default: $TRADESTREAM_SECRET or a file in the data directory. */
   readonly secret?: Uint8Array | undefined;
   readonly oidc?: OidcConfig | undefined;
@@ -56,8 +63,13 @@ export interface Platform {
   readonly ledger: Ledger;
   readonly ledgerRunner: ProjectionRunner;
   readonly simulator: Simulator | null;
+  /** The market-data ingestor, when one runs in process: reference prices, external candles and tickers. */
+  readonly ingestor: Ingestor | null;
   close(): Promise<void>;
 }
+
+/** The built dashboard, beside this app in the workspace. */
+export const dashboardDist = fileURLToPath(new URL("../../dashboard/dist", import.meta.url));
 
 function loadSecret(config: PlatformConfig): Uint8Array {
   if (config.secret !== undefined) return config.secret;
@@ -154,11 +166,25 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   const vault = await CardVault.open(sql, { keys: vaultKeys, activeKeyId: process.env.TRADESTREAM_VAULT_ACTIVE_KEY ?? vaultKeys[0]?.id ?? "k1", logger });
   const payments = new PaymentsService({ ledger, provider, funds: engineFunds, webhookSecrets: [webhookSecret], logger, vault });
 
+  // The market-data ingestor: external ticks → reference prices (commands through the journal) and the feed's candles and tickers.
+  const ingestor =
+    config.feed === true
+      ? await ingestorFromEnv({
+          env: config.feedEnv ?? process.env,
+          instruments: [...shard.engine.instruments.values()].map((instrument) => instrument.spec),
+          logger,
+          trading: shard,
+          seed: config.seed,
+          defaultFeeds: ["simulated"],
+        })
+      : null;
+
   // Read models, rebuilt from the whole log (the shard itself starts from its newest snapshot).
   const market = new MarketDataProjection();
   const orders = new OrdersProjection();
   let ready = false;
-  const gatewayConfig: GatewayConfig = { ...defaultGatewayConfig, ...config.gateway };
+  // The trader dashboard (apps/dashboard, built into its dist/) on the same origin; `gateway.dashboard` overrides it.
+  const gatewayConfig: GatewayConfig = { ...defaultGatewayConfig, dashboard: { ...defaultDashboardConfig, dir: dashboardDist }, ...config.gateway };
   const gateway = await createGateway(
     {
       trading: shard,
@@ -181,6 +207,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       },
       payments,
       vault,
+      feed: ingestor === null ? undefined : feedPortOf(ingestor),
       ledger: {
         ledger,
         get runner() {
@@ -251,6 +278,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   const recovered = await payments.recover();
   if (recovered.length > 0) logger.warn("payments recovered", { count: recovered.length, statuses: recovered.map((p) => `${p.paymentId}:${p.status}`) });
 
+  await ingestor?.start();
+
   let simulator: Simulator | null = null;
   if (config.demo && config.simulator) {
     const simUser = demoUsers.find((user) => user.program === true);
@@ -274,10 +303,12 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     ledger,
     ledgerRunner,
     simulator,
+    ingestor,
     async close() {
       if (closed) return;
       closed = true;
       await simulator?.stop();
+      await ingestor?.stop();
       await gateway.close();
       if (config.dataDir !== null) await shard.snapshot();
       await shard.close();

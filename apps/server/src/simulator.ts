@@ -3,7 +3,9 @@
  * drifting fair value and noise traders send small marketable orders, so the
  * book and the tape are alive. It is a client like any other — it signs in with
  * an API key and trades over the public WebSocket API — and it is seeded, so
- * the sequence of its decisions can be reproduced.
+ * the sequence of its decisions can be reproduced. It follows the instruments'
+ * reference prices (which the market-data ingestor moves with the external
+ * feed) so that its orders stay inside the engine's price collar.
  */
 import { randomBytes } from "node:crypto";
 import { signRequest } from "@tradestream/auth";
@@ -39,6 +41,9 @@ interface Ack {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+/** How often (in ticks) the simulator re-reads the reference prices. */
+const referenceRefreshTicks = 4;
+
 export interface Simulator {
   stop(): Promise<void>;
   readonly stats: { sent: number; accepted: number; rejected: number };
@@ -47,7 +52,7 @@ export interface Simulator {
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const random = mulberry32(options.seed);
   const response = await fetch(`${options.url}/api/v1/markets`);
-  const markets = ((await response.json()) as { items: MarketInfo[] }).items;
+  let markets = ((await response.json()) as { items: MarketInfo[] }).items;
   const wsUrl = `${options.url.replace(/^http/, "ws")}/ws`;
   const socket = new WebSocket(wsUrl);
   await new Promise<void>((resolve, reject) => {
@@ -101,7 +106,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     return null;
   };
 
+  let ticks = 0;
+  const refreshMarkets = async (): Promise<void> => {
+    const fresh = await fetch(`${options.url}/api/v1/markets`);
+    if (fresh.ok) markets = ((await fresh.json()) as { items: MarketInfo[] }).items;
+  };
+
   const tick = async (): Promise<void> => {
+    if ((ticks += 1) % referenceRefreshTicks === 0) await refreshMarkets();
     const work: Array<Promise<unknown>> = [];
     markets.forEach((market, index) => {
       const reference = toSteps(market.referencePrice, market.tickSize);
@@ -109,7 +121,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       const band = Math.floor((reference.steps * market.priceBandBps) / 20_000);
       const previous = fair.get(market.symbol) ?? reference.steps;
       const shock = random() < 0.02 ? 8 : 1;
-      const next = Math.min(reference.steps + band, Math.max(reference.steps - band, previous + Math.round((random() - 0.5) * 6 * shock)));
+      // Drawn back towards the reference price, which moves with the external feed.
+      const pull = Math.round((reference.steps - previous) / 10);
+      const next = Math.min(reference.steps + band, Math.max(reference.steps - band, previous + pull + Math.round((random() - 0.5) * 6 * shock)));
       fair.set(market.symbol, next);
       const maker = demoAccounts.marketMakers[index % demoAccounts.marketMakers.length] ?? 2001;
       for (const orderId of quotes.get(market.symbol) ?? []) work.push(request({ op: "cancel", orderId }));

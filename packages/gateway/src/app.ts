@@ -20,12 +20,15 @@ import { RateLimiter, type RateLimit } from "./rate-limit.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
-import { registerMarketRoutes } from "./routes/markets.ts";
+import { registerMarketRoutes, type FeedPort } from "./routes/markets.ts";
 import { registerOpsRoutes } from "./routes/ops.ts";
 import { registerLedgerRoutes, type LedgerPort } from "./routes/ledger.ts";
 import { registerPaymentRoutes } from "./routes/payments.ts";
+import { registerDashboardRoutes, type DashboardConfig } from "./static.ts";
 import { registerOrderRoutes } from "./routes/orders.ts";
 import { WsHub, type WsOptions } from "./ws.ts";
+
+export { defaultDashboardConfig, type DashboardConfig } from "./static.ts";
 
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -54,6 +57,8 @@ export interface GatewayDeps {
   readonly payments?: PaymentsService | undefined;
   /** The card vault behind POST /api/v1/payments/cards. */
   readonly vault?: CardVault | undefined;
+  /** The external market-data feed (the ingestor): its candles, tickers and status are served when present. */
+  readonly feed?: FeedPort | undefined;
 }
 
 export interface GatewayConfig {
@@ -68,6 +73,8 @@ export interface GatewayConfig {
   readonly accessLog: boolean;
   readonly version: string;
   readonly ws: WsOptions;
+  /** The trader dashboard served at `/` with a generated /config.json; absent = not served. */
+  readonly dashboard?: DashboardConfig | undefined;
 }
 
 export const defaultGatewayConfig: GatewayConfig = {
@@ -150,7 +157,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
   const userLimiter = new RateLimiter(config.rateLimits.user);
   const authLimiter = new RateLimiter(config.rateLimits.auth);
   const orderService = new OrderService(deps.trading, deps.market, deps.orders, metrics);
-  const ws = new WsHub({ auth: deps.auth, market: deps.market, orders: deps.orders, orderService, metrics, logger: deps.logger, options: config.ws });
+  const ws = new WsHub({ auth: deps.auth, market: deps.market, orders: deps.orders, orderService, metrics, logger: deps.logger, options: config.ws, feed: deps.feed });
 
   const meta = (request: FastifyRequest): { ip: string; userAgent: string | undefined; requestId: string } => ({
     ip: request.ip,
@@ -324,6 +331,7 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
   registerAdminRoutes(app, context);
   if (deps.ledger !== undefined) registerLedgerRoutes(app, context, deps.ledger);
   if (deps.payments !== undefined) registerPaymentRoutes(app, context, deps.payments, deps.vault);
+  if (config.dashboard !== undefined) registerDashboardRoutes(app, context, config.dashboard);
 
   ws.attach(app.server);
 
@@ -367,9 +375,22 @@ function applySecurityHeaders(request: FastifyRequest, reply: FastifyReply, conf
   if (config.tls !== undefined) void reply.header("strict-transport-security", "max-age=31536000; includeSubDomains");
   if (!request.url.startsWith("/docs")) {
     void reply.header("x-frame-options", "DENY");
-    void reply.header("content-security-policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'");
+    void reply.header("content-security-policy", contentSecurityPolicy(request));
   }
   if (request.url.startsWith("/api/")) void reply.header("cache-control", "no-store");
+}
+
+const hostPattern = /^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?$/;
+
+/**
+ * Scripts, styles and everything else only from the platform's own origin (no inline
+ * script, no eval). The dashboard also needs its own WebSocket (named explicitly, as
+ * older browsers do not count ws: as 'self') and data: images (the TOTP QR code).
+ */
+function contentSecurityPolicy(request: FastifyRequest): string {
+  const host = header(request, "host");
+  const sockets = host !== undefined && hostPattern.test(host) ? ` ws://${host} wss://${host}` : "";
+  return `default-src 'self'; connect-src 'self'${sockets}; img-src 'self' data:; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'`;
 }
 
 /** Sets CORS headers for an allowed origin; true when the request was a preflight that is now answered. */

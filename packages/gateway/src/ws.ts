@@ -1,7 +1,8 @@
 /**
  * WebSocket /ws: public market data (L2 book with snapshot + sequenced deltas,
  * trades, ticker, candles), private channels (own orders, fills, balances and
- * positions), and order entry on the same socket.
+ * positions), and order entry on the same socket. When an external feed runs,
+ * its tickers and candles are the channels `feed_ticker` and `feed_candles`.
  *
  * Fan-out serializes each update once and writes the same string to every
  * subscriber. Memory per client is bounded by the socket's send buffer: past
@@ -23,6 +24,7 @@ import { ApiError } from "./api-error.ts";
 import { balanceDto, candleDto, fillDto, orderDto, positionDto, tickerDto, tradeDto } from "./format.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { OrderService, PlaceInput } from "./order-service.ts";
+import type { FeedPort } from "./routes/markets.ts";
 import { RateLimiter } from "./rate-limit.ts";
 
 export interface WsOptions {
@@ -47,11 +49,14 @@ interface HubDeps {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly options: WsOptions;
+  readonly feed?: FeedPort | undefined;
 }
 
 type PrivateChannel = "orders" | "fills" | "balances";
 const publicChannels = ["book", "trades", "ticker", "candles"] as const;
 type PublicChannel = (typeof publicChannels)[number];
+const feedChannels = ["feed_ticker", "feed_candles"] as const;
+type FeedChannel = (typeof feedChannels)[number];
 
 /** The text of a WebSocket message (ws hands over a Buffer, an ArrayBuffer or fragments). */
 export function rawText(data: RawData): string {
@@ -115,7 +120,7 @@ function int(value: unknown): number | undefined {
   return typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
-const topicKey = (channel: PublicChannel, instrumentId: number, interval?: CandleInterval): string => `${channel}:${String(instrumentId)}${interval === undefined ? "" : `:${interval}`}`;
+const topicKey = (channel: PublicChannel | FeedChannel, instrumentId: number, interval?: CandleInterval): string => `${channel}:${String(instrumentId)}${interval === undefined ? "" : `:${interval}`}`;
 
 export class WsHub {
   private readonly server: WebSocketServer;
@@ -137,6 +142,7 @@ export class WsHub {
     this.server.on("connection", (socket: WebSocket, request: IncomingMessage) => this.onConnection(socket, request));
     this.unsubscribers.push(deps.market.onUpdate((update) => this.onMarket(update)));
     this.unsubscribers.push(deps.orders.onUpdate((update) => this.onAccount(update)));
+    if (deps.feed !== undefined) this.unsubscribers.push(deps.feed.market.onUpdate((update) => this.onFeed(update)));
     this.unsubscribers.push(deps.auth.onRevoked((revocation) => this.onRevoked(revocation)));
     this.timer = setInterval(() => this.heartbeat(), deps.options.heartbeatMs);
     this.timer.unref();
@@ -184,7 +190,7 @@ export class WsHub {
     });
     socket.on("close", () => this.onClose(client));
     socket.on("error", () => socket.terminate());
-    this.send(client, { type: "welcome", heartbeatMs: this.deps.options.heartbeatMs, channels: [...publicChannels, "orders", "fills", "balances"] }, "control");
+    this.send(client, { type: "welcome", heartbeatMs: this.deps.options.heartbeatMs, channels: [...publicChannels, "orders", "fills", "balances", ...(this.deps.feed === undefined ? [] : feedChannels)] }, "control");
   }
 
   private onClose(client: Client): void {
@@ -315,6 +321,10 @@ export class WsHub {
         }
         return;
       }
+      case "feed_ticker":
+      case "feed_candles":
+        this.subscribeFeed(client, channel, message, id);
+        return;
       case "orders":
       case "fills":
       case "balances": {
@@ -349,13 +359,78 @@ export class WsHub {
       }
       case undefined:
       default:
-        throw new ApiError("validation_failed", "channel must be one of book, trades, ticker, candles, orders, fills, balances.");
+        throw new ApiError("validation_failed", "channel must be one of book, trades, ticker, candles, orders, fills, balances, feed_ticker, feed_candles.");
     }
+  }
+
+  /** The external feed's instrument named by the message (its own projection, not the platform's). */
+  private feedInstrumentOf(message: Record<string, unknown>): { feed: FeedPort; info: InstrumentInfo } {
+    const feed = this.deps.feed;
+    if (feed === undefined) throw new ApiError("feed_not_configured");
+    const symbol = str(message.symbol);
+    if (symbol === undefined) throw new ApiError("validation_failed", "symbol is required for this channel.");
+    const info = feed.market.instrument(symbol);
+    if (info === undefined) throw new ApiError("unknown_instrument", `The external feed has no instrument ${symbol}.`);
+    return { feed, info };
+  }
+
+  private feedInterval(channel: FeedChannel, message: Record<string, unknown>): CandleInterval | undefined {
+    if (channel !== "feed_candles") return undefined;
+    const interval = (candleIntervals as readonly string[]).includes(str(message.interval) ?? "") ? (message.interval as CandleInterval) : undefined;
+    if (interval === undefined) throw new ApiError("validation_failed", `interval must be one of ${candleIntervals.join(", ")}.`);
+    return interval;
+  }
+
+  private subscribeFeed(client: Client, channel: FeedChannel, message: Record<string, unknown>, id: string | number | undefined): void {
+    const { feed, info } = this.feedInstrumentOf(message);
+    const interval = this.feedInterval(channel, message);
+    const key = topicKey(channel, info.instrumentId, interval);
+    client.topics.add(key);
+    let set = this.topics.get(key);
+    if (set === undefined) this.topics.set(key, (set = new Set()));
+    set.add(client);
+    this.send(client, { type: "subscribed", id, channel, symbol: info.symbol, ...(interval === undefined ? {} : { interval }) }, "control");
+    if (channel === "feed_ticker") {
+      const ticker = feed.market.ticker(info.instrumentId);
+      if (ticker !== undefined) this.send(client, { type: "ticker", channel, ...tickerDto(ticker, info) }, channel);
+    }
+  }
+
+  private onFeed(update: MarketUpdate): void {
+    const feed = this.deps.feed;
+    if (feed === undefined) return;
+    let key: string;
+    let channel: FeedChannel;
+    switch (update.kind) {
+      case "ticker":
+        channel = "feed_ticker";
+        key = topicKey(channel, update.ticker.instrumentId);
+        break;
+      case "candle":
+        channel = "feed_candles";
+        key = topicKey(channel, update.candle.instrumentId, update.candle.interval);
+        break;
+      case "book":
+      case "trade":
+      case "instrument":
+        return;
+    }
+    const subscribers = this.topics.get(key);
+    if (subscribers === undefined || subscribers.size === 0) return;
+    const info = feed.market.instrument(update.kind === "ticker" ? update.ticker.instrumentId : update.candle.instrumentId);
+    if (info === undefined) return;
+    const body = update.kind === "ticker" ? { type: "ticker", channel, ...tickerDto(update.ticker, info) } : { type: "candle", channel, ...candleDto(update.candle, info) };
+    this.fanOut(subscribers, JSON.stringify(body), channel, true);
   }
 
   private unsubscribe(client: Client, message: Record<string, unknown>, id: string | number | undefined): void {
     const channel = str(message.channel);
-    if (channel === "book") {
+    if (channel === "feed_ticker" || channel === "feed_candles") {
+      const { info } = this.feedInstrumentOf(message);
+      const key = topicKey(channel, info.instrumentId, this.feedInterval(channel, message));
+      client.topics.delete(key);
+      this.topics.get(key)?.delete(client);
+    } else if (channel === "book") {
       const info = this.instrumentOf(message);
       client.books.delete(info.instrumentId);
       this.bookSubscribers.get(info.instrumentId)?.delete(client);

@@ -1,6 +1,6 @@
 /** Sign-in (password + TOTP, SSO), tokens, second-factor enrolment, API keys. */
 import type { UserView } from "@tradestream/auth";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "../api-error.ts";
 import type { GatewayContext } from "../app.ts";
 import { anyObject, errorResponse } from "../schemas.ts";
@@ -8,6 +8,30 @@ import { anyObject, errorResponse } from "../schemas.ts";
 const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse, 423: errorResponse, 429: errorResponse };
 const signIn = { auth: "public", limit: "auth" } as const;
 const secretString = { type: "string", minLength: 1, maxLength: 1024 } as const;
+
+const ssoCookiePath = "/api/v1/auth/sso";
+const ssoSessionPath = "/api/v1/auth/sso/session";
+const ssoClientCookie = "ts_sso_client";
+const ssoSessionCookie = "ts_sso_session";
+/** How long a browser may take at the identity provider. */
+const ssoBrowserFlowS = 600;
+/** How long the dashboard has to collect the tokens after the callback. */
+const ssoSessionCookieS = 60;
+
+function cookieOf(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (header === undefined) return undefined;
+  for (const part of header.split(";")) {
+    const [key, ...value] = part.trim().split("=");
+    if (key === name) return value.join("=");
+  }
+  return undefined;
+}
+
+function setCookie(reply: FastifyReply, request: FastifyRequest, cookie: { name: string; value: string; path: string; maxAgeS: number; sameSite: "Lax" | "Strict" }): void {
+  const secure = request.protocol === "https" ? "; Secure" : "";
+  void reply.header("set-cookie", `${cookie.name}=${cookie.value}; Path=${cookie.path}; Max-Age=${String(cookie.maxAgeS)}; HttpOnly; SameSite=${cookie.sameSite}${secure}`);
+}
 
 export function userDto(user: UserView): Record<string, unknown> {
   return { userId: user.userId, username: user.username, displayName: user.displayName, groups: user.groups, accountIds: user.accountIds, mfaEnrolled: user.mfaEnrolled, sso: user.sso, disabled: user.disabled };
@@ -107,25 +131,67 @@ export function registerAuthRoutes(app: FastifyInstance, context: GatewayContext
     async (request) => auth.confirmTotpEnrolment(context.principal(request).userId, request.body.code),
   );
 
-  app.get(
+  app.get<{ Querystring: { client?: "browser" } }>(
     "/api/v1/auth/sso/start",
-    { config: signIn, schema: { tags: ["auth"], summary: "Start single sign-on: redirects to the identity provider (authorization code + PKCE)", security: [], response: { 302: { type: "null" }, ...errors } } },
-    async (_request, reply) => {
+    {
+      config: signIn,
+      schema: {
+        tags: ["auth"],
+        summary: "Start single sign-on: redirects to the identity provider (authorization code + PKCE)",
+        description: "With client=browser the callback lands back in the dashboard, which collects the tokens with POST /api/v1/auth/sso/session; without it the callback answers the tokens as JSON.",
+        security: [],
+        querystring: { type: "object", additionalProperties: false, properties: { client: { type: "string", enum: ["browser"] } } },
+        response: { 302: { type: "null" }, ...errors },
+      },
+    },
+    async (request, reply) => {
       if (!auth.ssoEnabled) throw new ApiError("sso_not_configured");
       const start = await auth.ssoStart();
+      if (request.query.client === "browser") setCookie(reply, request, { name: ssoClientCookie, value: "browser", path: ssoCookiePath, maxAgeS: ssoBrowserFlowS, sameSite: "Lax" });
       return reply.redirect(start.authorizationUrl, 302);
     },
   );
 
   app.get(
     "/api/v1/auth/sso/callback",
-    { config: signIn, schema: { tags: ["auth"], summary: "Single sign-on callback: returns tokens", security: [], response: { 200: anyObject, ...errors } } },
-    async (request) => {
+    { config: signIn, schema: { tags: ["auth"], summary: "Single sign-on callback: returns tokens (or, for a browser flow, lands back in the dashboard)", security: [], response: { 200: anyObject, 303: { type: "null" }, ...errors } } },
+    async (request, reply) => {
       if (!auth.ssoEnabled) throw new ApiError("sso_not_configured");
+      const browser = cookieOf(request, ssoClientCookie) === "browser";
       const url = new URL(request.url, `${request.protocol}://${request.host}`);
-      const result = await auth.ssoCallback(url, context.meta(request));
-      context.metrics.authEvents.inc({ method: "sso", result: "ok" });
-      return { ...result.tokens, user: userDto(result.user) };
+      if (!browser) {
+        const result = await auth.ssoCallback(url, context.meta(request));
+        context.metrics.authEvents.inc({ method: "sso", result: "ok" });
+        return { ...result.tokens, user: userDto(result.user) };
+      }
+      setCookie(reply, request, { name: ssoClientCookie, value: "", path: ssoCookiePath, maxAgeS: 0, sameSite: "Lax" });
+      try {
+        const result = await auth.ssoCallback(url, context.meta(request));
+        context.metrics.authEvents.inc({ method: "sso", result: "ok" });
+        // The tokens never travel in a URL (URLs are logged and kept in history): they wait in a
+        // short-lived cookie that only POST /api/v1/auth/sso/session can read, once.
+        const session = Buffer.from(JSON.stringify({ ...result.tokens, user: userDto(result.user) }), "utf8").toString("base64url");
+        setCookie(reply, request, { name: ssoSessionCookie, value: session, path: ssoSessionPath, maxAgeS: ssoSessionCookieS, sameSite: "Strict" });
+        return reply.redirect("/?sso=done", 303);
+      } catch (error) {
+        const code = error instanceof Error && "code" in error && typeof error.code === "string" && /^[a-z_]{1,40}$/.test(error.code) ? error.code : "sso_failed";
+        return reply.redirect(`/?sso_error=${code}`, 303);
+      }
+    },
+  );
+
+  app.post(
+    "/api/v1/auth/sso/session",
+    { config: signIn, schema: { tags: ["auth"], summary: "Collect the tokens of a browser single sign-on (once, within a minute of the callback)", security: [], response: { 200: anyObject, ...errors } } },
+    async (request, reply) => {
+      const session = cookieOf(request, ssoSessionCookie);
+      setCookie(reply, request, { name: ssoSessionCookie, value: "", path: ssoSessionPath, maxAgeS: 0, sameSite: "Strict" });
+      if (session === undefined || session === "") throw new ApiError("unauthenticated", "No single sign-on to collect; start again.");
+      try {
+        return JSON.parse(Buffer.from(session, "base64url").toString("utf8")) as Record<string, unknown>;
+      } catch {
+        throw new ApiError("unauthenticated", "The single sign-on could not be read; start again.");
+      }
     },
   );
 

@@ -1,0 +1,97 @@
+// @vitest-environment jsdom
+/** The live feed: authenticates first, resubscribes everything after a drop (private channels only once signed in), and asks for a fresh book on a gap. */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { LiveFeed } from "./live.ts";
+import { Store } from "./store.ts";
+
+class FakeSocket {
+  static readonly OPEN = 1;
+  static all: FakeSocket[] = [];
+  readyState = 0;
+  readonly sent: Array<Record<string, unknown>> = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((event: { data: string }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  send(text: string): void {
+    this.sent.push(JSON.parse(text) as Record<string, unknown>);
+  }
+  close(): void {
+    this.readyState = 3;
+    this.onclose?.();
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  receive(message: Record<string, unknown>): void {
+    this.onmessage?.({ data: JSON.stringify(message) });
+  }
+  ops(): string[] {
+    return this.sent.map((message) => `${typeof message.op === "string" ? message.op : ""}:${typeof message.channel === "string" ? message.channel : ""}`);
+  }
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+  FakeSocket.all = [];
+});
+
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 5; i += 1) await Promise.resolve();
+};
+
+describe("live feed", () => {
+  it("reconnects with back-off and sends every subscription again, private ones after the sign-in", async () => {
+    vi.useFakeTimers();
+    vi.stubGlobal("WebSocket", FakeSocket);
+    const store = new Store(500);
+    const feed = new LiveFeed("ws://platform/ws", store, () => Promise.resolve("token"));
+    feed.subscribe({ channel: "book", symbol: "SAP", depth: 50 });
+    feed.subscribe({ channel: "orders" });
+    feed.start();
+    const first = FakeSocket.all[0];
+    if (first === undefined) throw new Error("no socket");
+    first.open();
+    await flush();
+    expect(first.ops()).toEqual(["subscribe:book", "auth:"]);
+    first.receive({ type: "authenticated" });
+    expect(first.ops()).toEqual(["subscribe:book", "auth:", "subscribe:orders"]);
+    expect(store.connection).toBe("live");
+
+    first.close();
+    expect(store.connection).toBe("reconnecting");
+    vi.advanceTimersByTime(10_000);
+    const second = FakeSocket.all[1];
+    if (second === undefined) throw new Error("no reconnection");
+    second.open();
+    await flush();
+    second.receive({ type: "authenticated" });
+    expect(second.ops()).toEqual(["subscribe:book", "auth:", "subscribe:orders"]);
+    expect(store.connection).toBe("live");
+    expect(feed.reconnects).toBe(1);
+    feed.stop();
+    expect(store.connection).toBe("offline");
+  });
+
+  it("asks for a fresh book snapshot when a delta is missing", async () => {
+    vi.stubGlobal("WebSocket", FakeSocket);
+    const store = new Store(500);
+    const feed = new LiveFeed("ws://platform/ws", store, () => Promise.resolve(null));
+    feed.subscribe({ channel: "book", symbol: "SAP", depth: 50 });
+    feed.start();
+    const socket = FakeSocket.all[0];
+    if (socket === undefined) throw new Error("no socket");
+    socket.open();
+    await flush();
+    socket.receive({ type: "snapshot", symbol: "SAP", seq: 5, bids: [], asks: [] });
+    socket.receive({ type: "delta", symbol: "SAP", seq: 7, changes: [] });
+    expect(socket.ops()).toEqual(["subscribe:book", "subscribe:book"]);
+    expect(store.resyncs).toBe(1);
+    feed.stop();
+  });
+});

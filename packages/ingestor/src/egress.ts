@@ -1,0 +1,94 @@
+/**
+ * Zero-trust egress: the one client through which the platform opens outbound
+ * HTTP and WebSocket connections. It enforces an allow-list of host names from
+ * configuration — the defaults (`egressDefaultHosts`) plus hosts from
+ * `EGRESS_ALLOW` (comma-separated; "*.example.com" allows every subdomain) —
+ * and refuses any other host before a socket is opened, with a named error
+ * (`egress_refused`) and a log line naming the host. Nothing else in the
+ * platform calls `fetch` or `new WebSocket` for an outside host.
+ *
+ * The allow-list checks the host name of the URL; 127.0.0.1 and localhost are
+ * not special (allow them explicitly, as tests do).
+ */
+import WebSocket from "ws";
+import type { IngestorLogger } from "./types.ts";
+
+export const egressDefaultHosts: readonly string[] = ["api.london-stock-exchange.com", "api.sendgrid.com"];
+
+export class EgressRefusedError extends Error {
+  override readonly name = "EgressRefusedError";
+  readonly code = "egress_refused";
+
+  constructor(readonly host: string) {
+    super(`outbound connection to ${host} refused: the host is not on the egress allow-list (add it to EGRESS_ALLOW)`);
+  }
+}
+
+export interface EgressOptions {
+  /** Hosts allowed besides the defaults. */
+  readonly allow?: readonly string[] | undefined;
+  /** Leave the defaults out (tests). */
+  readonly noDefaults?: boolean | undefined;
+  readonly logger?: IngestorLogger | undefined;
+}
+
+/** The hosts of `EGRESS_ALLOW="a.example.com, *.vendor.net"`. */
+export function parseEgressAllow(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((host) => host.trim().toLowerCase()).filter((host) => host !== "");
+}
+
+export class EgressClient {
+  private readonly exact = new Set<string>();
+  private readonly suffixes: string[] = [];
+  private refusedCount = 0;
+
+  constructor(private readonly options: EgressOptions = {}) {
+    const hosts = [...(options.noDefaults === true ? [] : egressDefaultHosts), ...(options.allow ?? [])];
+    for (const host of hosts.map((h) => h.toLowerCase())) {
+      if (host.startsWith("*.")) this.suffixes.push(host.slice(1));
+      else this.exact.add(host);
+    }
+  }
+
+  /** From the environment: `EGRESS_ALLOW`. */
+  static fromEnv(env: NodeJS.ProcessEnv, logger?: IngestorLogger): EgressClient {
+    return new EgressClient({ allow: parseEgressAllow(env.EGRESS_ALLOW), logger });
+  }
+
+  get allowList(): string[] {
+    return [...this.exact, ...this.suffixes.map((suffix) => `*${suffix}`)];
+  }
+
+  get refused(): number {
+    return this.refusedCount;
+  }
+
+  allows(host: string): boolean {
+    const name = host.toLowerCase().replace(/^\[|\]$/g, "");
+    return this.exact.has(name) || this.suffixes.some((suffix) => name.endsWith(suffix));
+  }
+
+  /** Throws `EgressRefusedError` (and logs) unless the URL's host is allowed. */
+  check(url: string | URL): URL {
+    const parsed = typeof url === "string" ? new URL(url) : url;
+    if (!this.allows(parsed.hostname)) {
+      this.refusedCount += 1;
+      // The URL's path and query may carry tokens: only the host is logged.
+      this.options.logger?.warn("outbound connection refused by the egress allow-list", { host: parsed.hostname, protocol: parsed.protocol });
+      throw new EgressRefusedError(parsed.hostname);
+    }
+    return parsed;
+  }
+
+  /** `fetch` to an allowed host; redirects are not followed (a redirect could leave the allow-list). */
+  async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+    const parsed = this.check(url);
+    return fetch(parsed, { ...init, redirect: "manual" });
+  }
+
+  /** A WebSocket to an allowed host. */
+  webSocket(url: string | URL, options: WebSocket.ClientOptions = {}): WebSocket {
+    const parsed = this.check(url);
+    return new WebSocket(parsed, { ...options, followRedirects: false });
+  }
+}
