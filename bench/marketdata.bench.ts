@@ -4,14 +4,19 @@
 //    records (decimal-string prices, as parsed from JSON) → canonical ticks, on the
 //    instruments' tick grids. `--runs` runs of `--records` records after a warm-up;
 //    the median is reported, every run is in `normalizeRuns`.
-// 2. natsEndToEndPerSec, natsP99Ms — end to end through NATS JetStream: the ingestor
-//    as a relay (normalize and publish; candles off) with records offered at a fixed rate (`--nats-rate`, default 110,000/s, for `--nats-duration-s`),
-//    normalized, published to `marketdata.<symbol>` in a JetStream stream (batched per
-//    subject, acks pipelined) and read back by a JetStream ordered consumer of that
-//    stream. Latency is from the record's scheduled time (its timestamp) to its
-//    receipt by the consumer, so a stall counts against it (no coordinated omission).
-//    The throughput is ticks received over the time from the first offer to the
-//    last receipt.
+// 2. natsEndToEndPerSec, natsP99Ms — end to end through NATS JetStream (file storage):
+//    the ingestor as a relay (normalize and publish; candles off), fed simulated
+//    vendor records at a fixed rate (`--nats-rate`, default 110,000/s, for
+//    `--nats-duration-s`) in 1 ms slices, each generated as it is offered and
+//    stamped with its scheduled time; normalized and published by NatsBus to
+//    `marketdata.<symbol>` in a JetStream stream (per subject, the ticks of one
+//    event-loop turn in one message of up to `--nats-batch`; acks pipelined) and
+//    read back by a JetStream ordered consumer in a separate process (its own event
+//    loop and heap, as the platform consuming the ingestor role would be). Latency
+//    is the consumer's receipt time minus the tick's scheduled time, both from this
+//    machine's clock, so a stall anywhere counts against it (no coordinated
+//    omission). The throughput is ticks received over the time from the first
+//    offer to the last receipt. Event-loop delays and CPU of both sides go to stderr.
 //
 // Prints one JSON object on stdout and appends it to bench/results/marketdata.jsonl.
 // Flags: --records N (1,000,000), --runs N (3), --nats-url URL, --nats-rate N,

@@ -15,11 +15,14 @@
  *   INGESTOR_PUBLISH_NATS_STREAM (none: core NATS; else JetStream with acks into this stream, created
  *                         capturing marketdata.>), INGESTOR_PUBLISH_NATS_BATCH (1): ticks per NATS message
  *
+ *   INGESTOR_MARKETDATA_PREFIX (marketdata): the subjects / topics <prefix>.<symbol>, published and consumed
+ *
  * Scale-out: the `ingestor` role publishes (INGESTOR_PUBLISH), the platform consumes what it published:
- *   nats-normalized       the ticks on INGESTOR_NATS_MARKETDATA_SUBJECT (marketdata.>): with
- *                         INGESTOR_NATS_MARKETDATA_STREAM through JetStream (an ordered consumer starting
- *                         at each symbol's latest tick), else a core subscription (live ticks only)
- *   kafka-normalized      the topics marketdata.<symbol> of this process's instruments, in the consumer
+ *   nats-normalized       the ticks on <prefix>.>: with INGESTOR_NATS_MARKETDATA_STREAM (the role's
+ *                         INGESTOR_PUBLISH_NATS_STREAM) through JetStream — an ordered consumer starting at
+ *                         each symbol's latest message, resuming after a reconnect where it stopped —
+ *                         else a core subscription (live ticks only)
+ *   kafka-normalized      the topics <prefix>.<symbol> of this process's instruments, in the consumer
  *                         group INGESTOR_KAFKA_MARKETDATA_GROUP (tradestream-platform), from the latest
  *                         offset when the group has none
  * Instruments are matched by symbol (ids are local to each process; tick and lot sizes must agree);
@@ -75,6 +78,13 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return value;
 }
 
+/** The prefix of the market-data subjects and topics: dot-separated names, no wildcards. */
+function prefixOf(env: NodeJS.ProcessEnv): string {
+  const prefix = env.INGESTOR_MARKETDATA_PREFIX ?? "marketdata";
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) throw new Error(`INGESTOR_MARKETDATA_PREFIX must be dot-separated names of letters, digits, _ or -, got ${prefix}`);
+  return prefix;
+}
+
 /** The feeds named by INGESTOR_FEED (or the defaults); an empty list when "off". */
 export function feedKindsFromEnv(env: NodeJS.ProcessEnv, defaults: readonly FeedKind[]): FeedKind[] {
   const named = list(env.INGESTOR_FEED);
@@ -111,17 +121,17 @@ function feedOf(kind: FeedKind, options: IngestorEnvOptions, instruments: readon
       return new NatsFeed({ url: env.NATS_URL ?? natsUrlDefault, subject: env.INGESTOR_NATS_SUBJECT ?? "marketdata.raw", stream: env.INGESTOR_NATS_STREAM, logger });
     case "nats-normalized": {
       const stream = env.INGESTOR_NATS_MARKETDATA_STREAM === "" ? undefined : env.INGESTOR_NATS_MARKETDATA_STREAM;
-      return new NatsFeed({ url: env.NATS_URL ?? natsUrlDefault, subject: env.INGESTOR_NATS_MARKETDATA_SUBJECT ?? "marketdata.>", stream, deliver: "last_per_subject", format: "normalized", logger });
+      return new NatsFeed({ url: env.NATS_URL ?? natsUrlDefault, subject: `${prefixOf(env)}.>`, stream, deliver: "last_per_subject", format: "normalized", logger });
     }
     case "kafka-normalized":
       return new KafkaFeed({
         brokers: list(env.KAFKA_BROKERS ?? "127.0.0.1:9092"),
-        topic: symbols.map((symbol) => marketDataSubject(symbol)),
+        topic: symbols.map((symbol) => marketDataSubject(symbol, prefixOf(env))),
         groupId: env.INGESTOR_KAFKA_MARKETDATA_GROUP ?? "tradestream-platform",
         fromBeginning: false,
         format: "normalized",
         logger,
-        source: "kafka:marketdata",
+        source: `kafka:${prefixOf(env)}`,
       });
   }
 }
@@ -142,8 +152,8 @@ export async function ingestorFromEnv(options: IngestorEnvOptions): Promise<Inge
     if (target === "nats") {
       const stream = options.env.INGESTOR_PUBLISH_NATS_STREAM === "" ? undefined : options.env.INGESTOR_PUBLISH_NATS_STREAM;
       const batchMax = Math.floor(positive(options.env, "INGESTOR_PUBLISH_NATS_BATCH", 1));
-      publishers.push(await NatsBus.open({ url: options.env.NATS_URL ?? natsUrlDefault, stream, batchMax, logger: options.logger }));
-    } else if (target === "kafka") publishers.push(await KafkaBus.open({ brokers: list(options.env.KAFKA_BROKERS ?? "127.0.0.1:9092"), logger: options.logger }));
+      publishers.push(await NatsBus.open({ url: options.env.NATS_URL ?? natsUrlDefault, stream, subjectPrefix: prefixOf(options.env), batchMax, logger: options.logger }));
+    } else if (target === "kafka") publishers.push(await KafkaBus.open({ brokers: list(options.env.KAFKA_BROKERS ?? "127.0.0.1:9092"), topicPrefix: prefixOf(options.env), logger: options.logger }));
     else throw new Error(`INGESTOR_PUBLISH: unknown target ${target} (nats, kafka)`);
   }
   return new Ingestor({
