@@ -17,9 +17,7 @@
 // (simulator period, 250 as in `npm start`), --no-write, --screenshot (saves the live
 // trade screen at the end of the trace to docs/screenshots/trade-live.png).
 
-import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -28,6 +26,7 @@ import { generateTotp } from "@tradestream/auth";
 import { chromium } from "playwright-core";
 import { demoPassword, demoTotpSecret } from "../apps/server/src/demo-users.ts";
 import { dashboardDist, startPlatform } from "../apps/server/src/platform.ts";
+import { gitCommit, machine, recordResult } from "./record.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const chromiumPath = "/usr/bin/chromium";
@@ -36,13 +35,6 @@ const { values: flags } = parseArgs({ options: { "trace-s": { type: "string", de
 const traceS = Number(flags["trace-s"]);
 const tickMs = Number(flags["tick-ms"]);
 
-function gitCommit(): string {
-  try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here, encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-}
 
 /** Gzipped sizes: what index.html loads up front, and everything else (lazy chunks). */
 function bundleSizes(): { firstScreenGzipBytes: number; lazyGzipBytes: number; totalGzipBytes: number } {
@@ -136,16 +128,10 @@ async function main(): Promise<void> {
       bundle,
       timestamp: new Date().toISOString(),
       commit: gitCommit(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", platform: `${process.platform}-${process.arch}` },
+      machine: machine(),
       config: { simulatorTickMs: tickMs, refreshRateMs: 500, browser: "chromium (Debian), headless" },
     };
-    const json = JSON.stringify(output);
-    process.stdout.write(`${json}\n`);
-    if (!flags["no-write"]) {
-      const dir = join(here, "results");
-      mkdirSync(dir, { recursive: true });
-      appendFileSync(join(dir, "dashboard.jsonl"), `${json}\n`);
-    }
+    recordResult("dashboard", output, !flags["no-write"]);
   } finally {
     await browser.close();
     await platform.close();

@@ -18,13 +18,14 @@
 // --warmup-s N (unrecorded warm-up load first, default 3), --no-write, --profile FILE (write a CPU profile of the server during the load phases to FILE).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ApiClient, freePort } from "../apps/server/src/test-client.ts";
 import type { LoadConfig } from "./e2e-load.ts";
+import { recordResult } from "./record.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -144,12 +145,7 @@ async function main(): Promise<void> {
       rest: summary(phases.restFixed, phases.restMax),
       fanout: phases.fanout ?? null,
     };
-    const line = JSON.stringify(result);
-    process.stdout.write(`${line}\n`);
-    if (!flags["no-write"]) {
-      mkdirSync(join(here, "results"), { recursive: true });
-      appendFileSync(join(here, "results", "e2e.jsonl"), `${line}\n`);
-    }
+    recordResult("e2e", result, !flags["no-write"]);
   } catch (error) {
     process.stderr.write(`${serverLog}\n`);
     throw error;

@@ -19,7 +19,7 @@
 // (throughput runs, median reported, default 3), --skip-peer, --skip-journal,
 // --skip-memory, --skip-replay, --only book1k|book20k, --no-write, --memory-only.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
@@ -32,6 +32,7 @@ import { engineLatency, engineThroughput, freshEngine, fullGc, peerLatency, peer
 import { applyPeer, newPeerBook, toPeerOps, type PeerOp } from "./peer.ts";
 import { median, timerOverheadNs, type LatencySummary } from "./stats.ts";
 import { generateWorkload, referencePriceTicks, setupCommands, type Workload, type WorkloadStats } from "./workload.ts";
+import { gitCommit, gitDirty } from "./record.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -268,22 +269,6 @@ function measureMemoryInChild(): MemoryResult {
   return JSON.parse(line) as MemoryResult;
 }
 
-function gitCommit(): string | null {
-  try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-/** Uncommitted changes under packages/ or bench/ (the paths are the repository's, so git runs at its root). */
-function gitDirty(): boolean | null {
-  try {
-    return execFileSync("git", ["status", "--porcelain", "--", "packages", "bench"], { cwd: join(here, ".."), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
-  } catch {
-    return null;
-  }
-}
 
 function fmt(value: number): string {
   return Math.round(value).toLocaleString("en-US");
@@ -323,7 +308,7 @@ async function main(): Promise<void> {
     timestamp: new Date().toISOString(),
     node: process.version,
     commit: gitCommit(),
-    dirty: gitDirty(),
+    dirty: gitDirty(["packages", "bench"]),
     machine: { cpus: cpu.length, model: cpu[0]?.model ?? "unknown", platform: `${process.platform}-${process.arch}` },
     config: { measuredCommands, warmupCommands, runs, accounts, memoryOrders, seeds: { book1k: 42, book20k: 4_242 } },
     timerOverheadNs: overheadNs,

@@ -19,20 +19,15 @@
 // offered load, default 10), --only postgres|pglite, --no-write.
 // PostgreSQL: TRADESTREAM_TEST_DATABASE_URL or the local default, in a scratch schema.
 
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { EngineEvent } from "@tradestream/contracts";
 import { type Sql, openPglite, openPostgres, testDatabaseUrlDefault } from "@tradestream/store";
 import { LedgerProjector, ProjectionRunner, openLedger, trialBalance } from "../packages/ledger/src/index.ts";
 import { streamEventBatches } from "../packages/ledger/src/test-stream.ts";
+import { gitCommit, machine, recordResult } from "./record.ts";
 import { percentile } from "./stats.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
   options: {
     rounds: { type: "string", default: "120000" },
@@ -176,13 +171,6 @@ function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-function gitCommit(): string | null {
-  try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return null;
-  }
-}
 
 async function main(): Promise<void> {
   const rounds = Number(flags.rounds);
@@ -208,16 +196,10 @@ async function main(): Promise<void> {
     ...results,
     timestamp: new Date().toISOString(),
     commit: gitCommit(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", platform: `${process.platform}-${process.arch}` },
+    machine: machine(),
     config: { trades: stream.trades, accounts, seed, lagOfferedTradesPerSec: offeredRates, lagSeconds },
   };
-  const json = JSON.stringify(output);
-  process.stdout.write(`${json}\n`);
-  if (!flags["no-write"]) {
-    const dir = join(here, "results");
-    mkdirSync(dir, { recursive: true });
-    appendFileSync(join(dir, "ledger.jsonl"), `${json}\n`);
-  }
+  recordResult("ledger", output, !flags["no-write"]);
 }
 
 await main();

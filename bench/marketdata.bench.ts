@@ -22,11 +22,9 @@
 // Flags: --records N (1,000,000), --runs N (3), --nats-url URL, --nats-rate N,
 // --nats-duration-s N (5), --nats-batch N (ticks per message, 256), --skip-nats, --no-write.
 
-import { execFileSync, fork } from "node:child_process";
-import { appendFileSync, mkdirSync } from "node:fs";
+import { fork } from "node:child_process";
 import { cpus } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
@@ -34,8 +32,8 @@ import { connect } from "@nats-io/transport-node";
 import { DeadLetterStore, Ingestor, InstrumentTable, NatsBus, Normalizer, SimulatedMarket, type Feed, type FeedInstrument, type NormalizedTick } from "@tradestream/ingestor";
 import { demoInstruments } from "../apps/server/src/demo.ts";
 import { median, percentile } from "./stats.ts";
+import { gitCommit, recordResult } from "./record.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
 
 const { values: flags } = parseArgs({
   options: {
@@ -238,18 +236,12 @@ async function main(): Promise<void> {
     nats = await natsEndToEnd();
     log(`  ${JSON.stringify(nats)}`);
   }
-  let commit = "unknown";
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    // Not a git checkout.
-  }
   const result = {
     bench: "marketdata",
     time: new Date().toISOString(),
     node: process.version,
     cpus: cpus().length,
-    commit,
+    commit: gitCommit(),
     normalizePerSec: median(normalizeRuns),
     normalizeRuns,
     records: count,
@@ -257,12 +249,7 @@ async function main(): Promise<void> {
     natsP99Ms: "natsP99Ms" in nats ? nats.natsP99Ms : null,
     nats,
   };
-  const line = JSON.stringify(result);
-  process.stdout.write(`${line}\n`);
-  if (!flags["no-write"]) {
-    mkdirSync(join(here, "results"), { recursive: true });
-    appendFileSync(join(here, "results", "marketdata.jsonl"), `${line}\n`);
-  }
+  recordResult("marketdata", result, !flags["no-write"]);
 }
 
 const run = process.env[consumerRoleEnv] === undefined ? main : consumerProcess;

@@ -17,20 +17,15 @@
 // {"engineOnlyPerSec","marketDataPerSec","ordersPerSec","replayPerSec",…}
 // and appends it to bench/results/readmodels.jsonl (unless --no-write).
 
-import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdirSync } from "node:fs";
-import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Command, EngineEvent } from "@tradestream/contracts";
 import { Engine } from "../packages/engine/src/index.ts";
 import { MarketDataProjection } from "../packages/marketdata/src/index.ts";
 import { OrdersProjection } from "../packages/orders/src/index.ts";
+import { gitCommit, machine, recordResult } from "./record.ts";
 import { median } from "./stats.ts";
 import { generateWorkload } from "./workload.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
   options: {
     commands: { type: "string", default: "200000" },
@@ -82,14 +77,6 @@ function timeReplay(commands: readonly Command[]): number {
   return perSecond(commands.length, performance.now() - started);
 }
 
-function gitCommit(): string | null {
-  try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return null;
-  }
-}
-
 function main(): void {
   const commands = commandsOf();
   const generator = new Engine();
@@ -116,16 +103,10 @@ function main(): void {
     timestamp: new Date().toISOString(),
     commit: gitCommit(),
     node: process.version,
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", platform: `${process.platform}-${process.arch}` },
+    machine: machine(),
     config: { commands: commands.length, events, runs, seed, workload: "book1k" },
   };
-  const json = JSON.stringify(output);
-  process.stdout.write(`${json}\n`);
-  if (!flags["no-write"]) {
-    const dir = join(here, "results");
-    mkdirSync(dir, { recursive: true });
-    appendFileSync(join(dir, "readmodels.jsonl"), `${json}\n`);
-  }
+  recordResult("readmodels", output, !flags["no-write"]);
 }
 
 main();

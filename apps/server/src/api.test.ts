@@ -9,8 +9,8 @@ import { generateTotp } from "@tradestream/auth";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
 import { rawText } from "@tradestream/gateway";
+import { testConfig, roomyRateLimits } from "./test-platform.ts";
 
-const cheapArgon2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 let platform: Platform;
 let trader1: ApiClient;
@@ -38,17 +38,11 @@ const limitOrder = (clientOrderId: string, side: "buy" | "sell", price: string, 
 });
 
 beforeAll(async () => {
-  platform = await startPlatform({
-    dataDir: null,
-    port: 0,
-    host: "127.0.0.1",
-    demo: true,
-    simulator: false,
+  platform = await startPlatform(testConfig({
     seed: 1,
-    argon2: cheapArgon2,
     // Many sign-ins from one address in a few seconds; the limits themselves are tested below.
-    gateway: { rateLimits: { ip: { ratePerS: 2_000, burst: 4_000 }, user: { ratePerS: 1_000, burst: 2_000 }, auth: { ratePerS: 100, burst: 200 } } },
-  });
+    gateway: { rateLimits: roomyRateLimits },
+  }));
   const signIn = (name: string): Promise<ApiClient> => ApiClient.signIn(platform.url, name);
   trader1 = await signIn("trader1");
   trader2 = await signIn("trader2");
@@ -440,16 +434,10 @@ describe("edges", () => {
   });
 
   it("rate-limits sign-in per IP, requests per user and per IP, with 429 and Retry-After", async () => {
-    const limited = await startPlatform({
-      dataDir: null,
-      port: 0,
-      host: "127.0.0.1",
-      demo: true,
-      simulator: false,
+    const limited = await startPlatform(testConfig({
       seed: 3,
-      argon2: cheapArgon2,
       gateway: { rateLimits: { ip: { ratePerS: 0.01, burst: 10 }, user: { ratePerS: 0.01, burst: 3 }, auth: { ratePerS: 0.01, burst: 2 } } },
-    });
+    }));
     try {
       const client = new ApiClient(limited.url);
       const statuses: number[] = [];

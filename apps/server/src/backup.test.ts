@@ -13,8 +13,9 @@ import { trialBalance, type TrialBalance } from "@tradestream/ledger";
 import { createBackup, listBackups, restoreBackup, verifyBackup, type BackupResult } from "./backup.ts";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform, type PlatformConfig } from "./platform.ts";
+import { testConfig } from "./test-platform.ts";
 
-const base: Omit<PlatformConfig, "dataDir"> = { port: 0, host: "127.0.0.1", demo: true, simulator: false, seed: 9, argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } };
+const base: Omit<PlatformConfig, "dataDir"> = testConfig({ seed: 9 });
 
 interface OrderBody {
   order: { orderId: number; status: string; filledQuantity: string };

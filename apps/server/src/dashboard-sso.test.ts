@@ -8,6 +8,7 @@ import { startTestProvider, testClientId, testClientSecret, type TestProvider } 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, freePort } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
+import { testConfig } from "./test-platform.ts";
 
 let provider: TestProvider;
 let platform: Platform;
@@ -15,16 +16,11 @@ let platform: Platform;
 beforeAll(async () => {
   const port = await freePort();
   provider = await startTestProvider(() => `http://127.0.0.1:${String(port)}/api/v1/auth/sso/callback`, { sub: "asmith", preferred_username: "asmith", name: "A. Smith", groups: ["authorized-traders"] });
-  platform = await startPlatform({
-    dataDir: null,
-    port,
-    host: "127.0.0.1",
-    demo: true,
-    simulator: false,
+  platform = await startPlatform(testConfig({
     seed: 7,
-    argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 },
+    port,
     oidc: { issuer: provider.issuer, clientId: testClientId, clientSecret: testClientSecret, redirectUri: provider.redirectUri },
-  });
+  }));
 });
 
 afterAll(async () => {

@@ -21,6 +21,7 @@ import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoPassword, demoTotpSecret } from "./demo-users.ts";
 import { startPlatform, type Platform } from "./platform.ts";
+import { testConfig, roomyRateLimits } from "./test-platform.ts";
 
 const chromiumPath = "/usr/bin/chromium";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -79,16 +80,10 @@ const openOrderRows = (page: Page) => page.locator('table[aria-label="Open order
 describe.skipIf(!available)("trader dashboard in Chromium", () => {
   beforeAll(async () => {
     execFileSync("node", [join(root, "scripts", "build-dashboard.mjs")], { stdio: "inherit" });
-    platform = await startPlatform({
-      dataDir: null,
-      port: 0,
-      host: "127.0.0.1",
-      demo: true,
-      simulator: false,
+    platform = await startPlatform(testConfig({
       seed: 11,
-      argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 },
-      gateway: { rateLimits: { ip: { ratePerS: 2_000, burst: 4_000 }, user: { ratePerS: 1_000, burst: 2_000 }, auth: { ratePerS: 100, burst: 200 } } },
-    });
+      gateway: { rateLimits: roomyRateLimits },
+    }));
     // launch() gives the browser a fresh, throw-away profile directory of its own.
     browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   });

@@ -14,8 +14,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { defaultGatewayConfig } from "@tradestream/gateway";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform, type PlatformConfig } from "./platform.ts";
+import { testConfig } from "./test-platform.ts";
 
-const base: PlatformConfig = { dataDir: null, port: 0, host: "127.0.0.1", demo: true, simulator: false, seed: 5, argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } };
+const base: PlatformConfig = testConfig({ seed: 5 });
 const scratch = mkdtempSync(join(tmpdir(), "tradestream-edge-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
+import { testConfig } from "./test-platform.ts";
 
 let platform: Platform;
 let trader1: ApiClient;
@@ -37,17 +38,11 @@ async function platformState(): Promise<string> {
 }
 
 beforeAll(async () => {
-  platform = await startPlatform({
-    dataDir: null,
-    port: 0,
-    host: "127.0.0.1",
-    demo: true,
-    simulator: false,
+  platform = await startPlatform(testConfig({
     seed: 2,
-    argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 },
     // The fuzzer sends many requests quickly; limits are tested elsewhere.
     gateway: { rateLimits: { ip: { ratePerS: 1e6, burst: 1e6 }, user: { ratePerS: 1e6, burst: 1e6 }, auth: { ratePerS: 1e6, burst: 1e6 } } },
-  });
+  }));
   trader1 = await ApiClient.signIn(platform.url, "trader1");
   trader2 = await ApiClient.signIn(platform.url, "trader2");
   admin = await ApiClient.signIn(platform.url, "admin1");

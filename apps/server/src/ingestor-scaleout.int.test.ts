@@ -15,9 +15,9 @@ import { startIngestorRole, type IngestorRole } from "./ingestor-role.ts";
 import { startPlatform, type Platform } from "./platform.ts";
 import { ApiClient } from "./test-client.ts";
 import { demoInstruments } from "./demo.ts";
+import { testConfig } from "./test-platform.ts";
 
 const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-const cheapArgon2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
@@ -60,17 +60,11 @@ describe.skipIf(natsSkip !== null)("the platform consuming the ingestor role's t
 
   beforeAll(async () => {
     role = await startIngestorRole({ port: 0, host: "127.0.0.1", seed: 3, env: { INGESTOR_FEED: "simulated", INGESTOR_SIM_RATE: "400", INGESTOR_PUBLISH: "nats", INGESTOR_PUBLISH_NATS_BATCH: "64", INGESTOR_MARKETDATA_PREFIX: prefix, NATS_URL: natsUrl, LOG_LEVEL: "error" } });
-    platform = await startPlatform({
-      dataDir: null,
-      port: 0,
-      host: "127.0.0.1",
-      demo: true,
-      simulator: false,
+    platform = await startPlatform(testConfig({
       seed: 5,
-      argon2: cheapArgon2,
       feed: true,
       feedEnv: { INGESTOR_FEED: "nats-normalized", INGESTOR_MARKETDATA_PREFIX: prefix, NATS_URL: natsUrl },
-    });
+    }));
   });
 
   afterAll(async () => {

@@ -10,8 +10,8 @@ import { rawText } from "@tradestream/gateway";
 import { replayFromZero } from "@tradestream/shard";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
+import { testConfig } from "./test-platform.ts";
 
-const cheapArgon2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 let platform: Platform;
 
 async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -23,17 +23,11 @@ async function until(condition: () => boolean, what: string, timeoutMs = 15_000)
 }
 
 beforeAll(async () => {
-  platform = await startPlatform({
-    dataDir: null,
-    port: 0,
-    host: "127.0.0.1",
-    demo: true,
-    simulator: false,
+  platform = await startPlatform(testConfig({
     seed: 5,
-    argon2: cheapArgon2,
     feed: true,
     feedEnv: { INGESTOR_FEED: "simulated", INGESTOR_SIM_RATE: "400" },
-  });
+  }));
 });
 
 afterAll(async () => {
@@ -115,7 +109,7 @@ describe("ingestor in the platform", () => {
 
 describe("platform without a feed", () => {
   it("answers feed routes with feed_not_configured", async () => {
-    const bare = await startPlatform({ dataDir: null, port: 0, host: "127.0.0.1", demo: true, simulator: false, seed: 1, argon2: cheapArgon2 });
+    const bare = await startPlatform(testConfig({ seed: 1 }));
     try {
       expect(bare.ingestor).toBeNull();
       const response = await new ApiClient(bare.url).get("/api/v1/feed/markets/SAP/ticker");

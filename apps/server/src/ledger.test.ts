@@ -7,6 +7,7 @@ import { signWebhook } from "@tradestream/ledger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
+import { testConfig } from "./test-platform.ts";
 
 let platform: Platform;
 let trader1: ApiClient;
@@ -14,7 +15,7 @@ let trader2: ApiClient;
 let auditor: ApiClient;
 
 beforeAll(async () => {
-  platform = await startPlatform({ dataDir: null, port: 0, host: "127.0.0.1", demo: true, simulator: false, seed: 7, argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } });
+  platform = await startPlatform(testConfig({ seed: 7 }));
   trader1 = await ApiClient.signIn(platform.url, "trader1");
   trader2 = await ApiClient.signIn(platform.url, "trader2");
   auditor = await ApiClient.signIn(platform.url, "auditor1");

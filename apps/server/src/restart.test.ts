@@ -9,11 +9,12 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type PlatformConfig } from "./platform.ts";
+import { testConfig } from "./test-platform.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tradestream-restart-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const config: PlatformConfig = { dataDir: dir, port: 0, host: "127.0.0.1", demo: true, simulator: false, seed: 4, argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } };
+const config: PlatformConfig = testConfig({ seed: 4, dataDir: dir });
 
 describe("restart", () => {
   it("keeps orders, fills, balances, users and API keys", async () => {

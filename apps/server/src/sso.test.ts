@@ -8,6 +8,7 @@ import { startTestProvider, testClientId, testClientSecret, type TestProvider } 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, freePort } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
+import { testConfig } from "./test-platform.ts";
 
 let provider: TestProvider;
 let platform: Platform;
@@ -20,16 +21,11 @@ beforeAll(async () => {
     name: "J. Doe",
     groups: ["authorized-traders", "not-ours"],
   });
-  platform = await startPlatform({
-    dataDir: null,
-    port,
-    host: "127.0.0.1",
-    demo: true,
-    simulator: false,
+  platform = await startPlatform(testConfig({
     seed: 6,
-    argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 },
+    port,
     oidc: { issuer: provider.issuer, clientId: testClientId, clientSecret: testClientSecret, redirectUri: provider.redirectUri },
-  });
+  }));
 });
 
 afterAll(async () => {
