@@ -1,27 +1,24 @@
-/** The shapes the platform's API answers with (decimal strings for every value). */
+/**
+ * The shapes the platform's API answers with (decimal strings for every value).
+ * Enumerations and the instrument fields the gateway passes through unchanged
+ * come from the platform's contracts (type-only: nothing is bundled); what the
+ * gateway turns from integers (ticks, lots, minor units) into decimal strings is
+ * declared here.
+ */
+import type { InstrumentSpec, OrderType, Side, TimeInForce, TradingState } from "@tradestream/contracts";
 
-export type Side = "buy" | "sell";
-export type OrderType = "limit" | "market" | "stop" | "stop_limit";
-export type TimeInForce = "GTC" | "DAY" | "IOC" | "FOK";
-export type TradingState = "open" | "halted" | "closed";
+export type { OrderType, Side, TimeInForce, TradingState };
+
 export type Role = "trader" | "compliance" | "sre" | "auditor" | "support" | "admin";
 
-export interface Instrument {
-  readonly instrumentId: number;
-  readonly symbol: string;
-  readonly isin: string;
-  readonly mic: string;
-  readonly currency: string;
-  readonly tickSize: string;
-  readonly lotSize: string;
+/** The specification's fields the API answers with as they are (tickSize and lotSize are decimal strings there too). */
+type InstrumentSpecFields = "instrumentId" | "symbol" | "isin" | "mic" | "currency" | "tickSize" | "lotSize" | "priceBandBps" | "circuitBandBps" | "makerFeeBps" | "takerFeeBps";
+
+export interface Instrument extends Pick<InstrumentSpec, InstrumentSpecFields> {
   readonly referencePrice: string;
   readonly lastPrice: string | null;
-  readonly priceBandBps: number;
-  readonly circuitBandBps: number;
   readonly maxOrderQuantity: string;
   readonly maxOrderNotional: string;
-  readonly makerFeeBps: number;
-  readonly takerFeeBps: number;
   readonly state: TradingState;
 }
 

@@ -6,11 +6,12 @@
 import { useState, type FormEvent, type KeyboardEvent, type ReactElement } from "react";
 import { ApiError } from "../api.ts";
 import { useApp, useLive } from "../context.ts";
-import { money, num, time } from "../format.ts";
+import { money, time } from "../format.ts";
 import { markPosition } from "../pnl.ts";
 import { add, formatDec, parseDec, type Dec } from "../decimal.ts";
 import { currencyDecimals, rejectionMessage } from "../ticket.ts";
-import type { Order } from "../types.ts";
+import type { Balance, Fill, Order, Position, Side } from "../types.ts";
+import { amount, DataTable, figure, type Column, type RowAttributes } from "./DataTable.tsx";
 
 type Tab = "open" | "history" | "fills" | "positions" | "balances";
 const tabs: ReadonlyArray<{ id: Tab; label: string }> = [
@@ -75,6 +76,17 @@ function AmendRow(props: { order: Order; onDone: () => void }): ReactElement {
   );
 }
 
+/** Columns the order tables share. */
+const orderColumn: Column<Order> = { header: "Order", cell: (order) => order.orderId };
+const accountColumn: Column<{ accountId: number }> = { header: "Account", cell: (row) => row.accountId };
+const symbolColumn: Column<{ symbol: string }> = { header: "Symbol", cell: (row) => row.symbol };
+const sideColumn: Column<{ side: Side }> = { header: "Side", cell: (row) => row.side, cellClass: (row) => row.side };
+const orderPriceColumn = figure<Order>("Price", (order) => order.price ?? order.stopPrice);
+const orderQuantityColumn = figure<Order>("Qty", (order) => order.quantity);
+const filledColumn = figure<Order>("Filled", (order) => order.filledQuantity);
+const status = (order: Order): string => order.status.replace("_", " ");
+const orderRowProps = (order: Order): RowAttributes => ({ "data-order-id": order.orderId });
+
 function OpenOrders(): ReactElement {
   const store = useLive();
   const { session } = useApp();
@@ -90,7 +102,32 @@ function OpenOrders(): ReactElement {
       setError(caught instanceof ApiError ? rejectionMessage(caught.code, caught.message) : "The cancel failed.");
     }
   };
-  const orders = store.openOrders();
+  const columns: ReadonlyArray<Column<Order>> = [
+    orderColumn,
+    symbolColumn,
+    sideColumn,
+    { header: "Type", cell: (order) => `${order.type}${order.displayQuantity === null ? "" : " (iceberg)"}${order.postOnly ? " post-only" : ""}` },
+    orderPriceColumn,
+    orderQuantityColumn,
+    filledColumn,
+    { header: "Status", cell: status },
+    {
+      header: "Actions",
+      cellClass: () => "actions",
+      cell: (order) => (
+        <>
+          {order.type === "limit" && (
+            <button type="button" onClick={() => setAmending(order.orderId)} aria-label={`Amend order ${String(order.orderId)}`}>
+              Amend
+            </button>
+          )}
+          <button type="button" onClick={() => void cancel(order)} aria-label={`Cancel order ${String(order.orderId)}`}>
+            Cancel
+          </button>
+        </>
+      ),
+    },
+  ];
   return (
     <>
       {error !== null && (
@@ -98,282 +135,133 @@ function OpenOrders(): ReactElement {
           {error}
         </p>
       )}
-      <table className="blotter-table" aria-label="Open orders">
-        <thead>
-          <tr>
-            <th scope="col">Order</th>
-            <th scope="col">Symbol</th>
-            <th scope="col">Side</th>
-            <th scope="col">Type</th>
-            <th scope="col" className="num">
-              Price
-            </th>
-            <th scope="col" className="num">
-              Qty
-            </th>
-            <th scope="col" className="num">
-              Filled
-            </th>
-            <th scope="col">Status</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {orders.length === 0 && (
-            <tr>
-              <td colSpan={9} className="muted">
-                No open orders.
-              </td>
-            </tr>
-          )}
-          {orders.map((order) => (
-            <tr key={order.orderId} data-order-id={order.orderId}>
-              <td>{order.orderId}</td>
-              <td>{order.symbol}</td>
-              <td className={order.side}>{order.side}</td>
-              <td>
-                {order.type}
-                {order.displayQuantity === null ? "" : " (iceberg)"}
-                {order.postOnly ? " post-only" : ""}
-              </td>
-              {amending === order.orderId ? (
-                <td colSpan={5}>
-                  <AmendRow order={order} onDone={() => setAmending(null)} />
-                </td>
-              ) : (
-                <>
-                  <td className="num">{num(order.price ?? order.stopPrice)}</td>
-                  <td className="num">{num(order.quantity)}</td>
-                  <td className="num">{num(order.filledQuantity)}</td>
-                  <td>{order.status.replace("_", " ")}</td>
-                  <td className="actions">
-                    {order.type === "limit" && (
-                      <button type="button" onClick={() => setAmending(order.orderId)} aria-label={`Amend order ${String(order.orderId)}`}>
-                        Amend
-                      </button>
-                    )}
-                    <button type="button" onClick={() => void cancel(order)} aria-label={`Cancel order ${String(order.orderId)}`}>
-                      Cancel
-                    </button>
-                  </td>
-                </>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        className="blotter-table"
+        aria-label="Open orders"
+        columns={columns}
+        rows={store.openOrders()}
+        rowKey={(order) => order.orderId}
+        rowProps={orderRowProps}
+        empty="No open orders."
+        // Price to actions give way to the inline amendment form.
+        collapse={(order) => (amending === order.orderId ? { from: columns.indexOf(orderPriceColumn), content: <AmendRow order={order} onDone={() => setAmending(null)} /> } : null)}
+      />
     </>
   );
 }
 
+const historyColumns: ReadonlyArray<Column<Order>> = [
+  { header: "Time", cell: (order) => time(order.updatedAt) },
+  symbolColumn,
+  sideColumn,
+  { header: "Type", cell: (order) => order.type },
+  orderPriceColumn,
+  orderQuantityColumn,
+  filledColumn,
+  figure<Order>("Avg", (order) => order.averagePrice),
+  { header: "Status", cell: (order) => `${status(order)}${order.cancelReason === null ? "" : ` (${order.cancelReason})`}` },
+];
+
 export function OrderTable(props: { orders: readonly Order[]; label: string; showAccount?: boolean }): ReactElement {
-  return (
-    <table className="blotter-table" aria-label={props.label}>
-      <thead>
-        <tr>
-          <th scope="col">Order</th>
-          {props.showAccount === true && <th scope="col">Account</th>}
-          <th scope="col">Time</th>
-          <th scope="col">Symbol</th>
-          <th scope="col">Side</th>
-          <th scope="col">Type</th>
-          <th scope="col" className="num">
-            Price
-          </th>
-          <th scope="col" className="num">
-            Qty
-          </th>
-          <th scope="col" className="num">
-            Filled
-          </th>
-          <th scope="col" className="num">
-            Avg
-          </th>
-          <th scope="col">Status</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.orders.map((order) => (
-          <tr key={order.orderId} data-order-id={order.orderId}>
-            <td>{order.orderId}</td>
-            {props.showAccount === true && <td>{order.accountId}</td>}
-            <td>{time(order.updatedAt)}</td>
-            <td>{order.symbol}</td>
-            <td className={order.side}>{order.side}</td>
-            <td>{order.type}</td>
-            <td className="num">{num(order.price ?? order.stopPrice)}</td>
-            <td className="num">{num(order.quantity)}</td>
-            <td className="num">{num(order.filledQuantity)}</td>
-            <td className="num">{num(order.averagePrice)}</td>
-            <td>
-              {order.status.replace("_", " ")}
-              {order.cancelReason === null ? "" : ` (${order.cancelReason})`}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  const columns = [orderColumn, ...(props.showAccount === true ? [accountColumn] : []), ...historyColumns];
+  return <DataTable className="blotter-table" aria-label={props.label} columns={columns} rows={props.orders} rowKey={(order) => order.orderId} rowProps={orderRowProps} />;
 }
+
+const fillColumns: ReadonlyArray<Column<Fill>> = [
+  { header: "Time", cell: (fill) => time(fill.time) },
+  { header: "Order", cell: (fill) => fill.orderId },
+  symbolColumn,
+  sideColumn,
+  figure<Fill>("Price", (fill) => fill.price),
+  figure<Fill>("Qty", (fill) => fill.quantity),
+  amount<Fill>("Notional", (fill) => fill.notional, (fill) => fill.currency),
+  amount<Fill>("Fee", (fill) => fill.fee, (fill) => fill.currency),
+  { header: "Liquidity", cell: (fill) => fill.liquidity },
+];
 
 function Fills(): ReactElement {
   const store = useLive();
-  return (
-    <table className="blotter-table" aria-label="Fills">
-      <thead>
-        <tr>
-          <th scope="col">Time</th>
-          <th scope="col">Order</th>
-          <th scope="col">Symbol</th>
-          <th scope="col">Side</th>
-          <th scope="col" className="num">
-            Price
-          </th>
-          <th scope="col" className="num">
-            Qty
-          </th>
-          <th scope="col" className="num">
-            Notional
-          </th>
-          <th scope="col" className="num">
-            Fee
-          </th>
-          <th scope="col">Liquidity</th>
-        </tr>
-      </thead>
-      <tbody>
-        {store.fills.slice(0, 200).map((fill) => (
-          <tr key={`${String(fill.tradeId)}:${String(fill.orderId)}`}>
-            <td>{time(fill.time)}</td>
-            <td>{fill.orderId}</td>
-            <td>{fill.symbol}</td>
-            <td className={fill.side}>{fill.side}</td>
-            <td className="num">{num(fill.price)}</td>
-            <td className="num">{num(fill.quantity)}</td>
-            <td className="num">{money(fill.notional, fill.currency)}</td>
-            <td className="num">{money(fill.fee, fill.currency)}</td>
-            <td>{fill.liquidity}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <DataTable className="blotter-table" aria-label="Fills" columns={fillColumns} rows={store.fills.slice(0, 200)} rowKey={(fill) => `${String(fill.tradeId)}:${String(fill.orderId)}`} />;
 }
+
+interface MarkedPosition {
+  readonly position: Position;
+  readonly currency: string;
+  readonly mark: string | null;
+  readonly marketValue: string | null;
+  readonly pnl: string | null;
+}
+
+const positionColumns: ReadonlyArray<Column<MarkedPosition>> = [
+  { header: "Account", cell: (row) => row.position.accountId },
+  { header: "Symbol", cell: (row) => row.position.symbol },
+  figure<MarkedPosition>("Position", (row) => row.position.position, { testId: (row) => `position-${row.position.symbol}` }),
+  figure<MarkedPosition>("Reserved", (row) => row.position.reserved),
+  figure<MarkedPosition>("Available", (row) => row.position.available),
+  figure<MarkedPosition>("Mark (ref.)", (row) => row.mark),
+  amount<MarkedPosition>("Market value", (row) => row.marketValue, (row) => row.currency),
+  amount<MarkedPosition>("P&L", (row) => row.pnl, (row) => row.currency, {
+    cellClass: (row) => (row.pnl === null ? "" : row.pnl.startsWith("-") ? "down" : row.pnl.replace(/[0.]/g, "") === "" ? "" : "up"),
+    testId: (row) => `pnl-${row.position.symbol}`,
+  }),
+];
 
 function Positions(): ReactElement {
   const store = useLive();
   const { config } = useApp();
-  const rows = [...store.positions.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
+  const rows = [...store.positions.values()]
+    .sort((a, b) => a.symbol.localeCompare(b.symbol))
+    .map((position): MarkedPosition => {
+      const instrument = store.instruments.get(position.symbol);
+      const currency = instrument?.currency ?? config.currency;
+      const mark = store.tickers.get(position.symbol)?.referencePrice ?? instrument?.referencePrice ?? null;
+      const marked = markPosition({ symbol: position.symbol, currency, position: position.position, mark, fills: store.fills.filter((fill) => fill.accountId === position.accountId) });
+      return { position, currency, mark, marketValue: marked.marketValue, pnl: marked.pnl };
+    });
   // Totals in the configured currency (positions in other currencies are not converted).
   let totalValue: Dec = { units: 0n, scale: 0 };
   let totalPnl: Dec = { units: 0n, scale: 0 };
+  for (const row of rows) {
+    if (row.currency !== config.currency) continue;
+    totalValue = add(totalValue, parseDec(row.marketValue ?? "0") ?? totalValue);
+    totalPnl = add(totalPnl, parseDec(row.pnl ?? "0") ?? totalPnl);
+  }
+  const total = (value: Dec): string => money(formatDec(value, currencyDecimals(config.currency)), config.currency);
   return (
-    <table className="blotter-table" aria-label="Positions">
-      <thead>
+    <DataTable
+      className="blotter-table"
+      aria-label="Positions"
+      columns={positionColumns}
+      rows={rows}
+      rowKey={(row) => `${String(row.position.accountId)}:${row.position.symbol}`}
+      rowProps={(row) => ({ "data-symbol": row.position.symbol })}
+      footer={
         <tr>
-          <th scope="col">Account</th>
-          <th scope="col">Symbol</th>
-          <th scope="col" className="num">
-            Position
-          </th>
-          <th scope="col" className="num">
-            Reserved
-          </th>
-          <th scope="col" className="num">
-            Available
-          </th>
-          <th scope="col" className="num">
-            Mark (ref.)
-          </th>
-          <th scope="col" className="num">
-            Market value
-          </th>
-          <th scope="col" className="num">
-            P&amp;L
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((position) => {
-          const instrument = store.instruments.get(position.symbol);
-          const currency = instrument?.currency ?? config.currency;
-          const mark = store.tickers.get(position.symbol)?.referencePrice ?? instrument?.referencePrice ?? null;
-          const marked = markPosition({ symbol: position.symbol, currency, position: position.position, mark, fills: store.fills.filter((fill) => fill.accountId === position.accountId) });
-          if (currency === config.currency) {
-            totalValue = add(totalValue, parseDec(marked.marketValue ?? "0") ?? totalValue);
-            totalPnl = add(totalPnl, parseDec(marked.pnl ?? "0") ?? totalPnl);
-          }
-          const pnlClass = marked.pnl === null ? "" : marked.pnl.startsWith("-") ? "down" : marked.pnl.replace(/[0.]/g, "") === "" ? "" : "up";
-          return (
-            <tr key={`${String(position.accountId)}:${position.symbol}`} data-symbol={position.symbol}>
-              <td>{position.accountId}</td>
-              <td>{position.symbol}</td>
-              <td className="num" data-testid={`position-${position.symbol}`}>
-                {num(position.position)}
-              </td>
-              <td className="num">{num(position.reserved)}</td>
-              <td className="num">{num(position.available)}</td>
-              <td className="num">{num(mark)}</td>
-              <td className="num">{money(marked.marketValue, currency)}</td>
-              <td className={`num ${pnlClass}`} data-testid={`pnl-${position.symbol}`}>
-                {money(marked.pnl, currency)}
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-      <tfoot>
-        <tr>
-          <th scope="row" colSpan={6}>
+          <th scope="row" colSpan={positionColumns.length - 2}>
             Total ({config.currency})
           </th>
-          <td className="num">{money(formatDec(totalValue, currencyDecimals(config.currency)), config.currency)}</td>
+          <td className="num">{total(totalValue)}</td>
           <td className="num" data-testid="pnl-total">
-            {money(formatDec(totalPnl, currencyDecimals(config.currency)), config.currency)}
+            {total(totalPnl)}
           </td>
         </tr>
-      </tfoot>
-    </table>
+      }
+    />
   );
 }
+
+const balanceColumns: ReadonlyArray<Column<Balance>> = [
+  accountColumn,
+  { header: "Currency", cell: (balance) => balance.currency },
+  amount<Balance>("Balance", (balance) => balance.balance, (balance) => balance.currency),
+  amount<Balance>("Reserved", (balance) => balance.reserved, (balance) => balance.currency, { testId: (balance) => `reserved-${balance.currency}` }),
+  amount<Balance>("Available", (balance) => balance.available, (balance) => balance.currency, { testId: (balance) => `available-${balance.currency}` }),
+];
 
 function Balances(): ReactElement {
   const store = useLive();
   const rows = [...store.balances.values()].sort((a, b) => a.currency.localeCompare(b.currency));
-  return (
-    <table className="blotter-table" aria-label="Balances">
-      <thead>
-        <tr>
-          <th scope="col">Account</th>
-          <th scope="col">Currency</th>
-          <th scope="col" className="num">
-            Balance
-          </th>
-          <th scope="col" className="num">
-            Reserved
-          </th>
-          <th scope="col" className="num">
-            Available
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((balance) => (
-          <tr key={`${String(balance.accountId)}:${balance.currency}`}>
-            <td>{balance.accountId}</td>
-            <td>{balance.currency}</td>
-            <td className="num">{money(balance.balance, balance.currency)}</td>
-            <td className="num" data-testid={`reserved-${balance.currency}`}>
-              {money(balance.reserved, balance.currency)}
-            </td>
-            <td className="num" data-testid={`available-${balance.currency}`}>
-              {money(balance.available, balance.currency)}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  return <DataTable className="blotter-table" aria-label="Balances" columns={balanceColumns} rows={rows} rowKey={(balance) => `${String(balance.accountId)}:${balance.currency}`} />;
 }
 
 export function Blotter(): ReactElement {

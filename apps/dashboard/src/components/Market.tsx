@@ -8,7 +8,8 @@ import { useApp, useLive } from "../context.ts";
 import { add, formatDec, parseDec, type Dec } from "../decimal.ts";
 import { num, time } from "../format.ts";
 import { isOpen } from "../store.ts";
-import type { Level } from "../types.ts";
+import type { Level, PublicTrade } from "../types.ts";
+import { DataTable, figure, type Column } from "./DataTable.tsx";
 
 /** A value that replays a short highlight whenever it changes (the key remounts the span). */
 const Flash = memo(function Flash(props: { value: string; direction: "up" | "down" | "none" }): ReactElement {
@@ -34,55 +35,43 @@ function directionOf(symbol: string, last: string | null): "up" | "down" | "none
   return lastDirection.get(symbol) ?? "none";
 }
 
+interface WatchRow {
+  readonly symbol: string;
+  readonly last: string | null;
+  readonly change: string | null;
+  readonly volume: string;
+  readonly state: string;
+}
+
 export function Watchlist(): ReactElement {
   const store = useLive();
   const { symbol: selected, selectSymbol } = useApp();
-  const symbols = [...store.instruments.keys()].sort();
+  const rows = [...store.instruments.keys()].sort().map((symbol): WatchRow => {
+    const ticker = store.tickers.get(symbol);
+    const instrument = store.instruments.get(symbol);
+    return { symbol, last: ticker?.last ?? instrument?.lastPrice ?? null, change: ticker?.changePercent ?? null, volume: ticker?.volume ?? "0", state: instrument?.state ?? "open" };
+  });
+  const columns: ReadonlyArray<Column<WatchRow>> = [
+    {
+      header: "Symbol",
+      rowHeader: true,
+      cell: (row) => (
+        <>
+          <button type="button" className="link" onClick={() => selectSymbol(row.symbol)} aria-current={row.symbol === selected ? "true" : undefined}>
+            {row.symbol}
+          </button>
+          {row.state !== "open" && <span className="badge halted">{row.state}</span>}
+        </>
+      ),
+    },
+    { header: "Last", numeric: true, cell: (row) => <Flash value={num(row.last)} direction={directionOf(row.symbol, row.last)} /> },
+    { header: "Chg %", numeric: true, cellClass: (row) => (row.change === null ? "" : row.change.startsWith("-") ? "down" : "up"), cell: (row) => (row.change === null ? "—" : `${row.change}%`) },
+    { header: "Volume", numeric: true, cell: (row) => <Flash value={num(row.volume)} direction="none" /> },
+  ];
   return (
     <section className="panel watchlist" aria-labelledby="watchlist-title">
       <h2 id="watchlist-title">Markets</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Symbol</th>
-            <th scope="col" className="num">
-              Last
-            </th>
-            <th scope="col" className="num">
-              Chg %
-            </th>
-            <th scope="col" className="num">
-              Volume
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {symbols.map((symbol) => {
-            const ticker = store.tickers.get(symbol);
-            const instrument = store.instruments.get(symbol);
-            const last = ticker?.last ?? instrument?.lastPrice ?? null;
-            const change = ticker?.changePercent ?? null;
-            const state = instrument?.state ?? "open";
-            return (
-              <tr key={symbol} className={symbol === selected ? "selected" : undefined} aria-selected={symbol === selected}>
-                <th scope="row">
-                  <button type="button" className="link" onClick={() => selectSymbol(symbol)} aria-current={symbol === selected ? "true" : undefined}>
-                    {symbol}
-                  </button>
-                  {state !== "open" && <span className="badge halted">{state}</span>}
-                </th>
-                <td className="num">
-                  <Flash value={num(last)} direction={directionOf(symbol, last)} />
-                </td>
-                <td className={`num ${change === null ? "" : change.startsWith("-") ? "down" : "up"}`}>{change === null ? "—" : `${change}%`}</td>
-                <td className="num">
-                  <Flash value={num(ticker?.volume ?? "0")} direction="none" />
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <DataTable columns={columns} rows={rows} rowKey={(row) => row.symbol} rowProps={(row) => ({ className: row.symbol === selected ? "selected" : undefined, "aria-selected": row.symbol === selected })} />
     </section>
   );
 }
@@ -97,6 +86,17 @@ function cumulative(levels: readonly Level[]): string[] {
 }
 
 export const ladderDepth = 12;
+
+interface LadderRow {
+  readonly level: Level;
+  readonly side: "buy" | "sell";
+  readonly total: string;
+  /** The user's resting quantity at this price and side. */
+  readonly mine: Dec | undefined;
+}
+
+/** The spacer row between the asks and the bids. */
+const spread: LadderRow = { level: ["", "", 0], side: "sell", total: "", mine: undefined };
 
 export function Ladder(): ReactElement {
   const store = useLive();
@@ -117,61 +117,55 @@ export function Ladder(): ReactElement {
     setDraft((draft) => ({ ...draft, price, type: draft.type === "market" || draft.type === "stop" ? "limit" : draft.type }));
     focusTicket();
   };
-  const row = (level: Level, side: "buy" | "sell", total: string): ReactElement => {
-    const mine = own.get(`${side}:${level[0]}`);
-    return (
-      <tr key={`${side}:${level[0]}`} className={`${side === "buy" ? "bid" : "ask"}${mine === undefined ? "" : " own"}`} data-price={level[0]} data-side={side}>
-        <td className="num mine">{mine === undefined ? "" : <span aria-label={`your orders: ${formatDec(mine)}`}>● {num(formatDec(mine))}</span>}</td>
-        <td className="num">{side === "buy" ? num(level[1]) : ""}</td>
-        <td className="num price">
-          <button type="button" className="link" onClick={() => pick(level[0])} aria-label={`${side === "buy" ? "Bid" : "Ask"} ${level[0]}, ${level[1]} in ${String(level[2])} orders: use this price`}>
-            {num(level[0])}
-          </button>
-        </td>
-        <td className="num">{side === "sell" ? num(level[1]) : ""}</td>
-        <td className="num cum">{num(total)}</td>
-      </tr>
-    );
-  };
+  const rows: LadderRow[] = [
+    ...asks.map((level, index): LadderRow => ({ level, side: "sell", total: askTotals[index] ?? "", mine: own.get(`sell:${level[0]}`) })).reverse(),
+    spread,
+    ...bids.map((level, index): LadderRow => ({ level, side: "buy", total: bidTotals[index] ?? "", mine: own.get(`buy:${level[0]}`) })),
+  ];
+  const columns: ReadonlyArray<Column<LadderRow>> = [
+    { header: "Mine", numeric: true, cellClass: () => "mine", cell: ({ mine }) => (mine === undefined ? "" : <span aria-label={`your orders: ${formatDec(mine)}`}>● {num(formatDec(mine))}</span>) },
+    { header: "Bid", numeric: true, cell: ({ side, level }) => (side === "buy" ? num(level[1]) : "") },
+    {
+      header: "Price",
+      numeric: true,
+      cellClass: () => "price",
+      cell: ({ side, level }) => (
+        <button type="button" className="link" onClick={() => pick(level[0])} aria-label={`${side === "buy" ? "Bid" : "Ask"} ${level[0]}, ${level[1]} in ${String(level[2])} orders: use this price`}>
+          {num(level[0])}
+        </button>
+      ),
+    },
+    { header: "Ask", numeric: true, cell: ({ side, level }) => (side === "sell" ? num(level[1]) : "") },
+    { header: "Cum.", numeric: true, cellClass: () => "cum", cell: ({ total }) => num(total) },
+  ];
   return (
     <section className="panel ladder" aria-labelledby="ladder-title">
       <h2 id="ladder-title">
         Book <span className="symbol">{symbol}</span> <span className="muted">seq {book?.seq === undefined || book.seq === Number.MAX_SAFE_INTEGER ? "…" : String(book.seq)}</span>
       </h2>
-      <table aria-describedby="ladder-help">
-        <thead>
-          <tr>
-            <th scope="col" className="num">
-              Mine
-            </th>
-            <th scope="col" className="num">
-              Bid
-            </th>
-            <th scope="col" className="num">
-              Price
-            </th>
-            <th scope="col" className="num">
-              Ask
-            </th>
-            <th scope="col" className="num">
-              Cum.
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {[...asks.map((level, index) => row(level, "sell", askTotals[index] ?? ""))].reverse()}
-          <tr className="spread" aria-hidden="true">
-            <td colSpan={5} />
-          </tr>
-          {bids.map((level, index) => row(level, "buy", bidTotals[index] ?? ""))}
-        </tbody>
-      </table>
+      <DataTable
+        aria-describedby="ladder-help"
+        columns={columns}
+        rows={rows}
+        rowKey={(row) => (row === spread ? "spread" : `${row.side}:${row.level[0]}`)}
+        rowProps={(row) =>
+          row === spread ? { className: "spread", "aria-hidden": "true" } : { className: `${row.side === "buy" ? "bid" : "ask"}${row.mine === undefined ? "" : " own"}`, "data-price": row.level[0], "data-side": row.side }
+        }
+        // The gap between the asks and the bids: one empty cell across the ladder.
+        collapse={(row) => (row === spread ? { from: 0, content: null } : null)}
+      />
       <p id="ladder-help" className="muted small">
         Click a price to put it on the ticket.
       </p>
     </section>
   );
 }
+
+const tapeColumns: ReadonlyArray<Column<PublicTrade>> = [
+  { header: "Time", cell: (trade) => time(trade.time) },
+  figure<PublicTrade>("Price", (trade) => trade.price),
+  figure<PublicTrade>("Qty", (trade) => trade.quantity),
+];
 
 export function Tape(): ReactElement {
   const store = useLive();
@@ -180,28 +174,7 @@ export function Tape(): ReactElement {
   return (
     <section className="panel tape" aria-labelledby="tape-title">
       <h2 id="tape-title">Trades</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col" className="num">
-              Price
-            </th>
-            <th scope="col" className="num">
-              Qty
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {trades.map((trade) => (
-            <tr key={trade.tradeId} className={trade.takerSide === "buy" ? "up" : "down"}>
-              <td>{time(trade.time)}</td>
-              <td className="num">{num(trade.price)}</td>
-              <td className="num">{num(trade.quantity)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable columns={tapeColumns} rows={trades} rowKey={(trade) => trade.tradeId} rowProps={(trade) => ({ className: trade.takerSide === "buy" ? "up" : "down" })} />
     </section>
   );
 }

@@ -5,13 +5,14 @@
  * status (SRE, admin), users, and the controls — halt/resume an instrument and
  * the kill switch per account or firm (compliance, admin).
  */
-import { useCallback, useEffect, useState, type FormEvent, type ReactElement } from "react";
+import { useCallback, useEffect, useState, type FormEvent, type ReactElement, type ReactNode } from "react";
 import { ApiError } from "../api.ts";
 import { useApp, useLive } from "../context.ts";
 import { dateTime, money } from "../format.ts";
 import { can } from "../roles.ts";
-import type { Order } from "../types.ts";
+import type { Instrument, Order, User } from "../types.ts";
 import { OrderTable } from "./Blotter.tsx";
+import { DataTable, type Column } from "./DataTable.tsx";
 
 function explain(error: unknown): string {
   return error instanceof ApiError ? `${error.message} (${error.code})` : "The request failed.";
@@ -46,11 +47,53 @@ function useRoute<T>(path: string, everyMs = 0): { data: T | null; error: string
   return { data, error, reload };
 }
 
+/** A list route ({ items }): its items (none while loading or after a failure). */
+function useItems<T>(path: string, everyMs = 0): { items: readonly T[]; error: string | null; reload: () => void } {
+  const { data, error, reload } = useRoute<{ items: T[] }>(path, everyMs);
+  return { items: data?.items ?? [], error, reload };
+}
+
 function Failure(props: { error: string | null }): ReactElement | null {
   return props.error === null ? null : (
     <p role="alert" className="error">
       {props.error}
     </p>
+  );
+}
+
+interface Filter {
+  readonly label: string;
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+  readonly placeholder: string;
+  readonly inputMode?: "numeric";
+}
+
+/** A staff view: a titled panel; with a filter, the title shares a bar with the filter's input and a Refresh button. */
+function Page(props: { id: string; title: string; filter?: Filter; onRefresh?: () => void; children: ReactNode }): ReactElement {
+  const titleId = `${props.id}-title`;
+  const title = <h1 id={titleId}>{props.title}</h1>;
+  const { filter, onRefresh } = props;
+  return (
+    <section className="panel page" aria-labelledby={titleId}>
+      {filter === undefined ? (
+        title
+      ) : (
+        <div className="panel-head">
+          {title}
+          <label className="inline">
+            {filter.label}
+            <input value={filter.value} onChange={(event) => filter.onChange(event.target.value)} inputMode={filter.inputMode} placeholder={filter.placeholder} />
+          </label>
+          {onRefresh !== undefined && (
+            <button type="button" onClick={onRefresh}>
+              Refresh
+            </button>
+          )}
+        </div>
+      )}
+      {props.children}
+    </section>
   );
 }
 
@@ -70,22 +113,12 @@ function KeyValues(props: { value: Record<string, unknown>; label: string }): Re
 export function AllOrders(): ReactElement {
   const [filter, setFilter] = useState("");
   const query = filter.trim() === "" ? "" : `&accountId=${encodeURIComponent(filter.trim())}`;
-  const { data, error, reload } = useRoute<{ items: Order[] }>(`/api/v1/orders?limit=200${query}`, 5_000);
+  const { items, error, reload } = useItems<Order>(`/api/v1/orders?limit=200${query}`, 5_000);
   return (
-    <section className="panel page" aria-labelledby="orders-title">
-      <div className="panel-head">
-        <h1 id="orders-title">Orders of every account</h1>
-        <label className="inline">
-          Account
-          <input value={filter} onChange={(event) => setFilter(event.target.value)} inputMode="numeric" placeholder="all" />
-        </label>
-        <button type="button" onClick={reload}>
-          Refresh
-        </button>
-      </div>
+    <Page id="orders" title="Orders of every account" filter={{ label: "Account", value: filter, onChange: setFilter, inputMode: "numeric", placeholder: "all" }} onRefresh={reload}>
       <Failure error={error} />
-      <OrderTable orders={data?.items ?? []} label="Orders of every account" showAccount />
-    </section>
+      <OrderTable orders={items} label="Orders of every account" showAccount />
+    </Page>
   );
 }
 
@@ -100,50 +133,25 @@ interface AuditItem {
   readonly detail: Record<string, unknown>;
 }
 
+const auditColumns: ReadonlyArray<Column<AuditItem>> = [
+  { header: "Time", cell: (item) => dateTime(item.at) },
+  { header: "Actor", cell: (item) => item.actor },
+  { header: "Action", cell: (item) => item.action },
+  { header: "Target", cell: (item) => item.target ?? "" },
+  { header: "Outcome", cell: (item) => item.outcome, cellClass: (item) => (item.outcome === "ok" ? "" : "down") },
+  { header: "IP", cell: (item) => item.ip ?? "" },
+  { header: "Detail", cell: (item) => (Object.keys(item.detail).length === 0 ? "" : JSON.stringify(item.detail)), cellClass: () => "detail" },
+];
+
 export function AuditTrail(): ReactElement {
   const [action, setAction] = useState("");
   const query = /^[a-z_.]+$/.test(action) ? `&action=${action}` : "";
-  const { data, error, reload } = useRoute<{ items: AuditItem[] }>(`/api/v1/admin/audit?limit=200${query}`);
+  const { items, error, reload } = useItems<AuditItem>(`/api/v1/admin/audit?limit=200${query}`);
   return (
-    <section className="panel page" aria-labelledby="audit-title">
-      <div className="panel-head">
-        <h1 id="audit-title">Audit trail</h1>
-        <label className="inline">
-          Action
-          <input value={action} onChange={(event) => setAction(event.target.value)} placeholder="e.g. instrument.halt" />
-        </label>
-        <button type="button" onClick={reload}>
-          Refresh
-        </button>
-      </div>
+    <Page id="audit" title="Audit trail" filter={{ label: "Action", value: action, onChange: setAction, placeholder: "e.g. instrument.halt" }} onRefresh={reload}>
       <Failure error={error} />
-      <table className="blotter-table" aria-label="Audit trail">
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Action</th>
-            <th scope="col">Target</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">IP</th>
-            <th scope="col">Detail</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(data?.items ?? []).map((item) => (
-            <tr key={item.id}>
-              <td>{dateTime(item.at)}</td>
-              <td>{item.actor}</td>
-              <td>{item.action}</td>
-              <td>{item.target ?? ""}</td>
-              <td className={item.outcome === "ok" ? "" : "down"}>{item.outcome}</td>
-              <td>{item.ip ?? ""}</td>
-              <td className="detail">{Object.keys(item.detail).length === 0 ? "" : JSON.stringify(item.detail)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
+      <DataTable className="blotter-table" aria-label="Audit trail" columns={auditColumns} rows={items} rowKey={(item) => item.id} />
+    </Page>
   );
 }
 
@@ -162,6 +170,33 @@ interface Reconciliation {
   readonly differences: ReadonlyArray<{ accountId: number; asset: string; engine: string; ledger: string; difference: string }>;
 }
 
+/** A trial balance line, cash (formatted in its currency) or securities (as quantities). */
+type TrialRow = Omit<TrialBalance["currencies"][number], "currency"> & { readonly key: string; readonly asset: string };
+
+const trialColumns: ReadonlyArray<Column<TrialRow>> = [
+  { header: "Asset", cell: (row) => row.asset },
+  { header: "Debit", numeric: true, cell: (row) => row.debit },
+  { header: "Credit", numeric: true, cell: (row) => row.credit },
+  { header: "Balanced", cell: (row) => (row.balanced ? "yes" : "no") },
+];
+
+function trialRows(trial: TrialBalance): TrialRow[] {
+  return [
+    ...trial.currencies.map((row) => ({ key: `cash:${row.currency}`, asset: row.currency, debit: money(row.debit, row.currency), credit: money(row.credit, row.currency), balanced: row.balanced })),
+    ...trial.securities.map((row) => ({ key: `security:${row.symbol}`, asset: row.symbol, debit: row.debit, credit: row.credit, balanced: row.balanced })),
+  ];
+}
+
+type Difference = Reconciliation["differences"][number];
+
+const differenceColumns: ReadonlyArray<Column<Difference>> = [
+  { header: "Account", cell: (row) => row.accountId },
+  { header: "Asset", cell: (row) => row.asset },
+  { header: "Engine", cell: (row) => row.engine },
+  { header: "Ledger", cell: (row) => row.ledger },
+  { header: "Difference", cell: (row) => row.difference },
+];
+
 export function Ledger(): ReactElement {
   const trial = useRoute<TrialBalance>("/api/v1/ledger/trial-balance", 10_000);
   const { session } = useApp();
@@ -175,46 +210,14 @@ export function Ledger(): ReactElement {
       .catch((caught: unknown) => setReconError(explain(caught)));
   };
   return (
-    <section className="panel page" aria-labelledby="ledger-title">
-      <h1 id="ledger-title">Ledger</h1>
+    <Page id="ledger" title="Ledger">
       <Failure error={trial.error} />
       {trial.data !== null && (
         <>
           <p role="status">
             Trial balance {trial.data.balanced ? <strong className="up">balanced</strong> : <strong className="down">NOT balanced</strong>} · settled up to event {trial.data.projectedUpToSeq}
           </p>
-          <table className="blotter-table" aria-label="Trial balance">
-            <thead>
-              <tr>
-                <th scope="col">Asset</th>
-                <th scope="col" className="num">
-                  Debit
-                </th>
-                <th scope="col" className="num">
-                  Credit
-                </th>
-                <th scope="col">Balanced</th>
-              </tr>
-            </thead>
-            <tbody>
-              {trial.data.currencies.map((row) => (
-                <tr key={row.currency}>
-                  <td>{row.currency}</td>
-                  <td className="num">{money(row.debit, row.currency)}</td>
-                  <td className="num">{money(row.credit, row.currency)}</td>
-                  <td>{row.balanced ? "yes" : "no"}</td>
-                </tr>
-              ))}
-              {trial.data.securities.map((row) => (
-                <tr key={row.symbol}>
-                  <td>{row.symbol}</td>
-                  <td className="num">{row.debit}</td>
-                  <td className="num">{row.credit}</td>
-                  <td>{row.balanced ? "yes" : "no"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable className="blotter-table" aria-label="Trial balance" columns={trialColumns} rows={trialRows(trial.data)} rowKey={(row) => row.key} />
         </>
       )}
       <h2>Reconciliation</h2>
@@ -227,33 +230,10 @@ export function Ledger(): ReactElement {
           <p role="status">
             {recon.status} at event {recon.atSeq}: {recon.checked} balances checked, {recon.differences.length} differences.
           </p>
-          {recon.differences.length > 0 && (
-            <table className="blotter-table" aria-label="Differences">
-              <thead>
-                <tr>
-                  <th scope="col">Account</th>
-                  <th scope="col">Asset</th>
-                  <th scope="col">Engine</th>
-                  <th scope="col">Ledger</th>
-                  <th scope="col">Difference</th>
-                </tr>
-              </thead>
-              <tbody>
-                {recon.differences.map((row) => (
-                  <tr key={`${String(row.accountId)}:${row.asset}`}>
-                    <td>{row.accountId}</td>
-                    <td>{row.asset}</td>
-                    <td>{row.engine}</td>
-                    <td>{row.ledger}</td>
-                    <td>{row.difference}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          {recon.differences.length > 0 && <DataTable className="blotter-table" aria-label="Differences" columns={differenceColumns} rows={recon.differences} rowKey={(row) => `${String(row.accountId)}:${row.asset}`} />}
         </>
       )}
-    </section>
+    </Page>
   );
 }
 
@@ -262,8 +242,7 @@ export function Operations(): ReactElement {
   const ledger = useRoute<Record<string, unknown>>("/api/v1/ledger/status", 2_000);
   const store = useLive();
   return (
-    <section className="panel page" aria-labelledby="ops-title">
-      <h1 id="ops-title">Operations</h1>
+    <Page id="ops" title="Operations">
       <h2>Platform</h2>
       <Failure error={status.error} />
       {status.data !== null && <KeyValues value={status.data} label="Platform status" />}
@@ -272,52 +251,32 @@ export function Operations(): ReactElement {
       {ledger.data !== null && <KeyValues value={ledger.data} label="Ledger projection status" />}
       <h2>This dashboard</h2>
       <KeyValues value={{ connection: store.connection, bookResyncs: store.resyncs }} label="Dashboard connection" />
-    </section>
+    </Page>
   );
 }
 
-interface UserItem {
-  readonly userId: number;
-  readonly username: string;
-  readonly displayName: string;
-  readonly groups: readonly string[];
-  readonly accountIds: readonly number[];
-  readonly mfaEnrolled: boolean;
+/** A user as the admin list shows one: the signed-in user's fields but the roles, and the account state. */
+interface UserItem extends Omit<User, "roles"> {
   readonly sso: boolean;
   readonly disabled: boolean;
 }
 
+const userColumns: ReadonlyArray<Column<UserItem>> = [
+  { header: "User", cell: (user) => user.username },
+  { header: "Name", cell: (user) => user.displayName },
+  { header: "Groups", cell: (user) => user.groups.join(", ") },
+  { header: "Accounts", cell: (user) => user.accountIds.join(", ") },
+  { header: "Second factor", cell: (user) => (user.sso ? "SSO" : user.mfaEnrolled ? "TOTP" : "none") },
+  { header: "State", cell: (user) => (user.disabled ? "disabled" : "active") },
+];
+
 export function Users(): ReactElement {
-  const { data, error } = useRoute<{ items: UserItem[] }>("/api/v1/admin/users");
+  const { items, error } = useItems<UserItem>("/api/v1/admin/users");
   return (
-    <section className="panel page" aria-labelledby="users-title">
-      <h1 id="users-title">Users</h1>
+    <Page id="users" title="Users">
       <Failure error={error} />
-      <table className="blotter-table" aria-label="Users">
-        <thead>
-          <tr>
-            <th scope="col">User</th>
-            <th scope="col">Name</th>
-            <th scope="col">Groups</th>
-            <th scope="col">Accounts</th>
-            <th scope="col">Second factor</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(data?.items ?? []).map((user) => (
-            <tr key={user.userId}>
-              <td>{user.username}</td>
-              <td>{user.displayName}</td>
-              <td>{user.groups.join(", ")}</td>
-              <td>{user.accountIds.join(", ")}</td>
-              <td>{user.sso ? "SSO" : user.mfaEnrolled ? "TOTP" : "none"}</td>
-              <td>{user.disabled ? "disabled" : "active"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
+      <DataTable className="blotter-table" aria-label="Users" columns={userColumns} rows={items} rowKey={(user) => user.userId} />
+    </Page>
   );
 }
 
@@ -328,11 +287,18 @@ interface AccountSummary {
   readonly killSwitch: boolean;
 }
 
+const accountColumns: ReadonlyArray<Column<AccountSummary>> = [
+  { header: "Account", cell: (account) => account.accountId },
+  { header: "Firm", cell: (account) => account.firmId },
+  { header: "Open orders", cell: (account) => account.openOrders },
+  { header: "Kill switch", cell: (account) => (account.killSwitch ? "ENGAGED" : "off"), cellClass: (account) => (account.killSwitch ? "down" : "") },
+];
+
 export function Controls(): ReactElement {
   const store = useLive();
   const { session, user } = useApp();
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
-  const accounts = useRoute<{ items: AccountSummary[] }>("/api/v1/accounts", 5_000);
+  const accounts = useItems<AccountSummary>("/api/v1/accounts", 5_000);
   const [scope, setScope] = useState<"account" | "firm">("account");
   const [target, setTarget] = useState("");
   const symbols = [...store.instruments.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
@@ -357,47 +323,36 @@ export function Controls(): ReactElement {
     void act(`Kill switch ${active ? "on" : "off"} for ${scope} ${target}`, "/api/v1/admin/kill-switch", { scope, id, active });
   };
 
+  const instrumentColumns: ReadonlyArray<Column<Instrument>> = [
+    { header: "Symbol", cell: (instrument) => instrument.symbol },
+    { header: "Market", cell: (instrument) => instrument.mic },
+    { header: "Reference", cell: (instrument) => instrument.referencePrice },
+    { header: "State", cell: (instrument) => instrument.state, cellClass: (instrument) => (instrument.state === "open" ? "up" : "down") },
+    {
+      header: "Action",
+      cellClass: () => "actions",
+      cell: (instrument) =>
+        instrument.state === "open" ? (
+          <button type="button" className="danger" onClick={() => void act(`Halt ${instrument.symbol}`, `/api/v1/admin/instruments/${instrument.symbol}/halt`, {})}>
+            Halt {instrument.symbol}
+          </button>
+        ) : (
+          <button type="button" onClick={() => void act(`Resume ${instrument.symbol}`, `/api/v1/admin/instruments/${instrument.symbol}/resume`, {})}>
+            Resume {instrument.symbol}
+          </button>
+        ),
+    },
+  ];
+
   return (
-    <section className="panel page" aria-labelledby="controls-title">
-      <h1 id="controls-title">Controls</h1>
+    <Page id="controls" title="Controls">
       {message !== null && (
         <p role={message.kind === "ok" ? "status" : "alert"} className={message.kind === "ok" ? "ok" : "error"}>
           {message.text}
         </p>
       )}
       <h2>Instruments</h2>
-      <table className="blotter-table" aria-label="Instrument trading state">
-        <thead>
-          <tr>
-            <th scope="col">Symbol</th>
-            <th scope="col">Market</th>
-            <th scope="col">Reference</th>
-            <th scope="col">State</th>
-            <th scope="col">Action</th>
-          </tr>
-        </thead>
-        <tbody>
-          {symbols.map((instrument) => (
-            <tr key={instrument.symbol} data-symbol={instrument.symbol}>
-              <td>{instrument.symbol}</td>
-              <td>{instrument.mic}</td>
-              <td>{instrument.referencePrice}</td>
-              <td className={instrument.state === "open" ? "up" : "down"}>{instrument.state}</td>
-              <td className="actions">
-                {instrument.state === "open" ? (
-                  <button type="button" className="danger" onClick={() => void act(`Halt ${instrument.symbol}`, `/api/v1/admin/instruments/${instrument.symbol}/halt`, {})}>
-                    Halt {instrument.symbol}
-                  </button>
-                ) : (
-                  <button type="button" onClick={() => void act(`Resume ${instrument.symbol}`, `/api/v1/admin/instruments/${instrument.symbol}/resume`, {})}>
-                    Resume {instrument.symbol}
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable className="blotter-table" aria-label="Instrument trading state" columns={instrumentColumns} rows={symbols} rowKey={(instrument) => instrument.symbol} rowProps={(instrument) => ({ "data-symbol": instrument.symbol })} />
       {can(user.roles, "kill_switch") && (
         <>
           <h2>Kill switch</h2>
@@ -421,28 +376,9 @@ export function Controls(): ReactElement {
             </button>
           </form>
           <Failure error={accounts.error} />
-          <table className="blotter-table" aria-label="Accounts">
-            <thead>
-              <tr>
-                <th scope="col">Account</th>
-                <th scope="col">Firm</th>
-                <th scope="col">Open orders</th>
-                <th scope="col">Kill switch</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(accounts.data?.items ?? []).map((account) => (
-                <tr key={account.accountId}>
-                  <td>{account.accountId}</td>
-                  <td>{account.firmId}</td>
-                  <td>{account.openOrders}</td>
-                  <td className={account.killSwitch ? "down" : ""}>{account.killSwitch ? "ENGAGED" : "off"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable className="blotter-table" aria-label="Accounts" columns={accountColumns} rows={accounts.items} rowKey={(account) => account.accountId} />
         </>
       )}
-    </section>
+    </Page>
   );
 }
