@@ -31,10 +31,10 @@
  *   INGESTOR_STALE_S (30), INGESTOR_STALE_HALT (0/1), INGESTOR_DEAD_LETTER_FILE, EGRESS_ALLOW
  */
 import type { InstrumentSpec } from "@tradestream/contracts";
+import { EgressClient } from "@tradestream/egress";
 import type { GatewayDeps } from "@tradestream/gateway";
 import {
   apiKeyFromEnv,
-  EgressClient,
   FileReplayFeed,
   HttpPollingVendorFeed,
   Ingestor,

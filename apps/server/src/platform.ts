@@ -11,6 +11,7 @@ import { chmodSync, existsSync, fdatasync, fsync, mkdirSync, readFileSync, write
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuthService, type OidcConfig } from "@tradestream/auth";
+import { EgressClient } from "@tradestream/egress";
 import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "@tradestream/engine";
 import { createGateway, defaultDashboardConfig, defaultGatewayConfig, GatewayMetrics, type Gateway, type GatewayConfig } from "@tradestream/gateway";
@@ -125,7 +126,10 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   // PGlite runs on a worker thread unless TRADESTREAM_PGLITE_WORKER=0: its CPU time stays off the gateway and the engine.
   const sql = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgliteWorker: process.env.TRADESTREAM_PGLITE_WORKER !== "0" });
   const secret = loadSecret(config);
-  const auth = await AuthService.open({ sql, secret, oidc: config.oidc, logger, ...(config.argon2 === undefined ? {} : { argon2: config.argon2 }) });
+  // Single sign-on talks to the configured identity provider through the egress allow-list (its host allowed by being configured).
+  const ssoEgress = config.oidc === undefined ? null : EgressClient.fromEnv(process.env, logger).withHosts([new URL(config.oidc.issuer).hostname]);
+  const oidc = config.oidc === undefined || ssoEgress === null ? undefined : { ...config.oidc, fetch: (url: string, init: RequestInit) => ssoEgress.fetch(url, init) };
+  const auth = await AuthService.open({ sql, secret, oidc, logger, ...(config.argon2 === undefined ? {} : { argon2: config.argon2 }) });
   if (config.demo) {
     const created = await seedDemoUsers(auth);
     if (created > 0) logger.info("demo users created", { users: created });

@@ -18,6 +18,8 @@ export interface OidcConfig {
   readonly groupsClaim?: string | undefined;
   /** Default "openid profile email groups". */
   readonly scope?: string | undefined;
+  /** Outbound requests to the identity provider go through this (the platform passes its egress allow-list); default: the global fetch. */
+  readonly fetch?: ((url: string, init: RequestInit) => Promise<Response>) | undefined;
 }
 
 export const oidcScopeDefault = "openid profile email groups";
@@ -95,12 +97,17 @@ export class OidcClient {
   #configure(): Promise<client.Configuration> {
     if (this.#configuration === null) {
       const options = this.#options;
+      const outbound = options.fetch;
       const pending = client.discovery(
         new URL(options.issuer),
         options.clientId,
         options.clientSecret,
         options.clientSecret === undefined ? client.None() : client.ClientSecretBasic(options.clientSecret),
-        isLoopbackHttp(options.issuer) ? { execute: [client.allowInsecureRequests] } : {},
+        {
+          ...(isLoopbackHttp(options.issuer) ? { execute: [client.allowInsecureRequests] } : {}),
+          // Kept by the configuration for every later request (token, userinfo, keys).
+          ...(outbound === undefined ? {} : { [client.customFetch]: (url: string, init: client.CustomFetchOptions) => outbound(url, init as RequestInit) }),
+        },
       );
       this.#configuration = pending;
       // A failed discovery (provider down at start-up) is retried on the next sign-in.

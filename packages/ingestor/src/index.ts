@@ -3,11 +3,10 @@
  * (WebSocket / HTTP polling), file replay, Kafka and NATS — normalized onto
  * the instruments' grids, published on the market-data bus, turned into the
  * engine's reference prices and into the external feed's candles and tickers.
- * Outbound connections go through the egress allow-list.
+ * Outbound connections go through the egress allow-list (@tradestream/egress).
  */
 export { encodeTick, InProcessBus, marketDataSubject, type MarketDataBus } from "./bus.ts";
 export { DeadLetterStore, deadLetterRawCharsMax, deadLettersKeptDefault, type DeadLetterOptions } from "./dead-letters.ts";
-export { EgressClient, EgressRefusedError, egressDefaultHosts, parseEgressAllow, type EgressOptions } from "./egress.ts";
 export { ExternalMarket } from "./external-market.ts";
 export { Ingestor, staleAfterMsDefault, type IngestorOptions, type IngestorStatus, type InstrumentFeedStatus, type SourceCounts } from "./ingestor.ts";
 export { InstrumentTable, Normalizer, type NormalizerOptions } from "./normalizer.ts";

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { mulberry32 } from "@tradestream/kernel";
-import { EgressClient } from "./egress.ts";
+import { EgressClient } from "@tradestream/egress";
 import { Ingestor } from "./ingestor.ts";
 import { testInstruments } from "./testing.ts";
 import { backoffDelayMs, HttpPollingVendorFeed, WebSocketVendorFeed, apiKeyFromEnv } from "./vendor.ts";

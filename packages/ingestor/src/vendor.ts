@@ -20,7 +20,7 @@
  */
 import { readFileSync } from "node:fs";
 import type WebSocket from "ws";
-import { EgressRefusedError, type EgressClient } from "./egress.ts";
+import { EgressRefusedError, type EgressClient } from "@tradestream/egress";
 import type { Feed, FeedSink, FeedState, FeedStatus, IngestorLogger } from "./types.ts";
 
 export interface BackoffOptions {

@@ -5,13 +5,19 @@
  * `EGRESS_ALLOW` (comma-separated; "*.example.com" allows every subdomain) —
  * and refuses any other host before a socket is opened, with a named error
  * (`egress_refused`) and a log line naming the host. Nothing else in the
- * platform calls `fetch` or `new WebSocket` for an outside host.
+ * platform calls `fetch` or `new WebSocket` for an outside host: the vendor
+ * feeds and the single sign-on client (whose configured issuer is allowed with
+ * `withHosts`) go through it.
  *
  * The allow-list checks the host name of the URL; 127.0.0.1 and localhost are
  * not special (allow them explicitly, as tests do).
  */
 import WebSocket from "ws";
-import type { IngestorLogger } from "./types.ts";
+
+/** Where refusals are reported (the platform's JSON logger fits). */
+export interface EgressLogger {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
 
 export const egressDefaultHosts: readonly string[] = ["api.london-stock-exchange.com", "api.sendgrid.com"];
 
@@ -29,7 +35,7 @@ export interface EgressOptions {
   readonly allow?: readonly string[] | undefined;
   /** Leave the defaults out (tests). */
   readonly noDefaults?: boolean | undefined;
-  readonly logger?: IngestorLogger | undefined;
+  readonly logger?: EgressLogger | undefined;
 }
 
 /** The hosts of `EGRESS_ALLOW="a.example.com, *.vendor.net"`. */
@@ -51,8 +57,13 @@ export class EgressClient {
   }
 
   /** From the environment: `EGRESS_ALLOW`. */
-  static fromEnv(env: NodeJS.ProcessEnv, logger?: IngestorLogger): EgressClient {
+  static fromEnv(env: NodeJS.ProcessEnv, logger?: EgressLogger): EgressClient {
     return new EgressClient({ allow: parseEgressAllow(env.EGRESS_ALLOW), logger });
+  }
+
+  /** The same allow-list and log, plus these hosts (e.g. a configured identity provider). */
+  withHosts(hosts: readonly string[]): EgressClient {
+    return new EgressClient({ ...this.options, allow: [...(this.options.allow ?? []), ...hosts] });
   }
 
   get allowList(): string[] {

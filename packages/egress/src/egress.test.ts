@@ -33,7 +33,7 @@ describe("egress allow-list", () => {
 
   it("refuses any other host before connecting, with a named error, and logs the host only", async () => {
     const warnings: Array<Record<string, unknown> | undefined> = [];
-    const egress = new EgressClient({ logger: { info: () => undefined, warn: (_m, f) => warnings.push(f), error: () => undefined } });
+    const egress = new EgressClient({ logger: { warn: (_m, f) => warnings.push(f) } });
     const refused = egress.fetch(`http://127.0.0.1:${String(port)}/path?token=secret`);
     await expect(refused).rejects.toBeInstanceOf(EgressRefusedError);
     await expect(refused).rejects.toMatchObject({ code: "egress_refused", host: "127.0.0.1" });
@@ -44,5 +44,13 @@ describe("egress allow-list", () => {
       { host: "evil.example.org", protocol: "wss:" },
     ]);
     expect(JSON.stringify(warnings)).not.toContain("secret");
+  });
+
+  it("withHosts allows a configured host (an identity provider) on top of the same list", async () => {
+    const egress = new EgressClient({ noDefaults: true });
+    await expect(egress.fetch(`http://127.0.0.1:${String(port)}/`)).rejects.toBeInstanceOf(EgressRefusedError);
+    const withIdp = egress.withHosts(["127.0.0.1"]);
+    expect(await (await withIdp.fetch(`http://127.0.0.1:${String(port)}/`)).text()).toBe("ok");
+    expect(withIdp.allows("api.sendgrid.com")).toBe(false);
   });
 });
