@@ -631,16 +631,17 @@ export class AuthService {
     if (user === null) throw new AuthError("token_invalid");
     if (user.disabled) throw new AuthError("user_disabled");
     const now = this.#now();
-    let session = this.#sessions.get(claims.sessionId, now);
-    if (session === undefined) {
-      const [row] = await this.#sql.query<{ user_id: number; revoked_at_ms: string | null }>(
-        "SELECT user_id, revoked_at_ms FROM auth_sessions WHERE session_id = $1",
-        [claims.sessionId],
-      );
-      if (row === undefined) throw new AuthError("token_invalid");
-      session = { revoked: row.revoked_at_ms !== null, userId: row.user_id };
-      this.#sessions.set(claims.sessionId, session, now);
-    }
+    const sessionId = claims.sessionId;
+    const session = await this.#sessions.getOrLoad(
+      sessionId,
+      now,
+      async () => {
+        const [row] = await this.#sql.query<{ user_id: number; revoked_at_ms: string | null }>("SELECT user_id, revoked_at_ms FROM auth_sessions WHERE session_id = $1", [sessionId]);
+        return row === undefined ? undefined : { revoked: row.revoked_at_ms !== null, userId: row.user_id };
+      },
+      (error) => this.#logger.warn("session status refresh failed", { error: error instanceof Error ? error.message : String(error) }),
+    );
+    if (session === undefined) throw new AuthError("token_invalid");
     if (session.revoked || session.userId !== claims.userId) throw new AuthError("token_invalid", "This session has ended; sign in again.");
     return principalOf(user, { method: claims.method, sessionId: claims.sessionId, apiKeyId: null });
   }
@@ -987,13 +988,13 @@ export class AuthService {
   }
 
   async #cachedUser(userId: number): Promise<UserRow | null> {
-    const now = this.#now();
-    const cached = this.#users.get(userId, now);
-    if (cached !== undefined) return cached;
-    const [row] = await this.#sql.query<UserRow>("SELECT * FROM auth_users WHERE user_id = $1", [userId]);
-    if (row === undefined) return null;
-    this.#users.set(userId, row, now);
-    return row;
+    const user = await this.#users.getOrLoad(
+      userId,
+      this.#now(),
+      async () => (await this.#sql.query<UserRow>("SELECT * FROM auth_users WHERE user_id = $1", [userId]))[0],
+      (error) => this.#logger.warn("user status refresh failed", { error: error instanceof Error ? error.message : String(error) }),
+    );
+    return user ?? null;
   }
 
   async #requireUser(sql: Sql, userId: number): Promise<UserRow> {
