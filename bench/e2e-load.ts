@@ -388,8 +388,30 @@ async function fanoutPhase(): Promise<{ subscribers: number; connected: number; 
   };
 }
 
+/** A gauge's value from the server's /metrics text. */
+function gauge(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+}
+
+/**
+ * Waits until the ledger has settled every event the engine emitted (the server is
+ * quiet again), so that each measured phase starts from the same state and not in the
+ * middle of the previous phase's settlement backlog. Returns how long that took.
+ */
+async function settled(limitMs = 120_000): Promise<number> {
+  const started = nowMs();
+  while (nowMs() - started < limitMs) {
+    const text = await (await fetch(`${config.url}/metrics`)).text();
+    if (gauge(text, "tradestream_ledger_offset") >= gauge(text, "tradestream_engine_event_seq")) return Math.round(nowMs() - started);
+    await sleep(100);
+  }
+  throw new Error(`the ledger did not catch up within ${String(limitMs)} ms`);
+}
+
 async function main(): Promise<void> {
   const result: Record<string, unknown> = {};
+  const catchUpMs: Record<string, number> = {};
   const skip = new Set(config.skip);
   if (config.warmupS > 0) {
     // A fresh server runs unoptimized code at first: warm it with both order paths, unrecorded.
@@ -399,11 +421,26 @@ async function main(): Promise<void> {
     await restPhase("warmr", Math.min(config.restRate, 500));
     (config as { durationS: number }).durationS = measured;
   }
-  if (!skip.has("ws") && !skip.has("ws-fixed")) result.wsFixed = await wsPhase("wsf", config.wsRate);
-  if (!skip.has("ws") && !skip.has("ws-max")) result.wsMax = await wsPhase("wsm", 0);
-  if (!skip.has("rest") && !skip.has("rest-fixed")) result.restFixed = await restPhase("rsf", config.restRate);
-  if (!skip.has("rest") && !skip.has("rest-max")) result.restMax = await restPhase("rsm", 0);
+  catchUpMs.warmup = await settled();
+  if (!skip.has("ws") && !skip.has("ws-fixed")) {
+    result.wsFixed = await wsPhase("wsf", config.wsRate);
+    catchUpMs.wsFixed = await settled();
+  }
+  if (!skip.has("ws") && !skip.has("ws-max")) {
+    result.wsMax = await wsPhase("wsm", 0);
+    catchUpMs.wsMax = await settled();
+  }
+  if (!skip.has("rest") && !skip.has("rest-fixed")) {
+    result.restFixed = await restPhase("rsf", config.restRate);
+    catchUpMs.restFixed = await settled();
+  }
+  if (!skip.has("rest") && !skip.has("rest-max")) {
+    result.restMax = await restPhase("rsm", 0);
+    catchUpMs.restMax = await settled();
+  }
   if (!skip.has("fanout")) result.fanout = await fanoutPhase();
+  // After each phase: how long the settlement projection took to catch up with the engine.
+  result.ledgerCatchUpMs = catchUpMs;
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

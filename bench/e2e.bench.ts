@@ -144,6 +144,7 @@ async function main(): Promise<void> {
       ws: summary(phases.wsFixed, phases.wsMax),
       rest: summary(phases.restFixed, phases.restMax),
       fanout: phases.fanout ?? null,
+      ledgerCatchUpMs: phases.ledgerCatchUpMs ?? null,
     };
     recordResult("e2e", result, !flags["no-write"]);
   } catch (error) {

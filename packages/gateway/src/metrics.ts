@@ -31,6 +31,7 @@ export class GatewayMetrics {
   readonly authEvents = new Counter({ name: "tradestream_auth_events_total", help: "Authentication outcomes by method and result.", labelNames: ["method", "result"] as const, registers: [this.registry] });
   readonly reconciliationDifferences = new Gauge({ name: "tradestream_reconciliation_differences", help: "Differences found by the last engine-vs-ledger reconciliation.", registers: [this.registry] });
   readonly ledgerOffset = new Gauge({ name: "tradestream_ledger_offset", help: "Last event seq settled in the ledger.", registers: [this.registry] });
+  readonly eventSeq = new Gauge({ name: "tradestream_engine_event_seq", help: "Last event seq the engine emitted (minus tradestream_ledger_offset: the settlement backlog).", registers: [this.registry] });
   readonly rateLimited = new Counter({ name: "tradestream_rate_limited_total", help: "Requests refused by rate limits, by scope.", labelNames: ["scope"] as const, registers: [this.registry] });
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
