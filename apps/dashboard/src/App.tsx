@@ -1,11 +1,14 @@
 /**
  * The application shell: sign-in (password + TOTP, or single sign-on), then the
  * signed-in app — navigation by role, the connection state, and the screens.
- * The live store and feed are created once per sign-in; the order ticket's
+ * The live store and feed are created once per sign-in; the trading account
+ * (picked in the top bar when the user has several) decides which private
+ * channels are subscribed and what the ticket and blotter show; the ticket's
  * draft lives here (and in sessionStorage), so neither a session expiry nor a
  * reload loses a half-filled ticket.
  */
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactElement } from "react";
+import { accountHistoryPaths, accountSubscriptions, initialAccount, rememberAccount } from "./accounts.ts";
 import { ApiError, Session } from "./api.ts";
 import { wsUrl, type DashboardConfig } from "./config.ts";
 import { AppContext, useApp, useLive, type AppState } from "./context.ts";
@@ -14,6 +17,7 @@ import { navFor, type View } from "./roles.ts";
 import { Store } from "./store.ts";
 import { emptyDraft, type TicketDraft, type TicketMarket } from "./ticket.ts";
 import type { Fill, Instrument, Order, PublicTrade, User } from "./types.ts";
+import { AccountPicker } from "./components/AccountPicker.tsx";
 import { Blotter } from "./components/Blotter.tsx";
 import { Ladder, Tape, Watchlist } from "./components/Market.tsx";
 import { Enrol, SignIn } from "./components/SignIn.tsx";
@@ -88,7 +92,10 @@ function TradeScreen(): ReactElement {
           <Tape />
         </div>
       </div>
-      {isTrader && <Ticket market={market} draft={app.draft} onDraft={app.setDraft} send={send} accountId={accountId} quantityRef={quantityRef} />}
+      {isTrader && (
+        // Keyed by account: a switch starts the ticket's outcome afresh (the draft stays).
+        <Ticket key={accountId ?? "none"} market={market} draft={app.draft} onDraft={app.setDraft} send={send} accountId={accountId} showAccount={user.accountIds.length > 1} quantityRef={quantityRef} />
+      )}
       {(isTrader || accountId !== null) && <Blotter />}
     </div>
   );
@@ -107,7 +114,7 @@ function Shell(props: { config: DashboardConfig; session: Session; user: User; o
     (listener) => session.subscribe(listener),
     () => session.state,
   );
-  const accountId = user.accountIds[0] ?? null;
+  const [accountId, setAccountId] = useState<number | null>(() => initialAccount(user));
   const nav = navFor(user.roles);
 
   const setDraft = useCallback((update: (draft: TicketDraft) => TicketDraft) => {
@@ -126,12 +133,22 @@ function Shell(props: { config: DashboardConfig; session: Session; user: User; o
     input?.focus();
     input?.select();
   }, []);
+  const selectAccount = useCallback(
+    (next: number) => {
+      // Empty the previous account's figures before the next paint, not after the effect below.
+      store.setAccount(next);
+      store.flush();
+      rememberAccount(user.userId, next);
+      setAccountId(next);
+    },
+    [store, user.userId],
+  );
   const selectSymbol = useCallback((next: string) => {
     setSymbol(next);
     sessionStorage.setItem(symbolKey, next);
   }, []);
 
-  // Start-up: reference data, the blotter's history, live channels.
+  // Start-up: reference data and the public live channels.
   useEffect(() => {
     store.start();
     feed.start();
@@ -142,13 +159,6 @@ function Shell(props: { config: DashboardConfig; session: Session; user: User; o
       store.setInstruments(markets.items);
       for (const item of markets.items) feed.subscribe({ channel: "ticker", symbol: item.symbol });
       setSymbol((current) => (current !== "" && markets.items.some((item) => item.symbol === current) ? current : (markets.items[0]?.symbol ?? "")));
-      if (accountId !== null) {
-        for (const channel of ["orders", "fills", "balances"]) feed.subscribe({ channel });
-        const [orders, fills] = await Promise.all([session.get<{ items: Order[] }>("/api/v1/orders?limit=500"), session.get<{ items: Fill[] }>("/api/v1/fills?limit=500")]);
-        if (cancelled) return;
-        store.setOrders(orders.items);
-        store.setFills(fills.items);
-      }
       store.flush();
     };
     load().catch((caught: unknown) => setError(caught instanceof ApiError ? `${caught.message} (${caught.code})` : "The platform could not be reached."));
@@ -156,6 +166,32 @@ function Shell(props: { config: DashboardConfig; session: Session; user: User; o
       cancelled = true;
       feed.stop();
       store.stop();
+    };
+  }, [store, feed, session]);
+
+  // The trading account: its private channels and the blotter's history. A switch
+  // unsubscribes the previous account's channels before subscribing the next one's;
+  // the store drops anything of the previous account that still arrives.
+  useEffect(() => {
+    if (accountId === null) return;
+    store.setAccount(accountId);
+    const subscriptions = accountSubscriptions(accountId);
+    for (const subscription of subscriptions) feed.subscribe(subscription);
+    let cancelled = false;
+    const paths = accountHistoryPaths(accountId);
+    Promise.all([session.get<{ items: Order[] }>(paths.orders), session.get<{ items: Fill[] }>(paths.fills)])
+      .then(([orders, fills]) => {
+        if (cancelled) return;
+        store.setOrders(orders.items);
+        store.setFills(fills.items);
+        store.flush();
+      })
+      .catch((caught: unknown) => {
+        if (!cancelled) setError(caught instanceof ApiError ? `${caught.message} (${caught.code})` : "The platform could not be reached.");
+      });
+    return () => {
+      cancelled = true;
+      for (const subscription of subscriptions) feed.unsubscribe(subscription);
     };
   }, [store, feed, session, accountId]);
 
@@ -218,8 +254,9 @@ function Shell(props: { config: DashboardConfig; session: Session; user: User; o
         </nav>
         <ConnectionBadge />
         <span className="user" title={user.roles.join(", ")}>
-          {user.displayName} <span className="muted">({user.roles.join(", ")}{accountId === null ? "" : ` · account ${String(accountId)}`})</span>
+          {user.displayName} <span className="muted">({user.roles.join(", ")}{accountId === null || user.accountIds.length > 1 ? "" : ` · account ${String(accountId)}`})</span>
         </span>
+        <AccountPicker accountIds={user.accountIds} accountId={accountId} onSelect={selectAccount} />
         {!user.mfaEnrolled && (
           <button type="button" onClick={() => setEnrol(true)}>
             Set up two-factor

@@ -5,6 +5,11 @@
  * `refreshRate` (one version bump per batch), so a busy market costs one
  * repaint per period, not one per message.
  *
+ * The private part (orders, fills, balances, positions) belongs to one trading
+ * account at a time (`account`): switching it empties that part, and anything
+ * of another account — a late WebSocket update, a slow REST answer — is dropped,
+ * so one account's figures never show under another's name.
+ *
  * The book applies sequenced deltas on top of a snapshot; a delta whose seq is
  * not the previous + 1 means messages were lost, and the store asks for a fresh
  * snapshot (`onGap`) instead of showing a wrong book.
@@ -50,6 +55,8 @@ export class Store {
   onGap: (symbol: string) => void = () => undefined;
   /** Book resyncs so far (shown in the connection details, counted in tests). */
   resyncs = 0;
+  /** The trading account whose orders, fills, balances and positions are kept (null: whatever arrives, for users without one). */
+  account: number | null = null;
 
   private dirty = false;
   private readonly listeners = new Set<Listener>();
@@ -100,6 +107,22 @@ export class Store {
     this.flush();
   }
 
+  /** Switches the private part to another account: what was kept of the previous one is dropped. */
+  setAccount(accountId: number | null): void {
+    if (this.account === accountId) return;
+    this.account = accountId;
+    this.orders.clear();
+    this.fills = [];
+    this.balances.clear();
+    this.positions.clear();
+    this.touch();
+  }
+
+  /** Whether a private record belongs to the current account. */
+  private mine(accountId: number): boolean {
+    return this.account === null || accountId === this.account;
+  }
+
   setInstruments(items: readonly Instrument[]): void {
     for (const item of items) this.instruments.set(item.symbol, item);
     this.touch();
@@ -112,7 +135,7 @@ export class Store {
 
   setFills(items: readonly Fill[]): void {
     const known = new Set(this.fills.map((fill) => `${String(fill.tradeId)}:${String(fill.orderId)}`));
-    const fresh = items.filter((fill) => !known.has(`${String(fill.tradeId)}:${String(fill.orderId)}`));
+    const fresh = items.filter((fill) => this.mine(fill.accountId) && !known.has(`${String(fill.tradeId)}:${String(fill.orderId)}`));
     this.fills = [...this.fills, ...fresh].sort((a, b) => b.tradeId - a.tradeId).slice(0, fillsKeptMax);
     this.touch();
   }
@@ -131,6 +154,7 @@ export class Store {
   }
 
   upsertOrder(order: Order): void {
+    if (!this.mine(order.accountId)) return;
     const known = this.orders.get(order.orderId);
     // Updates can overtake the REST answer that loaded the blotter: keep the newest.
     if (known !== undefined && known.updatedAt > order.updatedAt) return;
@@ -222,12 +246,14 @@ export class Store {
         return;
       case "balance": {
         const balance = message as unknown as Balance;
+        if (!this.mine(balance.accountId)) return;
         this.balances.set(`${String(balance.accountId)}:${balance.currency}`, balance);
         this.touch();
         return;
       }
       case "position": {
         const position = message as unknown as Position;
+        if (!this.mine(position.accountId)) return;
         this.positions.set(`${String(position.accountId)}:${position.symbol}`, position);
         this.touch();
         return;

@@ -5,7 +5,9 @@
  * order, sees it in the book ladder and the blotter, amends and cancels it;
  * trader 2, in a second browser context, crosses a new order and both see the
  * fill, their positions and P&L change; an admin halts the instrument, the
- * traders' dashboards show the halt and the ticket refuses.
+ * traders' dashboards show the halt and the ticket refuses. A trader with two
+ * accounts picks one in the top bar: the ticket, blotter and live channels
+ * follow it, and the choice survives a reload.
  *
  * The dashboard is built first when its dist is missing or stale. Without
  * /usr/bin/chromium the test is skipped with the reason printed, except with
@@ -84,6 +86,8 @@ describe.skipIf(!available)("trader dashboard in Chromium", () => {
       seed: 11,
       gateway: { rateLimits: roomyRateLimits },
     }));
+    // A desk trader with two of the demo accounts (the picker appears only with more than one).
+    await platform.auth.createUser({ username: "desk1", displayName: "Demo Desk Trader", groups: ["authorized-traders"], accountIds: [1002, 1003], password: demoPassword, totpSecret: demoTotpSecret("desk1") });
     // launch() gives the browser a fresh, throw-away profile directory of its own.
     browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   });
@@ -117,6 +121,9 @@ describe.skipIf(!available)("trader dashboard in Chromium", () => {
     await one.getByLabel("Username").waitFor();
     await shoot(one, "sign-in");
     await signIn(one, "trader1");
+    // One account: no picker, the account named in the top bar as ever.
+    expect(await one.getByLabel("Trading account").count()).toBe(0);
+    await poll(() => one.locator(".topbar .user").textContent()).toContain("account 1001");
 
     // Keyboard-first: B picks the side and moves to the quantity; Enter sends.
     await one.locator("body").press("b");
@@ -200,6 +207,42 @@ describe.skipIf(!available)("trader dashboard in Chromium", () => {
     await poll(() => admin.locator('table[aria-label="Audit trail"]').textContent()).toContain("instrument.halt");
     await shoot(admin, "audit-trail");
 
+    expect(problems).toEqual([]);
+  });
+
+  it("lets a trader with two accounts pick the one to trade and see, and remembers it", async () => {
+    const page = await openPage();
+    await signIn(page, "desk1");
+    const picker = page.getByLabel("Trading account");
+    await poll(() => picker.inputValue()).toBe("1002");
+    await poll(() => page.getByTestId("ticket-account").textContent()).toBe("1002");
+
+    // SAP is halted by the test before: trade SIE, on account 1003.
+    await page.getByRole("button", { name: "SIE", exact: true }).click();
+    await picker.selectOption("1003");
+    await poll(() => page.getByTestId("ticket-account").textContent()).toBe("1003");
+    await page.getByLabel(/^Quantity/).fill("2");
+    await page.getByLabel(/Limit price/).fill("179.00");
+    await page.getByLabel(/Limit price/).press("Enter");
+    await poll(() => page.getByTestId("ticket-outcome").textContent()).toMatch(/Order \d+ new/);
+    await poll(() => openOrderRows(page).count()).toBe(1);
+    await ownRow(page, "179.00").waitFor();
+
+    // Account 1002 has no open order: none shown, not even in the ladder; back on 1003 it is there again.
+    await picker.selectOption("1002");
+    await poll(() => openOrderRows(page).count()).toBe(0);
+    await poll(() => ownRow(page, "179.00").count()).toBe(0);
+    await picker.selectOption("1003");
+    await poll(() => openOrderRows(page).count()).toBe(1);
+    await page.getByRole("tab", { name: "Positions" }).click();
+    await poll(() => page.locator('table[aria-label="Positions"] tbody tr td:first-child').allTextContents()).not.toHaveLength(0);
+    expect(new Set(await page.locator('table[aria-label="Positions"] tbody tr td:first-child').allTextContents())).toEqual(new Set(["1003"]));
+
+    // The choice lasts for the session: a reload comes back on 1003.
+    await page.reload();
+    await page.locator(".connection[data-state=live]").waitFor({ timeout: 15_000 });
+    await poll(() => page.getByLabel("Trading account").inputValue()).toBe("1003");
+    await poll(() => openOrderRows(page).count()).toBe(1);
     expect(problems).toEqual([]);
   });
 });

@@ -18,6 +18,8 @@ export interface TicketProps {
   /** Sends the order; resolves with the platform's answer or throws its ApiError. */
   readonly send: (body: Record<string, unknown>) => Promise<{ order: Order; fills: readonly unknown[] }>;
   readonly accountId: number | null;
+  /** Names the account on the ticket (for users who pick one of several). */
+  readonly showAccount?: boolean;
   readonly quantityRef?: RefObject<HTMLInputElement | null>;
 }
 
@@ -96,7 +98,13 @@ export function Ticket(props: TicketProps): ReactElement {
   const available = draft.side === "buy" ? (market.availableCash === null ? "—" : money(market.availableCash, instrument.currency)) : market.availablePosition === null ? "—" : `${num(market.availablePosition)} ${instrument.symbol}`;
 
   return (
-    <form className={`ticket side-${draft.side}`} onSubmit={(event) => void submit(event)} onKeyDown={onKeyDown} aria-label={`Order ticket for ${instrument.symbol}`} noValidate>
+    <form
+      className={`ticket side-${draft.side}`}
+      onSubmit={(event) => void submit(event)}
+      onKeyDown={onKeyDown}
+      aria-label={`Order ticket for ${instrument.symbol}${props.showAccount === true && props.accountId !== null ? `, account ${String(props.accountId)}` : ""}`}
+      noValidate
+    >
       <h2>
         Order ticket <span className="symbol">{instrument.symbol}</span>
         {market.state !== "open" && (
@@ -173,6 +181,12 @@ export function Ticket(props: TicketProps): ReactElement {
         </div>
       )}
       <dl className="summary" aria-label="Order summary">
+        {props.showAccount === true && props.accountId !== null && (
+          <div>
+            <dt>Account</dt>
+            <dd data-testid="ticket-account">{props.accountId}</dd>
+          </div>
+        )}
         <div>
           <dt>Notional{check.notionalEstimated ? " (est.)" : ""}</dt>
           <dd data-testid="notional">{money(check.notional, instrument.currency)}</dd>
