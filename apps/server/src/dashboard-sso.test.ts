@@ -48,7 +48,9 @@ describe("single sign-on from the dashboard", () => {
     expect(landed.headers.get("location")).toBe("/?sso=done");
     const session = cookiesOf(landed).find((cookie) => cookie.startsWith("ts_sso_session="));
     expect(session).toMatch(/Path=\/api\/v1\/auth\/sso\/session; Max-Age=60; HttpOnly; SameSite=Strict/);
-    const collected = await fetch(`${platform.url}/api/v1/auth/sso/session`, { method: "POST", headers: { cookie: pair(session ?? "") } });
+    // The cookie carries an opaque handle, never the tokens themselves.
+    expect(pair(session ?? "").length).toBeLessThan(80);
+    const collected = await fetch(`${platform.url}/api/v1/auth/sso/session`, { method: "POST", headers: { cookie: pair(session ?? ""), "content-type": "application/json" }, body: "{}" });
     expect(collected.status).toBe(200);
     expect(cookiesOf(collected).some((cookie) => cookie.startsWith("ts_sso_session=;"))).toBe(true);
     const tokens = (await collected.json()) as { accessToken: string; user: { username: string } };
@@ -56,7 +58,7 @@ describe("single sign-on from the dashboard", () => {
     const me = await new ApiClient(platform.url, tokens.accessToken).get<{ method: string }>("/api/v1/auth/me");
     expect(me.body.method).toBe("sso");
     // Without the cookie (collected, or never set) there is nothing to hand over.
-    expect((await fetch(`${platform.url}/api/v1/auth/sso/session`, { method: "POST" })).status).toBe(401);
+    expect((await fetch(`${platform.url}/api/v1/auth/sso/session`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(401);
   });
 
   it("sends a failed browser sign-on back to the dashboard with the error code", async () => {

@@ -136,6 +136,17 @@ function feedOf(kind: FeedKind, options: IngestorEnvOptions, instruments: readon
   }
 }
 
+/** Secrets of this environment that must never be stored or logged (the vendor API key, when configured and readable). */
+function configuredSecrets(env: NodeJS.ProcessEnv): string[] {
+  try {
+    const key = apiKeyFromEnv(env);
+    return key === undefined ? [] : [key];
+  } catch {
+    // An unreadable key file: the feed that needs it reports that when it starts.
+    return [];
+  }
+}
+
 /** The ingestor for this environment, or null when no feed is configured. Not started. */
 export async function ingestorFromEnv(options: IngestorEnvOptions): Promise<Ingestor | null> {
   const kinds = feedKindsFromEnv(options.env, options.defaultFeeds);
@@ -162,7 +173,8 @@ export async function ingestorFromEnv(options: IngestorEnvOptions): Promise<Inge
     publishers,
     trading: options.trading,
     stale: { afterMs: positive(options.env, "INGESTOR_STALE_S", 30) * 1000, halt: options.env.INGESTOR_STALE_HALT === "1" },
-    deadLetters: { file: options.env.INGESTOR_DEAD_LETTER_FILE === "" ? undefined : options.env.INGESTOR_DEAD_LETTER_FILE },
+    // The vendor key is redacted wherever a dead-lettered payload might echo it.
+    deadLetters: { file: options.env.INGESTOR_DEAD_LETTER_FILE === "" ? undefined : options.env.INGESTOR_DEAD_LETTER_FILE, secrets: configuredSecrets(options.env) },
     logger: options.logger,
   });
 }

@@ -54,3 +54,73 @@ describe("egress allow-list", () => {
     expect(withIdp.allows("api.sendgrid.com")).toBe(false);
   });
 });
+
+describe("egress allow-list bypasses", () => {
+  const egress = new EgressClient({ noDefaults: true, allow: ["feeds.example.com", "*.vendor.net", "127.0.0.1", "::1", "bücher.example", "trailing.example.org."] });
+  const refused = (url: string): boolean => {
+    try {
+      egress.check(url);
+      return false;
+    } catch (error) {
+      return error instanceof EgressRefusedError;
+    }
+  };
+
+  it("judges the URL's real host, not user-info that looks like one", () => {
+    expect(refused("https://feeds.example.com@evil.example/")).toBe(true);
+    expect(refused("https://feeds.example.com:secret@evil.example/")).toBe(true);
+    expect(refused("https://evil.example\\@feeds.example.com/")).toBe(true);
+    expect(refused("https://evil.example@feeds.example.com/")).toBe(false);
+  });
+
+  it("treats case, trailing dots, IP spellings and IDN as the same host, both ways", () => {
+    expect(refused("https://FEEDS.Example.COM/")).toBe(false);
+    expect(refused("https://feeds.example.com./")).toBe(false);
+    expect(refused("https://trailing.example.org/")).toBe(false);
+    expect(refused("https://a.vendor.net./")).toBe(false);
+    expect(refused("http://0x7f.1/")).toBe(false);
+    expect(refused("http://[::1]:8080/")).toBe(false);
+    expect(refused("http://[0:0:0:0:0:0:0:1]/")).toBe(false);
+    expect(refused("http://[::ffff:127.0.0.1]/")).toBe(true);
+    expect(refused("https://bücher.example/")).toBe(false);
+    expect(refused("https://xn--bcher-kva.example/")).toBe(false);
+    expect(refused("https://bucher.example/")).toBe(true);
+    expect(new EgressClient({ noDefaults: true }).withHosts(["[::1]"]).allows("[::1]")).toBe(true);
+  });
+
+  it("matches wildcards on a label boundary only, and refuses odd host strings", () => {
+    expect(refused("https://evilvendor.net/")).toBe(true);
+    expect(refused("https://vendor.net/")).toBe(true);
+    expect(refused("https://vendor.net.evil.example/")).toBe(true);
+    expect(refused("https://a.b.vendor.net/")).toBe(false);
+    expect(egress.allows("evil.example#.vendor.net")).toBe(false);
+    expect(egress.allows("evil.example/.vendor.net")).toBe(false);
+    expect(egress.allows("x@a.vendor.net")).toBe(false);
+    expect(egress.allows("")).toBe(false);
+  });
+
+  it("refuses wildcards that allow far more than one vendor, and schemes other than http(s) and ws(s)", () => {
+    for (const entry of ["*.", "*", "*.com", "*.*.example.com", "a b.example", "evil.example/x"]) {
+      expect(() => new EgressClient({ noDefaults: true, allow: [entry] }), entry).toThrow(RangeError);
+    }
+    expect(refused("ftp://feeds.example.com/")).toBe(true);
+    expect(refused("file:///etc/passwd")).toBe(true);
+    expect(refused("wss://feeds.example.com/feed")).toBe(false);
+  });
+
+  it("never follows a redirect off the allow-list", async () => {
+    const redirecting = createServer((_request, response) => {
+      response.writeHead(302, { location: "http://evil.example/steal" });
+      response.end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (redirecting.address() as AddressInfo).port;
+      const response = await egress.fetch(`http://127.0.0.1:${String(port)}/`, { redirect: "follow" });
+      expect(response.status).toBe(302);
+      expect(response.headers.get("location")).toBe("http://evil.example/steal");
+    } finally {
+      await new Promise<void>((resolve) => redirecting.close(() => resolve()));
+    }
+  });
+});

@@ -367,18 +367,41 @@ async function authenticate(request: FastifyRequest, auth: AuthService, metrics:
   return auth.authenticateSignature({ keyId, timestamp, nonce, signature, method: request.method, path: request.url, body: request.rawBody }, { ip: request.ip, userAgent: header(request, "user-agent"), requestId: String(request.id) });
 }
 
+/**
+ * The request path as the router matches it: percent-decoded (the router decodes
+ * `/%61pi/v1/…` to `/api/v1/…`) and lower-cased, so no spelling of an API path
+ * escapes the API's headers.
+ */
+function headerPath(url: string): string {
+  const path = url.split("?")[0] ?? "/";
+  try {
+    return decodeURIComponent(path).toLowerCase();
+  } catch {
+    return path.toLowerCase();
+  }
+}
+
+/** Responses that are data, never a page: they get a policy that allows nothing. */
+const dataPathPrefixes = ["/api/", "/health", "/ready", "/metrics", "/openapi.json"];
+
 function applySecurityHeaders(request: FastifyRequest, reply: FastifyReply, config: GatewayConfig): void {
+  const path = headerPath(request.url);
   void reply.header("x-content-type-options", "nosniff");
   void reply.header("referrer-policy", "no-referrer");
   void reply.header("cross-origin-opener-policy", "same-origin");
   void reply.header("cross-origin-resource-policy", "same-origin");
   if (config.tls !== undefined) void reply.header("strict-transport-security", "max-age=31536000; includeSubDomains");
+  // The API document's UI sets its own policy (its routes are /docs…).
   if (!request.url.startsWith("/docs")) {
     void reply.header("x-frame-options", "DENY");
-    void reply.header("content-security-policy", contentSecurityPolicy(request));
+    const data = dataPathPrefixes.some((prefix) => path.startsWith(prefix)) || path === "/api";
+    void reply.header("content-security-policy", data ? dataSecurityPolicy : contentSecurityPolicy(request, config));
   }
-  if (request.url.startsWith("/api/")) void reply.header("cache-control", "no-store");
+  if (path.startsWith("/api/") || path === "/api") void reply.header("cache-control", "no-store");
 }
+
+/** JSON and text answers load nothing, are framed nowhere and submit nowhere. */
+const dataSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 const hostPattern = /^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?$/;
 
@@ -386,10 +409,12 @@ const hostPattern = /^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::[0-
  * Scripts, styles and everything else only from the platform's own origin (no inline
  * script, no eval). The dashboard also needs its own WebSocket (named explicitly, as
  * older browsers do not count ws: as 'self') and data: images (the TOTP QR code).
+ * Over TLS only the wss: address is named.
  */
-function contentSecurityPolicy(request: FastifyRequest): string {
+function contentSecurityPolicy(request: FastifyRequest, config: GatewayConfig): string {
   const host = header(request, "host");
-  const sockets = host !== undefined && hostPattern.test(host) ? ` ws://${host} wss://${host}` : "";
+  const schemes = config.tls === undefined ? ["ws", "wss"] : ["wss"];
+  const sockets = host !== undefined && hostPattern.test(host) ? schemes.map((scheme) => ` ${scheme}://${host}`).join("") : "";
   return `default-src 'self'; connect-src 'self'${sockets}; img-src 'self' data:; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'`;
 }
 

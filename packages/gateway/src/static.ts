@@ -10,7 +10,7 @@
  * the directory is refused. Hashed assets are cached for a year; index.html and
  * config.json are revalidated on every load, so a new build is picked up at once.
  */
-import { readFile, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import { extname, join, normalize, sep } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "./api-error.ts";
@@ -46,37 +46,73 @@ const contentTypes: Readonly<Record<string, string>> = {
   ".map": "application/json; charset=utf-8",
 };
 
-/** Paths that belong to the API and the platform, never to the single-page app. */
+/** Paths that belong to the API and the platform, never to the single-page app (compared decoded and lower-cased). */
 const reservedPrefixes = ["/api/", "/ws", "/docs", "/openapi.json", "/metrics", "/health", "/ready"];
+
+/** Longest URL path looked up on disk; the build's paths are far shorter, and a longer one is a client-side route or nonsense. */
+export const dashboardPathCharsMax = 1_024;
 
 /** The body of /config.json: what the dashboard reads at start-up. */
 export function dashboardClientConfig(config: Omit<DashboardConfig, "dir">, ssoEnabled: boolean): Record<string, unknown> {
   return { apiUrl: config.apiUrl, refreshRate: config.refreshRateMs, currency: config.currency, sso: ssoEnabled };
 }
 
-async function fileIn(dir: string, urlPath: string): Promise<{ path: string; size: number } | null> {
+/** The URL path percent-decoded once, or null when it cannot be (malformed escapes, NUL). */
+function decodedPath(urlPath: string): string | null {
   let decoded: string;
   try {
     decoded = decodeURIComponent(urlPath);
   } catch {
     return null;
   }
-  if (decoded.includes("\0")) return null;
+  return decoded.includes("\0") ? null : decoded;
+}
+
+/**
+ * Whether a path belongs to the platform rather than the app. The router matches
+ * percent-decoded paths (`/%61pi/v1/…` is `/api/v1/…`), so the check is made on
+ * the decoded path too, and case-insensitively: a reserved path answers the JSON
+ * 404, never the app's index.html.
+ */
+export function isReservedPath(urlPath: string): boolean {
+  const candidates = [urlPath, decodedPath(urlPath) ?? urlPath].map((path) => path.toLowerCase().replace(/\/{2,}/g, "/"));
+  return candidates.some((path) => reservedPrefixes.some((prefix) => path === prefix.replace(/\/$/, "") || path.startsWith(prefix)));
+}
+
+function within(root: string, path: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/**
+ * The file a URL path names inside the directory, or null. The check is made on
+ * the lexical path (no `..` out of the directory) and again on the real path, so
+ * a symbolic link inside the build that points elsewhere is not followed out of
+ * it. Dot-files and dot-directories are never served.
+ */
+async function fileIn(dir: string, urlPath: string): Promise<{ path: string; size: number; relative: string } | null> {
+  if (urlPath.length > dashboardPathCharsMax) return null;
+  const decoded = decodedPath(urlPath);
+  if (decoded === null) return null;
+  if (decoded.split(/[\\/]/).some((segment) => segment.startsWith("."))) return null;
   const root = normalize(dir);
   const path = normalize(join(root, decoded));
-  if (path !== root && !path.startsWith(root.endsWith(sep) ? root : root + sep)) return null;
+  if (!within(root, path)) return null;
   try {
-    const info = await stat(path);
-    return info.isFile() ? { path, size: info.size } : null;
+    const realRoot = await realpath(root);
+    const real = await realpath(path);
+    if (!within(realRoot, real)) return null;
+    const info = await stat(real);
+    return info.isFile() ? { path: real, size: info.size, relative: real.slice(realRoot.length).split(sep).join("/") } : null;
   } catch {
     return null;
   }
 }
 
-async function sendFile(reply: FastifyReply, file: { path: string; size: number }, immutable: boolean): Promise<FastifyReply> {
+async function sendFile(reply: FastifyReply, file: { path: string; size: number; relative: string }): Promise<FastifyReply> {
   if (file.size > dashboardFileBytesMax) throw new ApiError("not_found");
   const body = await readFile(file.path);
-  void reply.header("cache-control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  // Only the build's hashed assets are immutable; what is immutable is decided by where the file is, not by how the URL was spelt.
+  void reply.header("cache-control", file.relative.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache");
   return reply.type(contentTypes[extname(file.path).toLowerCase()] ?? "application/octet-stream").send(body);
 }
 
@@ -90,18 +126,18 @@ export function registerDashboardRoutes(app: FastifyInstance, context: GatewayCo
 
   const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const urlPath = request.url.split("?")[0] ?? "/";
-    if (reservedPrefixes.some((prefix) => urlPath === prefix.replace(/\/$/, "") || urlPath.startsWith(prefix))) throw new ApiError("not_found", `No route ${request.method} ${urlPath}.`);
+    if (isReservedPath(urlPath)) throw new ApiError("not_found", `No route ${request.method} ${urlPath.slice(0, 200)}.`);
     if (urlPath !== "/") {
       const file = await fileIn(config.dir, urlPath);
-      if (file !== null) return sendFile(reply, file, urlPath.startsWith("/assets/"));
+      if (file !== null) return sendFile(reply, file);
       // A missing asset is a 404; any other path is a client-side route of the app.
-      if (urlPath.startsWith("/assets/") || extname(urlPath) !== "") throw new ApiError("not_found", `No file ${urlPath}.`);
+      if (urlPath.startsWith("/assets/") || extname(urlPath) !== "") throw new ApiError("not_found", `No file ${urlPath.slice(0, 200)}.`);
     }
     const index = await fileIn(config.dir, "/index.html");
     if (index === null) {
       return reply.code(503).type("text/plain; charset=utf-8").send("The dashboard is not built. Build it with: npm run build -w @tradestream/dashboard\n");
     }
-    return sendFile(reply, index, false);
+    return sendFile(reply, index);
   };
   app.get("/", { schema: { hide: true }, config: publicRoute }, serve);
   app.get("/*", { schema: { hide: true }, config: publicRoute }, serve);

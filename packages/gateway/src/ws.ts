@@ -26,6 +26,7 @@ import type { GatewayMetrics } from "./metrics.ts";
 import type { OrderService, PlaceInput } from "./order-service.ts";
 import type { FeedPort } from "./routes/markets.ts";
 import { RateLimiter } from "./rate-limit.ts";
+import { symbol as symbolSchema } from "./schemas.ts";
 
 export interface WsOptions {
   readonly heartbeatMs: number;
@@ -57,6 +58,8 @@ const publicChannels = ["book", "trades", "ticker", "candles"] as const;
 type PublicChannel = (typeof publicChannels)[number];
 const feedChannels = ["feed_ticker", "feed_candles"] as const;
 type FeedChannel = (typeof feedChannels)[number];
+/** The REST routes' symbol rule (schemas.ts), for the feed channels. */
+const feedSymbolPattern = new RegExp(symbolSchema.pattern);
 
 /** The text of a WebSocket message (ws hands over a Buffer, an ArrayBuffer or fragments). */
 export function rawText(data: RawData): string {
@@ -369,6 +372,8 @@ export class WsHub {
     if (feed === undefined) throw new ApiError("feed_not_configured");
     const symbol = str(message.symbol);
     if (symbol === undefined) throw new ApiError("validation_failed", "symbol is required for this channel.");
+    // The same rule as the REST routes' symbol, so an error never echoes arbitrary text back.
+    if (symbol.length > symbolSchema.maxLength || !feedSymbolPattern.test(symbol)) throw new ApiError("validation_failed", "symbol must be 1 to 16 letters, digits, '.', '_' or '-'.");
     const info = feed.market.instrument(symbol);
     if (info === undefined) throw new ApiError("unknown_instrument", `The external feed has no instrument ${symbol}.`);
     return { feed, info };

@@ -5,6 +5,13 @@
  * inspection or replay. Each (source, reason) is logged once, at its first
  * occurrence — a feed that sends a million bad records writes one log line, and
  * the counts tell the rest.
+ *
+ * A refused record is a vendor's raw payload, and vendors echo credentials (an
+ * error that quotes the API key, a subscription acknowledgement with a token).
+ * Before a record is kept, logged or written, the values of credential-like
+ * fields (`apiKey`, `x-api-key`, `token`, `secret`, `password`, `authorization`…)
+ * and every configured secret (the vendor API key) are replaced by
+ * `[redacted]` — before truncation, so no prefix of a secret survives either.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { deadLetterReasons, type DeadLetter, type DeadLetterReason, type IngestorLogger } from "./types.ts";
@@ -15,6 +22,8 @@ export const deadLetterRawCharsMax = 1_024;
 
 export interface DeadLetterOptions {
   readonly kept?: number | undefined;
+  /** Values never kept, logged or written (the vendor API key); matched anywhere in a record. */
+  readonly secrets?: readonly string[] | undefined;
   /** Append every dead letter to this file as one JSON line. */
   readonly file?: string | undefined;
   readonly logger?: IngestorLogger | undefined;
@@ -31,7 +40,21 @@ function printed(raw: unknown): string {
   }
 }
 
-function rawText(raw: unknown): string {
+export const redactedText = "[redacted]";
+
+/** A credential-like field name, then its separator (JSON, header or query style), then its value up to a delimiter. */
+const credentialField = /((?:x-)?api[_-]?key|access[_-]?token|refresh[_-]?token|id[_-]?token|token|client[_-]?secret|secret|password|passwd|authorization|signature)(\\?"?\s*[:=]\s*\\?"?)(?:bearer\s+|basic\s+)?([^"\\&,;\s}\]]+)/gi;
+
+/** Secrets shorter than this are not searched for: they would redact ordinary text. */
+const secretCharsMin = 8;
+
+function redacted(text: string, secrets: readonly string[]): string {
+  let out = text.replace(credentialField, (_match, name: string, separator: string) => `${name}${separator}${redactedText}`);
+  for (const secret of secrets) if (secret.length >= secretCharsMin) out = out.split(secret).join(redactedText);
+  return out;
+}
+
+function rawText(raw: unknown, secrets: readonly string[]): string {
   let text: string;
   if (typeof raw === "string") text = raw;
   else {
@@ -41,7 +64,8 @@ function rawText(raw: unknown): string {
       text = printed(raw);
     }
   }
-  return text.length > deadLetterRawCharsMax ? text.slice(0, deadLetterRawCharsMax) : text;
+  const safe = redacted(text, secrets);
+  return safe.length > deadLetterRawCharsMax ? safe.slice(0, deadLetterRawCharsMax) : safe;
 }
 
 export class DeadLetterStore {
@@ -60,7 +84,7 @@ export class DeadLetterStore {
   }
 
   add(source: string, reason: DeadLetterReason, raw: unknown, atUs: number): void {
-    const letter: DeadLetter = { source, reason, raw: rawText(raw), atUs };
+    const letter: DeadLetter = { source, reason, raw: rawText(raw, this.options.secrets ?? []), atUs };
     if (this.ring.length < this.kept) this.ring.push(letter);
     else this.ring[this.next] = letter;
     this.next = (this.next + 1) % this.kept;

@@ -190,6 +190,7 @@ describe("HTTP polling vendor feed against a local feed server", () => {
     expect(seen[1]?.cursor).toBe("c1");
     expect(seen[5]?.cursor).toBe("c5");
     expect(feed.status().reconnects).toBe(2);
-    expect(ingestor.deadLetters.byReason()[feed.source]).toMatchObject({ malformed: 1, invalid_price: 3 });
+    // Every good poll also carried one record with a bad price (the feed may have polled again before it stopped).
+    expect(ingestor.deadLetters.byReason()[feed.source]).toMatchObject({ malformed: 1, invalid_price: ticks.length });
   });
 });

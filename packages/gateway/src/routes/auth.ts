@@ -1,4 +1,16 @@
-/** Sign-in (password + TOTP, SSO), tokens, second-factor enrolment, API keys. */
+/**
+ * Sign-in (password + TOTP, SSO), tokens, second-factor enrolment, API keys.
+ *
+ * The browser single sign-on: `sso/start?client=browser` binds the flow to the
+ * browser with an HttpOnly cookie holding a hash of the OAuth state, so a callback
+ * URL from someone else's flow cannot sign this browser in (login CSRF). The
+ * callback never puts a token in a URL: the tokens wait in this process, under a
+ * random handle that an HttpOnly, SameSite=Strict cookie scoped to the exchange
+ * route carries, and `POST sso/session` hands them over once, within a minute,
+ * only to a same-origin JSON request. A handle already used, expired or unknown
+ * answers 401; the tokens are never logged.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { UserView } from "@tradestream/auth";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "../api-error.ts";
@@ -16,7 +28,11 @@ const ssoSessionCookie = "ts_sso_session";
 /** How long a browser may take at the identity provider. */
 const ssoBrowserFlowS = 600;
 /** How long the dashboard has to collect the tokens after the callback. */
-const ssoSessionCookieS = 60;
+export const ssoSessionCookieS = 60;
+/** Browser sign-ons whose tokens wait to be collected at once; past it a callback is refused (429) rather than memory grown. */
+export const ssoHandoffsMax = 10_000;
+/** Longest cookie value read; ours are 43 characters. */
+const ssoCookieCharsMax = 128;
 
 function cookieOf(request: FastifyRequest, name: string): string | undefined {
   const header = request.headers.cookie;
@@ -33,12 +49,73 @@ function setCookie(reply: FastifyReply, request: FastifyRequest, cookie: { name:
   void reply.header("set-cookie", `${cookie.name}=${cookie.value}; Path=${cookie.path}; Max-Age=${String(cookie.maxAgeS)}; HttpOnly; SameSite=${cookie.sameSite}${secure}`);
 }
 
+function sha256Url(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("base64url");
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a, "utf8");
+  const right = Buffer.from(b, "utf8");
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** Tokens of completed browser sign-ons, each collected at most once (keyed by the hash of the cookie's handle). */
+class SsoHandoffs {
+  private readonly waiting = new Map<string, { body: Record<string, unknown>; expiresAtMs: number }>();
+
+  /** A fresh handle for the body, or null when too many wait. */
+  put(body: Record<string, unknown>, nowMs: number): string | null {
+    for (const [key, entry] of this.waiting) if (entry.expiresAtMs <= nowMs) this.waiting.delete(key);
+    if (this.waiting.size >= ssoHandoffsMax) return null;
+    const handle = randomBytes(32).toString("base64url");
+    this.waiting.set(sha256Url(handle), { body, expiresAtMs: nowMs + ssoSessionCookieS * 1000 });
+    return handle;
+  }
+
+  /** The body, once: a second take of the same handle, or a late one, finds nothing. */
+  take(handle: string, nowMs: number): Record<string, unknown> | null {
+    const key = sha256Url(handle);
+    const entry = this.waiting.get(key);
+    this.waiting.delete(key);
+    return entry === undefined || entry.expiresAtMs <= nowMs ? null : entry.body;
+  }
+}
+
+/**
+ * The token hand-over is for the dashboard on this origin only: a JSON request
+ * (a cross-site form cannot send one, and a cross-origin script must pass a CORS
+ * preflight first, which never allows credentials here) that the browser marks
+ * `Sec-Fetch-Site: same-origin`. A browser too old to send that header is held
+ * to its Origin header instead, compared by host only: a proxy that ends TLS
+ * changes the scheme the gateway sees.
+ */
+function requireSameOriginJson(request: FastifyRequest): void {
+  const refused = (): ApiError => new ApiError("forbidden", "The single sign-on can only be collected by the dashboard on this origin, with a JSON request.");
+  const contentType = request.headers["content-type"] ?? "";
+  if (!/^application\/json\s*(?:;|$)/i.test(contentType)) throw refused();
+  const site = request.headers["sec-fetch-site"];
+  if (site !== undefined) {
+    if (site !== "same-origin") throw refused();
+    return;
+  }
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    throw refused();
+  }
+  if (host !== request.host) throw refused();
+}
+
 export function userDto(user: UserView): Record<string, unknown> {
   return { userId: user.userId, username: user.username, displayName: user.displayName, groups: user.groups, accountIds: user.accountIds, mfaEnrolled: user.mfaEnrolled, sso: user.sso, disabled: user.disabled };
 }
 
 export function registerAuthRoutes(app: FastifyInstance, context: GatewayContext): void {
   const { auth } = context.deps;
+  const handoffs = new SsoHandoffs();
 
   app.post<{ Body: { username: string; password: string } }>(
     "/api/v1/auth/login",
@@ -147,7 +224,8 @@ export function registerAuthRoutes(app: FastifyInstance, context: GatewayContext
     async (request, reply) => {
       if (!auth.ssoEnabled) throw new ApiError("sso_not_configured");
       const start = await auth.ssoStart();
-      if (request.query.client === "browser") setCookie(reply, request, { name: ssoClientCookie, value: "browser", path: ssoCookiePath, maxAgeS: ssoBrowserFlowS, sameSite: "Lax" });
+      // The flow is bound to this browser: the callback must bring back the state this cookie names.
+      if (request.query.client === "browser") setCookie(reply, request, { name: ssoClientCookie, value: sha256Url(start.state), path: ssoCookiePath, maxAgeS: ssoBrowserFlowS, sameSite: "Lax" });
       return reply.redirect(start.authorizationUrl, 302);
     },
   );
@@ -157,24 +235,34 @@ export function registerAuthRoutes(app: FastifyInstance, context: GatewayContext
     { config: signIn, schema: { tags: ["auth"], summary: "Single sign-on callback: returns tokens (or, for a browser flow, lands back in the dashboard)", security: [], response: { 200: anyObject, 303: { type: "null" }, ...errors } } },
     async (request, reply) => {
       if (!auth.ssoEnabled) throw new ApiError("sso_not_configured");
-      const browser = cookieOf(request, ssoClientCookie) === "browser";
+      const binding = cookieOf(request, ssoClientCookie);
       const url = new URL(request.url, `${request.protocol}://${request.host}`);
-      if (!browser) {
+      if (binding === undefined || binding === "") {
         const result = await auth.ssoCallback(url, context.meta(request));
         context.metrics.authEvents.inc({ method: "sso", result: "ok" });
         return { ...result.tokens, user: userDto(result.user) };
       }
       setCookie(reply, request, { name: ssoClientCookie, value: "", path: ssoCookiePath, maxAgeS: 0, sameSite: "Lax" });
+      const state = url.searchParams.get("state");
+      if (state === null || binding.length > ssoCookieCharsMax || !sameText(binding, sha256Url(state))) {
+        // A callback from a flow this browser did not start (login CSRF): its state is left alone.
+        context.metrics.authEvents.inc({ method: "sso", result: "state_mismatch" });
+        return reply.redirect("/?sso_error=sso_failed", 303);
+      }
       try {
         const result = await auth.ssoCallback(url, context.meta(request));
         context.metrics.authEvents.inc({ method: "sso", result: "ok" });
-        // The tokens never travel in a URL (URLs are logged and kept in history): they wait in a
-        // short-lived cookie that only POST /api/v1/auth/sso/session can read, once.
-        const session = Buffer.from(JSON.stringify({ ...result.tokens, user: userDto(result.user) }), "utf8").toString("base64url");
-        setCookie(reply, request, { name: ssoSessionCookie, value: session, path: ssoSessionPath, maxAgeS: ssoSessionCookieS, sameSite: "Strict" });
+        // The tokens never travel in a URL (URLs are logged and kept in history) nor in a cookie:
+        // they wait here under a random handle that only POST /api/v1/auth/sso/session redeems, once.
+        const handle = handoffs.put({ ...result.tokens, user: userDto(result.user) }, Date.now());
+        if (handle === null) return reply.redirect("/?sso_error=rate_limited", 303);
+        setCookie(reply, request, { name: ssoSessionCookie, value: handle, path: ssoSessionPath, maxAgeS: ssoSessionCookieS, sameSite: "Strict" });
         return reply.redirect("/?sso=done", 303);
       } catch (error) {
         const code = error instanceof Error && "code" in error && typeof error.code === "string" && /^[a-z_]{1,40}$/.test(error.code) ? error.code : "sso_failed";
+        if (!(error instanceof Error && "code" in error)) {
+          context.deps.logger.warn("sso: the browser callback failed", { requestId: String(request.id), error: error instanceof Error ? error.name : "unknown" });
+        }
         return reply.redirect(`/?sso_error=${code}`, 303);
       }
     },
@@ -182,16 +270,15 @@ export function registerAuthRoutes(app: FastifyInstance, context: GatewayContext
 
   app.post(
     "/api/v1/auth/sso/session",
-    { config: signIn, schema: { tags: ["auth"], summary: "Collect the tokens of a browser single sign-on (once, within a minute of the callback)", security: [], response: { 200: anyObject, ...errors } } },
+    { config: signIn, schema: { tags: ["auth"], summary: "Collect the tokens of a browser single sign-on (once, within a minute of the callback; a same-origin JSON request)", security: [], response: { 200: anyObject, ...errors } } },
     async (request, reply) => {
-      const session = cookieOf(request, ssoSessionCookie);
+      requireSameOriginJson(request);
+      const handle = cookieOf(request, ssoSessionCookie);
       setCookie(reply, request, { name: ssoSessionCookie, value: "", path: ssoSessionPath, maxAgeS: 0, sameSite: "Strict" });
-      if (session === undefined || session === "") throw new ApiError("unauthenticated", "No single sign-on to collect; start again.");
-      try {
-        return JSON.parse(Buffer.from(session, "base64url").toString("utf8")) as Record<string, unknown>;
-      } catch {
-        throw new ApiError("unauthenticated", "The single sign-on could not be read; start again.");
-      }
+      if (handle === undefined || handle === "" || handle.length > ssoCookieCharsMax) throw new ApiError("unauthenticated", "No single sign-on to collect; start again.");
+      const body = handoffs.take(handle, Date.now());
+      if (body === null) throw new ApiError("unauthenticated", "The single sign-on was already collected or has expired; start again.");
+      return body;
     },
   );
 
