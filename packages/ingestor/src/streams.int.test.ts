@@ -250,4 +250,34 @@ describe.skipIf(kafkaSkip !== null)("Kafka", () => {
     await producer.disconnect();
     await ingestor.stop();
   });
+
+  it("the platform turns ticks another ingestor published to <prefix>.<symbol> into reference prices (kafka-normalized)", async () => {
+    // The ingestor role: raw records in, normalized ticks out, one per message on mdn.<symbol>.
+    const publisher = await KafkaBus.open({ brokers, topicPrefix: "mdn" });
+    const role = new Ingestor({ instruments: testInstruments, feeds: [idleFeed("role")], bus: publisher, candles: false });
+    for (let seq = 1; seq <= 10; seq += 1) role.ingest(0, JSON.parse(trade(seq)));
+    role.ingest(0, { type: "quote", symbol: "ASML", seq: 1, tsUs: baseUs + 50, bid: "130.00", ask: "130.10" });
+    await publisher.flush();
+    expect(publisher.failed).toBe(0);
+    // A bad message straight on a topic: dead-lettered by the platform, never thrown.
+    const producer = client.producer({ allowAutoTopicCreation: true });
+    await producer.connect();
+    await producer.send({ topic: "mdn.SAP", messages: [{ value: "{broken" }] });
+    await producer.disconnect();
+    const { port, commands } = recordingPort();
+    const feed = new KafkaFeed({ brokers, topic: ["mdn.SAP", "mdn.ASML"], groupId: "platform-normalized", format: "normalized" });
+    const platform = new Ingestor({ instruments: platformInstruments, feeds: [feed], trading: port, referenceIntervalMs: 60_000 });
+    await platform.start();
+    await until(() => platform.status().sources[0]?.published === 11 && platform.deadLetters.size === 1, "the platform to read the ticks from Kafka").catch((error: unknown) => {
+      throw new Error(`${String(error)}: ${JSON.stringify(platform.status().sources)} ${JSON.stringify(platform.deadLetters.newest(5))}`);
+    });
+    await platform.flushReferencePrices();
+    // Mapped by symbol onto the platform's ids: SAP's last trade 230.10, ASML's quote mid 130.05 (ticks of 0.05).
+    expect(commands).toEqual(expect.arrayContaining([{ type: "SetReferencePrice", instrumentId: 101, priceTicks: 23_010 }, { type: "SetReferencePrice", instrumentId: 103, priceTicks: 2_601 }]));
+    expect(commands).toHaveLength(2);
+    expect(platform.deadLetters.byReason()[feed.source]).toMatchObject({ malformed: 1 });
+    expect(platform.external.projection.ticker(101)).toMatchObject({ lastPriceTicks: 23_010, volumeLots: 30 });
+    await platform.stop();
+    await role.stop();
+  });
 });
