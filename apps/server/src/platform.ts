@@ -182,6 +182,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
           defaultFeeds: ["simulated"],
         })
       : null;
+  for (const instrument of shard.engine.instruments.values()) ingestor?.noteTradingState(instrument.spec.instrumentId, instrument.state);
 
   // Read models, rebuilt from the whole log (the shard itself starts from its newest snapshot).
   const market = new MarketDataProjection();
@@ -265,6 +266,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   metrics.ledgerOffset.set(projector.offset);
   shard.subscribe((applied) => {
     apply(applied.events);
+    ingestor?.observeEngine(applied.events);
     metrics.commandSeq.set(applied.seq);
     const last = applied.events[applied.events.length - 1];
     if (last !== undefined) metrics.eventSeq.set(last.seq);

@@ -149,6 +149,32 @@ describe("ingestor", () => {
     await ingestor.stop();
   });
 
+  it("leaves an instrument to the operator: never halts one already halted, never resumes one the operator changed after the feed's halt", async () => {
+    const feed = new ManualFeed("vendor");
+    const trading = tradingRecorder();
+    let nowUs = baseUs;
+    let seq = 100;
+    const changed = (instrumentId: number, state: "open" | "halted" | "closed"): EngineEvent => ({ type: "TradingStateChanged", seq: (seq += 1), tsUs: nowUs, instrumentId, state, reason: "operator" });
+    const ingestor = new Ingestor({ instruments: testInstruments.slice(0, 2), feeds: [feed], trading, stale: { afterMs: 5_000, halt: true }, referenceIntervalMs: 60_000, clockUs: () => nowUs });
+    await ingestor.start();
+    // SAP was halted by an operator before the feed went quiet.
+    ingestor.noteTradingState(1, "halted");
+    nowUs += 6_000_000;
+    ingestor.checkStale();
+    // SIE: halted by the feed (its own change comes back from the engine)…
+    expect(trading.commands).toEqual([{ type: "SetTradingState", instrumentId: 2, state: "halted" }]);
+    ingestor.observeEngine([changed(2, "halted")]);
+    expect(ingestor.status().instruments.map((i) => [i.symbol, i.stale, i.haltedByFeed])).toEqual([["SAP", true, false], ["SIE", true, true]]);
+    // …then an operator resumes it and halts it again themselves.
+    ingestor.observeEngine([changed(2, "open"), changed(2, "halted")]);
+    expect(ingestor.status().instruments[1]).toMatchObject({ haltedByFeed: false });
+    // The feed comes back: the alerts say recovered, but neither instrument is resumed.
+    feed.send({ type: "trade", symbol: "SAP", tsUs: nowUs, price: "230", size: 1 });
+    feed.send({ type: "trade", symbol: "SIE", tsUs: nowUs, price: "180", size: 1 });
+    expect(trading.commands).toHaveLength(1);
+    await ingestor.stop();
+  });
+
   it("only alerts on staleness when halting is off", () => {
     const trading = tradingRecorder();
     let nowUs = baseUs;

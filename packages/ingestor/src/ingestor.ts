@@ -12,9 +12,14 @@
  * (counted from start for one never heard of) raises a `stale` alert, once;
  * with `halt` the ingestor also halts trading in it (`SetTradingState halted`
  * through the trading port) and, when updates come back, resumes it — only if
- * it was the ingestor that halted it.
+ * the ingestor's halt is still the instrument's last state change. It follows the
+ * engine's `TradingStateChanged` events (`observeEngine`): an instrument already
+ * halted or closed is not halted again (nor resumed later), and an operator's
+ * change after the feed's halt (halt, resume or close) takes the instrument out of
+ * the feed's hands. The flag lives in memory: after a restart a halt the feed made
+ * stays until an operator resumes the instrument (never resumed by mistake).
  */
-import type { InstrumentSpec } from "@tradestream/contracts";
+import type { EngineEvent, InstrumentSpec, TradingState } from "@tradestream/contracts";
 import { InProcessBus, type MarketDataBus } from "./bus.ts";
 import { DeadLetterStore, type DeadLetterOptions } from "./dead-letters.ts";
 import { ExternalMarket } from "./external-market.ts";
@@ -75,6 +80,10 @@ interface StaleState {
   seen: boolean;
   stale: boolean;
   haltedByFeed: boolean;
+  /** The trading state the ingestor has just asked for, until the engine's event for it arrives. */
+  requested: TradingState | null;
+  /** The instrument's trading state as the engine last reported it. */
+  engineState: TradingState;
 }
 
 export class Ingestor {
@@ -106,7 +115,7 @@ export class Ingestor {
     );
     this.reference = options.trading === undefined ? null : new ReferencePricer(options.trading, { intervalMs: options.referenceIntervalMs, logger: options.logger });
     this.staleAfterUs = (options.stale?.afterMs ?? staleAfterMsDefault) * 1000;
-    for (const instrument of options.instruments) this.staleById.set(instrument.spec.instrumentId, { lastUpdateUs: now, seen: false, stale: false, haltedByFeed: false });
+    for (const instrument of options.instruments) this.staleById.set(instrument.spec.instrumentId, { lastUpdateUs: now, seen: false, stale: false, haltedByFeed: false, requested: null, engineState: "open" });
     for (const feed of options.feeds) this.addSource(feed);
   }
 
@@ -207,7 +216,8 @@ export class Ingestor {
       if (state.stale || now - state.lastUpdateUs < this.staleAfterUs) continue;
       state.stale = true;
       const symbol = this.specOf(instrumentId)?.symbol ?? String(instrumentId);
-      const halt = this.options.stale?.halt === true && this.options.trading !== undefined;
+      // Only an open instrument is halted by the feed: one an operator already halted or closed stays theirs.
+      const halt = this.options.stale?.halt === true && this.options.trading !== undefined && state.engineState === "open";
       this.options.logger?.warn("market-data feed stale", { symbol, silentMs: Math.round((now - state.lastUpdateUs) / 1000), halt });
       if (halt) this.setTradingState(instrumentId, "halted", state);
       this.alert({ kind: "stale", instrumentId, symbol, silentMs: Math.round((now - state.lastUpdateUs) / 1000), halted: halt });
@@ -222,10 +232,36 @@ export class Ingestor {
     this.alert({ kind: "recovered", instrumentId, symbol, resumed: resume });
   }
 
+  /**
+   * The engine's events, as the platform applies them: keeps each instrument's trading
+   * state, and a state change the ingestor did not ask for (an operator's halt, resume
+   * or close, a circuit breaker) ends the feed's claim on the instrument.
+   */
+  observeEngine(events: readonly EngineEvent[]): void {
+    for (const event of events) {
+      if (event.type !== "TradingStateChanged") continue;
+      const state = this.staleById.get(event.instrumentId);
+      if (state === undefined) continue;
+      state.engineState = event.state;
+      if (state.requested === event.state && event.reason === "operator") {
+        state.requested = null; // the feed's own change
+        continue;
+      }
+      state.haltedByFeed = false;
+    }
+  }
+
+  /** An instrument's trading state as the engine has it (at start-up, before any event is observed). */
+  noteTradingState(instrumentId: number, tradingState: TradingState): void {
+    const state = this.staleById.get(instrumentId);
+    if (state !== undefined) state.engineState = tradingState;
+  }
+
   private setTradingState(instrumentId: number, tradingState: "halted" | "open", state: StaleState): void {
     const trading = this.options.trading;
     if (trading === undefined) return;
     state.haltedByFeed = tradingState === "halted";
+    state.requested = tradingState;
     trading.submit({ type: "SetTradingState", instrumentId, state: tradingState }).catch((error: unknown) => {
       this.options.logger?.error("could not change the trading state for a stale feed", { instrumentId, state: tradingState, error: String(error) });
     });
