@@ -1,14 +1,15 @@
 /**
  * Market screens: the watchlist (last, change %, volume; a cell flashes when its
- * value changes), the book ladder (depth with cumulative size, the user's own
+ * value changes; the trader picks and orders its instruments, see watchlist.ts), the book ladder (depth with cumulative size, the user's own
  * orders marked, a click on a price fills the ticket) and the trades tape.
  */
-import { memo, type ReactElement } from "react";
+import { memo, useEffect, useId, useRef, useState, type ReactElement } from "react";
 import { useApp, useLive } from "../context.ts";
 import { add, formatDec, parseDec, type Dec } from "../decimal.ts";
 import { num, time } from "../format.ts";
 import { isOpen } from "../store.ts";
 import type { Level, PublicTrade } from "../types.ts";
+import { addableSymbols, addSymbol, loadWatchlist, moveSymbol, removeSymbol, saveWatchlist, visibleSymbols, type SavedWatchlist } from "../watchlist.ts";
 import { DataTable, figure, type Column } from "./DataTable.tsx";
 
 /** A value that replays a short highlight whenever it changes (the key remounts the span). */
@@ -43,15 +44,73 @@ interface WatchRow {
   readonly state: string;
 }
 
+/** Where focus goes after an edit re-renders the list: an element id, tried in order. */
+type FocusPlan = readonly string[];
+
 export function Watchlist(): ReactElement {
   const store = useLive();
-  const { symbol: selected, selectSymbol } = useApp();
-  const rows = [...store.instruments.keys()].sort().map((symbol): WatchRow => {
+  const { symbol: selected, selectSymbol, user } = useApp();
+  const id = useId();
+  const [saved, setSaved] = useState<SavedWatchlist | null>(() => loadWatchlist(user.userId));
+  const [editing, setEditing] = useState(false);
+  const [adding, setAdding] = useState("");
+  const [announced, setAnnounced] = useState("");
+  const focusPlan = useRef<FocusPlan>([]);
+  const listed = [...store.instruments.keys()];
+  const shown = visibleSymbols(saved, listed);
+  const addable = addableSymbols(shown, listed);
+  const shownKey = shown.join("\n");
+
+  // While the list is not customised, remember the order seen, so an instrument listed later joins at the end.
+  useEffect(() => {
+    if (saved?.customised === true || shownKey === "") return;
+    if (saved !== null && saved.symbols.join("\n") === shownKey) return;
+    const next: SavedWatchlist = { symbols: shownKey.split("\n"), customised: false };
+    setSaved(next);
+    saveWatchlist(user.userId, next);
+  }, [saved, shownKey, user.userId]);
+
+  useEffect(() => {
+    if (focusPlan.current.length === 0) return;
+    const target = focusPlan.current.map((elementId) => document.getElementById(elementId)).find((element) => element !== null && !(element as HTMLButtonElement).disabled);
+    focusPlan.current = [];
+    target?.focus();
+  });
+
+  const controlId = (kind: string, symbol: string): string => `${id}-${kind}-${symbol}`;
+  const update = (next: SavedWatchlist | null, message: string, focus: FocusPlan): void => {
+    setSaved(next);
+    saveWatchlist(user.userId, next);
+    setAnnounced(message);
+    focusPlan.current = focus;
+  };
+  const move = (symbol: string, by: -1 | 1): void => {
+    const next = moveSymbol(shown, symbol, by);
+    const position = next.symbols.indexOf(symbol) + 1;
+    update(next, `${symbol} moved ${by < 0 ? "up" : "down"}, now ${String(position)} of ${String(next.symbols.length)}.`, [controlId(by < 0 ? "up" : "down", symbol), controlId(by < 0 ? "down" : "up", symbol)]);
+  };
+  const remove = (symbol: string): void => {
+    const index = shown.indexOf(symbol);
+    const next = removeSymbol(shown, symbol);
+    const neighbours = [next.symbols[index], next.symbols[index - 1]].filter((item): item is string => item !== undefined);
+    update(next, `${symbol} removed from the watchlist.`, [...neighbours.map((item) => controlId("remove", item)), `${id}-add`]);
+  };
+  const addPicked = (): void => {
+    const symbol = addable.includes(adding) ? adding : addable[0];
+    if (symbol === undefined) return;
+    setAdding("");
+    update(addSymbol(shown, symbol), `${symbol} added to the end of the watchlist.`, [`${id}-add`]);
+  };
+  const reset = (): void => {
+    update(null, `Watchlist reset: showing all ${String(listed.length)} instruments.`, [`${id}-reset`]);
+  };
+
+  const rows = shown.map((symbol): WatchRow => {
     const ticker = store.tickers.get(symbol);
     const instrument = store.instruments.get(symbol);
     return { symbol, last: ticker?.last ?? instrument?.lastPrice ?? null, change: ticker?.changePercent ?? null, volume: ticker?.volume ?? "0", state: instrument?.state ?? "open" };
   });
-  const columns: ReadonlyArray<Column<WatchRow>> = [
+  const columns: Array<Column<WatchRow>> = [
     {
       header: "Symbol",
       rowHeader: true,
@@ -68,10 +127,73 @@ export function Watchlist(): ReactElement {
     { header: "Chg %", numeric: true, cellClass: (row) => (row.change === null ? "" : row.change.startsWith("-") ? "down" : "up"), cell: (row) => (row.change === null ? "—" : `${row.change}%`) },
     { header: "Volume", numeric: true, cell: (row) => <Flash value={num(row.volume)} direction="none" /> },
   ];
+  if (editing) {
+    columns.push({
+      header: <span className="visually-hidden">Arrange</span>,
+      cellClass: () => "arrange",
+      cell: (row) => {
+        const index = shown.indexOf(row.symbol);
+        return (
+          <>
+            <button type="button" id={controlId("up", row.symbol)} aria-label={`Move ${row.symbol} up`} title="Move up" disabled={index === 0} onClick={() => move(row.symbol, -1)}>
+              ↑
+            </button>
+            <button type="button" id={controlId("down", row.symbol)} aria-label={`Move ${row.symbol} down`} title="Move down" disabled={index === shown.length - 1} onClick={() => move(row.symbol, 1)}>
+              ↓
+            </button>
+            <button type="button" id={controlId("remove", row.symbol)} aria-label={`Remove ${row.symbol} from the watchlist`} title="Remove" onClick={() => remove(row.symbol)}>
+              ✕
+            </button>
+          </>
+        );
+      },
+    });
+  }
   return (
     <section className="panel watchlist" aria-labelledby="watchlist-title">
-      <h2 id="watchlist-title">Markets</h2>
-      <DataTable columns={columns} rows={rows} rowKey={(row) => row.symbol} rowProps={(row) => ({ className: row.symbol === selected ? "selected" : undefined, "aria-selected": row.symbol === selected })} />
+      <div className="panel-head">
+        <h2 id="watchlist-title">Markets</h2>
+        <button type="button" className="edit-watchlist" aria-pressed={editing} aria-controls={`${id}-table`} onClick={() => setEditing((value) => !value)}>
+          Edit list
+        </button>
+      </div>
+      <DataTable
+        id={`${id}-table`}
+        columns={columns}
+        rows={rows}
+        rowKey={(row) => row.symbol}
+        rowProps={(row) => ({ className: row.symbol === selected ? "selected" : undefined, "aria-selected": row.symbol === selected })}
+        empty="No instruments on your watchlist: add some with Edit list."
+      />
+      {editing && (
+        <form
+          className="watchlist-edit"
+          aria-label="Edit watchlist"
+          onSubmit={(event) => {
+            event.preventDefault();
+            addPicked();
+          }}
+        >
+          <label htmlFor={`${id}-add`}>Add instrument</label>
+          <select id={`${id}-add`} name="watchlist-add" value={addable.includes(adding) ? adding : (addable[0] ?? "")} onChange={(event) => setAdding(event.target.value)} disabled={addable.length === 0}>
+            {addable.length === 0 && <option value="">All shown</option>}
+            {addable.map((symbol) => (
+              <option key={symbol} value={symbol}>
+                {symbol}
+              </option>
+            ))}
+          </select>
+          <button type="submit" disabled={addable.length === 0}>
+            Add
+          </button>
+          <button type="button" id={`${id}-reset`} aria-label="Reset watchlist" onClick={reset}>
+            Reset
+          </button>
+        </form>
+      )}
+      <p className="visually-hidden" role="status" aria-live="polite">
+        {announced}
+      </p>
     </section>
   );
 }
