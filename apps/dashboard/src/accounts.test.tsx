@@ -13,62 +13,12 @@ import { App } from "./App.tsx";
 import { AccountPicker } from "./components/AccountPicker.tsx";
 import { defaultConfig } from "./config.ts";
 import { Store } from "./store.ts";
+import { FakeSocket, testInstrument } from "./test-support.ts";
 import type { Fill, Instrument, Order, User } from "./types.ts";
 
 vi.mock("./components/Chart.tsx", () => ({ default: () => null }));
 
-class FakeSocket {
-  static readonly OPEN = 1;
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  readonly sent: Array<Record<string, unknown>> = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((event: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(text: string): void {
-    this.sent.push(JSON.parse(text) as Record<string, unknown>);
-  }
-  close(): void {
-    this.readyState = 3;
-    this.onclose?.();
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  receive(message: Record<string, unknown>): void {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-  /** The private-channel operations sent, as "op:channel:accountId". */
-  privateOps(): string[] {
-    return this.sent
-      .filter((message) => message.channel === "orders" || message.channel === "fills" || message.channel === "balances")
-      .map((message) => `${String(message.op)}:${String(message.channel)}:${String(message.accountId)}`);
-  }
-}
-
-const sap: Instrument = {
-  instrumentId: 1,
-  symbol: "SAP",
-  isin: "DE0007164600",
-  mic: "XETR",
-  currency: "EUR",
-  tickSize: "0.01",
-  lotSize: "1",
-  referencePrice: "230.00",
-  lastPrice: "230.00",
-  priceBandBps: 1_000,
-  circuitBandBps: 500,
-  maxOrderQuantity: "100000",
-  maxOrderNotional: "50000000.00",
-  makerFeeBps: 1,
-  takerFeeBps: 3,
-  state: "open",
-};
+const sap: Instrument = testInstrument({ symbol: "SAP", isin: "DE0007164600", referencePrice: "230.00", lastPrice: "230.00" });
 
 const order = (orderId: number, accountId: number, price: string): Order => ({
   orderId,

@@ -3,37 +3,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { LiveFeed } from "./live.ts";
 import { Store } from "./store.ts";
-
-class FakeSocket {
-  static readonly OPEN = 1;
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  readonly sent: Array<Record<string, unknown>> = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((event: { data: string }) => void) | null = null;
-  onclose: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(text: string): void {
-    this.sent.push(JSON.parse(text) as Record<string, unknown>);
-  }
-  close(): void {
-    this.readyState = 3;
-    this.onclose?.();
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  receive(message: Record<string, unknown>): void {
-    this.onmessage?.({ data: JSON.stringify(message) });
-  }
-  ops(): string[] {
-    return this.sent.map((message) => `${typeof message.op === "string" ? message.op : ""}:${typeof message.channel === "string" ? message.channel : ""}`);
-  }
-}
+import { FakeSocket } from "./test-support.ts";
 
 afterEach(() => {
   vi.useRealTimers();

@@ -9,26 +9,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "./api.ts";
 import { Ticket } from "./components/Ticket.tsx";
 import { checkTicket, collar, emptyDraft, orderRequest, rejectionMessage, withType, type TicketDraft, type TicketMarket } from "./ticket.ts";
+import { testInstrument } from "./test-support.ts";
 import type { Instrument, Order } from "./types.ts";
 
-const sap: Instrument = {
-  instrumentId: 1,
-  symbol: "SAP",
-  isin: "DE0007164600",
-  mic: "XETR",
-  currency: "EUR",
-  tickSize: "0.01",
-  lotSize: "1",
-  referencePrice: "229.80",
-  lastPrice: "229.80",
-  priceBandBps: 1_000,
-  circuitBandBps: 500,
-  maxOrderQuantity: "100000",
-  maxOrderNotional: "10000000.00",
-  makerFeeBps: 1,
-  takerFeeBps: 3,
-  state: "open",
-};
+const sap: Instrument = testInstrument({ symbol: "SAP", isin: "DE0007164600", referencePrice: "229.80", lastPrice: "229.80", maxOrderNotional: "10000000.00" });
 
 const market: TicketMarket = { instrument: sap, state: "open", referencePrice: "229.80", bestBid: "229.70", bestAsk: "229.90", availableCash: "1000000.00", availablePosition: "5000" };
 const draft = (fields: Partial<TicketDraft>): TicketDraft => ({ ...emptyDraft, ...fields });

@@ -11,27 +11,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Watchlist } from "./components/Market.tsx";
 import { AppContext, type AppState } from "./context.ts";
 import { Store } from "./store.ts";
+import { testInstrument } from "./test-support.ts";
 import type { Instrument, User } from "./types.ts";
 import { addableSymbols, addSymbol, loadWatchlist, moveSymbol, removeSymbol, saveWatchlist, visibleSymbols, watchlistKey } from "./watchlist.ts";
 
-const instrument = (symbol: string): Instrument => ({
-  instrumentId: symbol.charCodeAt(0),
-  symbol,
-  isin: `DE000${symbol}`,
-  mic: "XETR",
-  currency: "EUR",
-  tickSize: "0.01",
-  lotSize: "1",
-  referencePrice: "100.00",
-  lastPrice: "100.00",
-  priceBandBps: 1_000,
-  circuitBandBps: 500,
-  maxOrderQuantity: "100000",
-  maxOrderNotional: "50000000.00",
-  makerFeeBps: 1,
-  takerFeeBps: 3,
-  state: "open",
-});
+const instrument = (symbol: string): Instrument => testInstrument({ symbol, instrumentId: symbol.charCodeAt(0) });
 
 const user = (userId: number): User => ({ userId, username: `u${String(userId)}`, displayName: "Trader", groups: ["authorized-traders"], accountIds: [1001], mfaEnrolled: true, roles: ["trader"] });
 
