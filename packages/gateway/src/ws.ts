@@ -123,6 +123,13 @@ function int(value: unknown): number | undefined {
   return typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
+/** The candle interval a subscription names (required on candle channels). */
+function candleIntervalOf(message: Record<string, unknown>): CandleInterval {
+  const interval = str(message.interval);
+  if (interval === undefined || !(candleIntervals as readonly string[]).includes(interval)) throw new ApiError("validation_failed", `interval must be one of ${candleIntervals.join(", ")}.`);
+  return interval as CandleInterval;
+}
+
 const topicKey = (channel: PublicChannel | FeedChannel, instrumentId: number, interval?: CandleInterval): string => `${channel}:${String(instrumentId)}${interval === undefined ? "" : `:${interval}`}`;
 
 export class WsHub {
@@ -307,17 +314,8 @@ export class WsHub {
       case "ticker":
       case "candles": {
         const info = this.instrumentOf(message);
-        let interval: CandleInterval | undefined;
-        if (channel === "candles") {
-          interval = (candleIntervals as readonly string[]).includes(str(message.interval) ?? "") ? (message.interval as CandleInterval) : undefined;
-          if (interval === undefined) throw new ApiError("validation_failed", `interval must be one of ${candleIntervals.join(", ")}.`);
-        }
-        const key = topicKey(channel, info.instrumentId, interval);
-        client.topics.add(key);
-        let set = this.topics.get(key);
-        if (set === undefined) this.topics.set(key, (set = new Set()));
-        set.add(client);
-        this.send(client, { type: "subscribed", id, channel, symbol: info.symbol, ...(interval === undefined ? {} : { interval }) }, "control");
+        const interval = channel === "candles" ? candleIntervalOf(message) : undefined;
+        this.joinTopic(client, channel, info, interval, id);
         if (channel === "ticker") {
           const ticker = this.deps.market.ticker(info.instrumentId);
           if (ticker !== undefined) this.send(client, { type: "ticker", channel, ...tickerDto(ticker, info) }, channel);
@@ -379,22 +377,19 @@ export class WsHub {
     return { feed, info };
   }
 
-  private feedInterval(channel: FeedChannel, message: Record<string, unknown>): CandleInterval | undefined {
-    if (channel !== "feed_candles") return undefined;
-    const interval = (candleIntervals as readonly string[]).includes(str(message.interval) ?? "") ? (message.interval as CandleInterval) : undefined;
-    if (interval === undefined) throw new ApiError("validation_failed", `interval must be one of ${candleIntervals.join(", ")}.`);
-    return interval;
-  }
-
-  private subscribeFeed(client: Client, channel: FeedChannel, message: Record<string, unknown>, id: string | number | undefined): void {
-    const { feed, info } = this.feedInstrumentOf(message);
-    const interval = this.feedInterval(channel, message);
+  /** Adds the client to a public topic (an instrument's trades, ticker or candles, the platform's or the feed's) and confirms it. */
+  private joinTopic(client: Client, channel: PublicChannel | FeedChannel, info: { instrumentId: number; symbol: string }, interval: CandleInterval | undefined, id: string | number | undefined): void {
     const key = topicKey(channel, info.instrumentId, interval);
     client.topics.add(key);
     let set = this.topics.get(key);
     if (set === undefined) this.topics.set(key, (set = new Set()));
     set.add(client);
     this.send(client, { type: "subscribed", id, channel, symbol: info.symbol, ...(interval === undefined ? {} : { interval }) }, "control");
+  }
+
+  private subscribeFeed(client: Client, channel: FeedChannel, message: Record<string, unknown>, id: string | number | undefined): void {
+    const { feed, info } = this.feedInstrumentOf(message);
+    this.joinTopic(client, channel, info, channel === "feed_candles" ? candleIntervalOf(message) : undefined, id);
     if (channel === "feed_ticker") {
       const ticker = feed.market.ticker(info.instrumentId);
       if (ticker !== undefined) this.send(client, { type: "ticker", channel, ...tickerDto(ticker, info) }, channel);
@@ -432,7 +427,7 @@ export class WsHub {
     const channel = str(message.channel);
     if (channel === "feed_ticker" || channel === "feed_candles") {
       const { info } = this.feedInstrumentOf(message);
-      const key = topicKey(channel, info.instrumentId, this.feedInterval(channel, message));
+      const key = topicKey(channel, info.instrumentId, channel === "feed_candles" ? candleIntervalOf(message) : undefined);
       client.topics.delete(key);
       this.topics.get(key)?.delete(client);
     } else if (channel === "book") {
