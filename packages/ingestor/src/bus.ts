@@ -6,6 +6,7 @@
  * `publish` never blocks the caller: server adapters batch and send in the
  * background, and report failures through their counters and the log.
  */
+import { Listeners } from "@tradestream/kernel";
 import type { NormalizedTick } from "./types.ts";
 
 export interface MarketDataBus {
@@ -32,31 +33,25 @@ export function encodeTick(tick: NormalizedTick): string {
 /** The embedded bus: listeners in this process, called synchronously in publish order. */
 export class InProcessBus implements MarketDataBus {
   readonly name = "in-process";
-  private listeners: ReadonlyArray<(tick: NormalizedTick) => void> = [];
+  private readonly listeners: Listeners<NormalizedTick>;
   private count = 0;
   private failures = 0;
 
-  constructor(private readonly onListenerError: (error: unknown) => void = () => undefined) {}
+  constructor(onListenerError: (error: unknown) => void = () => undefined) {
+    // A failing consumer neither stops the others nor the feed: it is counted and reported.
+    this.listeners = new Listeners<NormalizedTick>((error) => {
+      this.failures += 1;
+      onListenerError(error);
+    });
+  }
 
   subscribe(listener: (tick: NormalizedTick) => void): () => void {
-    this.listeners = [...this.listeners, listener];
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
-    };
+    return this.listeners.add(listener);
   }
 
   publish(tick: NormalizedTick): void {
     this.count += 1;
-    const listeners = this.listeners;
-    for (let i = 0; i < listeners.length; i += 1) {
-      try {
-        listeners[i]?.(tick);
-      } catch (error) {
-        // A failing consumer neither stops the others nor the feed.
-        this.failures += 1;
-        this.onListenerError(error);
-      }
-    }
+    this.listeners.emit(tick);
   }
 
   get published(): number {
@@ -72,7 +67,7 @@ export class InProcessBus implements MarketDataBus {
   }
 
   close(): Promise<void> {
-    this.listeners = [];
+    this.listeners.clear();
     return Promise.resolve();
   }
 }

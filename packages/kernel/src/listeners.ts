@@ -23,19 +23,27 @@ export class Listeners<T> {
 
   /** Calls every listener with every value, in order. */
   emitAll(values: readonly T[]): void {
+    for (const value of values) this.emit(value);
+  }
+
+  /** Calls every listener with one value (no array to build on a per-item path). */
+  emit(value: T): void {
     const listeners = this.list;
-    for (const value of values) {
-      for (const listener of listeners) {
+    for (const listener of listeners) {
+      try {
+        listener(value);
+      } catch (error) {
         try {
-          listener(value);
-        } catch (error) {
-          try {
-            this.onError(error);
-          } catch {
-            // Nowhere left to report it; the other listeners still run.
-          }
+          this.onError(error);
+        } catch {
+          // Nowhere left to report it; the other listeners still run.
         }
       }
     }
+  }
+
+  /** Removes every listener. */
+  clear(): void {
+    this.list = [];
   }
 }
