@@ -64,6 +64,8 @@ export interface IngestorEnvOptions {
   readonly seed: number;
   /** Used when INGESTOR_FEED is not set. */
   readonly defaultFeeds: readonly FeedKind[];
+  /** The process's outbound client; default: one from this environment's EGRESS_ALLOW. */
+  readonly egress?: EgressClient | undefined;
 }
 
 function list(text: string | undefined): string[] {
@@ -152,7 +154,7 @@ export async function ingestorFromEnv(options: IngestorEnvOptions): Promise<Inge
   const kinds = feedKindsFromEnv(options.env, options.defaultFeeds);
   if (kinds.length === 0) return null;
   const instruments: FeedInstrument[] = options.instruments.map((spec) => ({ spec }));
-  const egress = EgressClient.fromEnv(options.env, options.logger);
+  const egress = options.egress ?? EgressClient.fromEnv(options.env, options.logger);
   const targets = list(options.env.INGESTOR_PUBLISH);
   for (const transport of ["nats", "kafka"] as const) {
     if (kinds.includes(`${transport}-normalized`) && targets.includes(transport)) throw new Error(`INGESTOR_FEED=${transport}-normalized with INGESTOR_PUBLISH=${transport}: this process would read back the ticks it publishes`);

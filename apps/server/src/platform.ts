@@ -127,7 +127,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   const sql = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgliteWorker: process.env.TRADESTREAM_PGLITE_WORKER !== "0" });
   const secret = loadSecret(config);
   // Single sign-on talks to the configured identity provider through the egress allow-list (its host allowed by being configured).
-  const ssoEgress = config.oidc === undefined ? null : EgressClient.fromEnv(process.env, logger).withHosts([new URL(config.oidc.issuer).hostname]);
+  // One outbound client for the process (the ingestor's vendor feeds use it too).
+  const egress = EgressClient.fromEnv(config.feedEnv ?? process.env, logger);
+  const ssoEgress = config.oidc === undefined ? null : egress.withHosts([new URL(config.oidc.issuer).hostname]);
   const oidc = config.oidc === undefined || ssoEgress === null ? undefined : { ...config.oidc, fetch: (url: string, init: RequestInit) => ssoEgress.fetch(url, init) };
   const auth = await AuthService.open({ sql, secret, oidc, logger, ...(config.argon2 === undefined ? {} : { argon2: config.argon2 }) });
   if (config.demo) {
@@ -180,6 +182,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
           trading: shard,
           seed: config.seed,
           defaultFeeds: ["simulated"],
+          egress,
         })
       : null;
   for (const instrument of shard.engine.instruments.values()) ingestor?.noteTradingState(instrument.spec.instrumentId, instrument.state);
