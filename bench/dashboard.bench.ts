@@ -20,18 +20,32 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { generateTotp } from "@tradestream/auth";
 import { chromium } from "playwright-core";
 import { demoPassword, demoTotpSecret } from "../apps/server/src/demo-users.ts";
 import { dashboardDist, startPlatform } from "../apps/server/src/platform.ts";
+import { parseBenchArgs } from "./cli.ts";
 import { gitCommit, machine, recordResult } from "./record.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const chromiumPath = "/usr/bin/chromium";
 const chromiumArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const { values: flags } = parseArgs({ options: { "trace-s": { type: "string", default: "30" }, "tick-ms": { type: "string", default: "250" }, "no-write": { type: "boolean", default: false }, screenshot: { type: "boolean", default: false } } });
+const flags = parseBenchArgs({
+  script: "bench/dashboard.bench.ts",
+  npmScript: "bench:dashboard",
+  summary: `Dashboard benchmark, in Debian's Chromium (headless, playwright-core) against the platform started
+in process with the market simulator trading: time to a usable sign-in form, time from the TOTP code to
+the live trade screen, main-thread long tasks (> 50 ms) during a trace of the trade screen, and the
+gzipped bundle sizes (docs/BENCHMARKS.md). The npm script builds the dashboard first if it is stale.
+Prints a summary on stderr, one JSON object on stdout, and appends it to bench/results/dashboard.jsonl.`,
+  options: {
+    "trace-s": { type: "string", value: "N", default: "30", description: "seconds of the trade-screen trace while the simulator trades" },
+    "tick-ms": { type: "string", value: "N", default: "250", description: "market simulator period in ms, as in npm start; lower is busier" },
+    "no-write": { type: "boolean", description: "do not append the result to bench/results/dashboard.jsonl" },
+    screenshot: { type: "boolean", description: "save the live trade screen at the end of the trace to docs/screenshots/trade-live.png" },
+  },
+});
 const traceS = Number(flags["trace-s"]);
 const tickMs = Number(flags["tick-ms"]);
 

@@ -16,35 +16,44 @@
 // --ws-rate N (default 20000/s), --rest-rate N (default 5000/s), --subscribers N
 // (default 10000), --fanout-rate N (trades/s, default 10), --skip ws,ws-fixed,ws-max,rest,rest-fixed,rest-max,fanout,
 // --warmup-s N (unrecorded warm-up load first, default 3), --no-write, --profile FILE (write a CPU profile of the server during the load phases to FILE).
+// Environment: E2E_SERVER_NODE_FLAGS and E2E_LOAD_NODE_FLAGS pass Node flags to the server and to the load
+// generator (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile the load generator too).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { ApiClient, freePort } from "../apps/server/src/test-client.ts";
+import { parseBenchArgs } from "./cli.ts";
 import type { LoadConfig } from "./e2e-load.ts";
 import { recordResult } from "./record.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 
-const { values: flags } = parseArgs({
+const flags = parseBenchArgs({
+  script: "bench/e2e.bench.ts",
+  npmScript: "bench:e2e",
+  summary: `End-to-end benchmark: starts the server as its own process (file journal, PGlite, demo data,
+simulator off), creates --clients trading users, then a separate load-generator process drives it:
+WebSocket and REST order entry at a fixed offered rate (latency from scheduled send to durable ack)
+and at maximum, then fan-out of trades to many WebSocket subscribers (docs/BENCHMARKS.md).
+Prints one JSON object on stdout and appends it to bench/results/e2e.jsonl.`,
   options: {
-    "duration-s": { type: "string", default: "10" },
-    clients: { type: "string", default: "32" },
-    "ws-rate": { type: "string", default: "20000" },
-    "rest-rate": { type: "string", default: "5000" },
-    "ws-window": { type: "string", default: "32" },
-    "rest-sockets": { type: "string", default: "4" },
-    subscribers: { type: "string", default: "10000" },
-    "fanout-rate": { type: "string", default: "10" },
-    "fanout-duration-s": { type: "string", default: "15" },
-    skip: { type: "string", default: "" },
-    "warmup-s": { type: "string", default: "3" },
-    "no-write": { type: "boolean", default: false },
-    profile: { type: "string" },
+    "duration-s": { type: "string", value: "N", default: "10", description: "seconds of load per WebSocket/REST phase" },
+    clients: { type: "string", value: "N", default: "32", description: "trading accounts and users created; each has a WebSocket and a REST client" },
+    "ws-rate": { type: "string", value: "N", default: "20000", description: "orders/s offered over WebSocket in the fixed-rate phase, all clients together" },
+    "rest-rate": { type: "string", value: "N", default: "5000", description: "orders/s offered over REST in the fixed-rate phase, all clients together" },
+    "ws-window": { type: "string", value: "N", default: "32", description: "orders in flight per WebSocket connection in the maximum, closed-loop phase" },
+    "rest-sockets": { type: "string", value: "N", default: "4", description: "keep-alive HTTP connections per REST client, also its requests in flight at maximum" },
+    subscribers: { type: "string", value: "N", default: "10000", description: "WebSocket subscribers to the SAP book and trades in the fan-out phase" },
+    "fanout-rate": { type: "string", value: "N", default: "10", description: "trades/s crossed during the fan-out phase" },
+    "fanout-duration-s": { type: "string", value: "N", default: "15", description: "seconds of trading in the fan-out phase" },
+    skip: { type: "string", value: "LIST", default: "", defaultText: "none", description: "comma-separated phases to leave out: ws, ws-fixed, ws-max, rest, rest-fixed, rest-max, fanout" },
+    "warmup-s": { type: "string", value: "N", default: "3", description: "seconds of unrecorded WebSocket and REST warm-up load first; 0 for none" },
+    "no-write": { type: "boolean", description: "do not append the result to bench/results/e2e.jsonl" },
+    profile: { type: "string", value: "FILE", defaultText: "none", description: "write a CPU profile of the server during the load phases to FILE" },
   },
 });
 
@@ -119,7 +128,8 @@ async function main(): Promise<void> {
     };
     process.stderr.write("running the load generator (separate process)\n");
     if (profile !== undefined) server.kill("SIGUSR2");
-    const load = spawn(process.execPath, ["--import", "tsx", join(here, "e2e-load.ts")], { cwd: root, env: { ...process.env, E2E_CONFIG: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
+    const loadFlags = (process.env.E2E_LOAD_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== "");
+    const load = spawn(process.execPath, [...loadFlags, "--import", "tsx", join(here, "e2e-load.ts")], { cwd: root, env: { ...process.env, E2E_CONFIG: JSON.stringify(config) }, stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
     load.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();

@@ -24,9 +24,9 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { decodeCommand, CommandEncoder } from "@tradestream/contracts";
 import { Engine, fixtures } from "../packages/engine/src/index.ts";
+import { parseBenchArgs } from "./cli.ts";
 import { measureJournal } from "./journal.ts";
 import { engineLatency, engineThroughput, freshEngine, fullGc, peerLatency, peerThroughput, restingOrders, type EngineLatency } from "./measure.ts";
 import { applyPeer, newPeerBook, toPeerOps, type PeerOp } from "./peer.ts";
@@ -36,17 +36,23 @@ import { gitCommit, gitDirty } from "./record.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const { values: flags } = parseArgs({
+const flags = parseBenchArgs({
+  script: "bench/engine.bench.ts",
+  npmScript: "bench:engine",
+  summary: `Engine benchmark: throughput and per-command latency of the matching + risk engine on
+book1k and book20k (~1,000 / ~20,000 resting orders) against the peer nodejs-order-book,
+codec replay, heap bytes per resting order, and durable journal appends (docs/BENCHMARKS.md).
+Prints a summary on stderr, one JSON object on stdout, and appends it to bench/results/engine.jsonl.`,
   options: {
-    commands: { type: "string", default: "1000000" },
-    runs: { type: "string", default: "3" },
-    "skip-peer": { type: "boolean", default: false },
-    "skip-journal": { type: "boolean", default: false },
-    "skip-memory": { type: "boolean", default: false },
-    "skip-replay": { type: "boolean", default: false },
-    only: { type: "string" },
-    "no-write": { type: "boolean", default: false },
-    "memory-only": { type: "boolean", default: false },
+    commands: { type: "string", value: "N", default: "1000000", description: "measured commands per book, and for the replay; warm-up is min(N, 300000)" },
+    runs: { type: "string", value: "N", default: "3", description: "throughput runs per book, engine and peer; the median is reported" },
+    "skip-peer": { type: "boolean", description: "leave out the peer order book, nodejs-order-book" },
+    "skip-journal": { type: "boolean", description: "leave out the durable journal append benchmark" },
+    "skip-memory": { type: "boolean", description: "leave out the heap bytes per resting order, measured in a child process" },
+    "skip-replay": { type: "boolean", description: "leave out the decode + apply replay of the book1k stream" },
+    only: { type: "string", value: "book1k|book20k", defaultText: "both", description: "measure one book size only" },
+    "no-write": { type: "boolean", description: "do not append the result to bench/results/engine.jsonl" },
+    "memory-only": { type: "boolean", description: "internal, run by the memory child: build the 1,000,000-order book and print its heap growth as JSON" },
   },
 });
 

@@ -20,20 +20,25 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import type { Command, EngineEvent } from "@tradestream/contracts";
 import { Engine } from "../packages/engine/src/index.ts";
+import { parseBenchArgs } from "./cli.ts";
 import { engineThroughput, preparedEngine } from "./measure.ts";
 import { median } from "./stats.ts";
 import { generateWorkload, type Workload } from "./workload.ts";
 
-const { values } = parseArgs({
+const values = parseBenchArgs({
+  script: "bench/engine.profile.ts",
+  summary: `Profiling harness: only the engine's timed throughput loop on the seeded workload, for CPU
+profiles (node --cpu-prof --import tsx bench/engine.profile.ts …); prints wall and per-CPU-second
+throughput per run. With --baseline, a paired A/B of two engine versions over the same stream in
+alternating chunks; prints the median per-chunk time ratio (docs/BENCHMARKS.md, Profiling).`,
   options: {
-    book: { type: "string", default: "1000" },
-    commands: { type: "string", default: "1000000" },
-    runs: { type: "string", default: "3" },
-    baseline: { type: "string" },
-    chunk: { type: "string", default: "25000" },
+    book: { type: "string", value: "N", default: "1000", description: "target resting orders in the book, e.g. 20000 for book20k" },
+    commands: { type: "string", value: "N", default: "1000000", description: "measured commands; warm-up is min(N, 300000)" },
+    runs: { type: "string", value: "N", default: "3", description: "throughput runs; with --baseline, passes over the stream" },
+    baseline: { type: "string", value: "PATH", defaultText: "none", description: "the other version's packages/engine/src/index.ts: paired A/B against it" },
+    chunk: { type: "string", value: "N", default: "25000", description: "commands per alternating chunk in the paired A/B" },
   },
 });
 const targetResting = Number(values.book);

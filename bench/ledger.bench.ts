@@ -20,21 +20,28 @@
 // PostgreSQL: TRADESTREAM_TEST_DATABASE_URL or the local default, in a scratch schema.
 
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
 import type { EngineEvent } from "@tradestream/contracts";
 import { type Sql, openPglite, openPostgres, testDatabaseUrlDefault } from "@tradestream/store";
 import { LedgerProjector, ProjectionRunner, openLedger, trialBalance } from "../packages/ledger/src/index.ts";
 import { streamEventBatches } from "../packages/ledger/src/test-stream.ts";
+import { parseBenchArgs } from "./cli.ts";
 import { gitCommit, machine, recordResult } from "./record.ts";
 import { percentile } from "./stats.ts";
 
-const { values: flags } = parseArgs({
+const flags = parseBenchArgs({
+  script: "bench/ledger.bench.ts",
+  npmScript: "bench:ledger",
+  summary: `Ledger benchmark: the settlement projection on PostgreSQL and on PGlite, fed a pre-generated
+stream of engine trades: trades settled per second as fast as it goes, then the p99 lag from an
+event's push to its batch's commit at a steady offered rate (docs/BENCHMARKS.md). PostgreSQL:
+TRADESTREAM_TEST_DATABASE_URL or the local default, in a scratch schema.
+Prints a summary on stderr, one JSON object on stdout, and appends it to bench/results/ledger.jsonl.`,
   options: {
-    rounds: { type: "string", default: "120000" },
-    rate: { type: "string", default: "5000" },
-    "lag-s": { type: "string", default: "10" },
-    only: { type: "string" },
-    "no-write": { type: "boolean", default: false },
+    rounds: { type: "string", value: "N", default: "120000", description: "trading rounds to generate, about one trade each" },
+    rate: { type: "string", value: "N", default: "5000", description: "trades/s offered to PostgreSQL in the lag phase; PGlite is offered half its measured throughput" },
+    "lag-s": { type: "string", value: "N", default: "10", description: "seconds of offered load in the lag phase" },
+    only: { type: "string", value: "postgres|pglite", defaultText: "both", description: "measure one store only" },
+    "no-write": { type: "boolean", description: "do not append the result to bench/results/ledger.jsonl" },
   },
 });
 

@@ -26,25 +26,32 @@ import { fork } from "node:child_process";
 import { cpus } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { DeadLetterStore, Ingestor, InstrumentTable, NatsBus, Normalizer, SimulatedMarket, type Feed, type FeedInstrument, type NormalizedTick } from "@tradestream/ingestor";
 import { demoInstruments } from "../apps/server/src/demo.ts";
+import { parseBenchArgs } from "./cli.ts";
 import { median, percentile } from "./stats.ts";
 import { gitCommit, recordResult } from "./record.ts";
 
 
-const { values: flags } = parseArgs({
+const flags = parseBenchArgs({
+  script: "bench/marketdata.bench.ts",
+  npmScript: "bench:marketdata",
+  summary: `Market-data benchmark: the normalizer alone, in process (simulated vendor records to canonical
+ticks), then end to end through NATS JetStream (file storage): the ingestor as a relay fed at a fixed
+rate, read back by an ordered consumer in a separate process; latency from each tick's scheduled
+time to its receipt (docs/BENCHMARKS.md). The NATS phase needs nats-server with JetStream.
+Prints one JSON object on stdout and appends it to bench/results/marketdata.jsonl.`,
   options: {
-    records: { type: "string", default: "1000000" },
-    runs: { type: "string", default: "3" },
-    "nats-url": { type: "string", default: process.env.NATS_URL ?? "nats://127.0.0.1:4222" },
-    "nats-rate": { type: "string", default: "110000" },
-    "nats-duration-s": { type: "string", default: "5" },
-    "nats-batch": { type: "string", default: "256" },
-    "skip-nats": { type: "boolean", default: false },
-    "no-write": { type: "boolean", default: false },
+    records: { type: "string", value: "N", default: "1000000", description: "records per normalizer run" },
+    runs: { type: "string", value: "N", default: "3", description: "normalizer runs after a warm-up; the median is reported" },
+    "nats-url": { type: "string", value: "URL", default: process.env.NATS_URL ?? "nats://127.0.0.1:4222", description: "NATS server with JetStream; $NATS_URL, when set, is the default" },
+    "nats-rate": { type: "string", value: "N", default: "110000", description: "ticks/s offered in the NATS end-to-end phase" },
+    "nats-duration-s": { type: "string", value: "N", default: "5", description: "seconds of offered load in the NATS phase" },
+    "nats-batch": { type: "string", value: "N", default: "256", description: "most ticks per published NATS message; a message holds one subject's ticks of one event-loop turn" },
+    "skip-nats": { type: "boolean", description: "leave out the NATS end-to-end phase; no nats-server needed then" },
+    "no-write": { type: "boolean", description: "do not append the result to bench/results/marketdata.jsonl" },
   },
 });
 

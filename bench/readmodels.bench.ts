@@ -17,21 +17,27 @@
 // {"engineOnlyPerSec","marketDataPerSec","ordersPerSec","replayPerSec",…}
 // and appends it to bench/results/readmodels.jsonl (unless --no-write).
 
-import { parseArgs } from "node:util";
 import type { Command, EngineEvent } from "@tradestream/contracts";
 import { Engine } from "../packages/engine/src/index.ts";
 import { MarketDataProjection } from "../packages/marketdata/src/index.ts";
 import { OrdersProjection } from "../packages/orders/src/index.ts";
+import { parseBenchArgs } from "./cli.ts";
 import { gitCommit, machine, recordResult } from "./record.ts";
 import { median } from "./stats.ts";
 import { generateWorkload } from "./workload.ts";
 
-const { values: flags } = parseArgs({
+const flags = parseBenchArgs({
+  script: "bench/readmodels.bench.ts",
+  npmScript: "bench:readmodels",
+  summary: `Read-model benchmark: how fast the gateway's projections follow the engine, on the engine
+benchmark's book1k workload: the engine alone, the market-data projection, the orders projection,
+and the start-up replay (engine + both), in commands per second (docs/BENCHMARKS.md).
+Prints one JSON object on stdout and appends it to bench/results/readmodels.jsonl.`,
   options: {
-    commands: { type: "string", default: "200000" },
-    runs: { type: "string", default: "5" },
-    seed: { type: "string", default: "1" },
-    "no-write": { type: "boolean", default: false },
+    commands: { type: "string", value: "N", default: "200000", description: "commands of the workload's stream; its setup and prefill come on top" },
+    runs: { type: "string", value: "N", default: "5", description: "timed runs after one untimed round; the median is reported" },
+    seed: { type: "string", value: "N", default: "1", description: "seed of the generated workload" },
+    "no-write": { type: "boolean", description: "do not append the result to bench/results/readmodels.jsonl" },
   },
 });
 

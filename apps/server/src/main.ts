@@ -31,7 +31,7 @@ Commands:
   verify       replay the journal from the start and check it against snapshot + tail
   snapshot     write a snapshot of the current state now
   instruments  list the demo instruments
-  bench        run a benchmark: engine (npm run bench:engine) or e2e (npm run bench:e2e)
+  bench        run a benchmark: engine, e2e, ledger, marketdata, readmodels or dashboard (npm run bench:<name>)
   backup       write a verified backup of the data directory and the store, keeping the newest N
   restore      restore a backup into a data directory (and the PostgreSQL database)
 
@@ -79,11 +79,17 @@ Loads the state and writes a snapshot of it now (start-up then replays less).
 
 Lists the demo instruments: symbol, ISIN, MIC, currency, tick and lot size, reference price.
 `,
-  bench: `Usage: tradestream bench [engine|e2e] [options]
+  bench: `Usage: tradestream bench [engine|e2e|ledger|marketdata|readmodels|dashboard] [options]
 
-engine (default): the matching-engine benchmark against the peer order book (npm run bench:engine).
-e2e: starts a server and drives it from a separate load-generator process over REST and WebSocket
-(npm run bench:e2e). Options after the name are passed to the benchmark; each prints one JSON object.
+Runs npm run bench:<name> with the options after the name; each benchmark prints one JSON object on stdout
+and appends it to bench/results/<name>.jsonl. 'tradestream bench <name> --help' lists its options.
+
+  engine (default)  the matching + risk engine against the peer order book: throughput, latency, memory, journal
+  e2e               starts a server and drives it from a separate load-generator process over REST and WebSocket
+  ledger            the settlement projection's throughput and lag on PostgreSQL and PGlite
+  marketdata        the normalizer, and ticks end to end through NATS JetStream (needs nats-server)
+  readmodels        the gateway's read models (market data, orders) and the start-up replay
+  dashboard         the trader dashboard in headless Chromium: first screen, trade screen, long tasks
 `,
   backup: `Usage: tradestream backup [--data-dir DIR] [--backup-dir DIR] [--keep N]
 
@@ -321,12 +327,16 @@ function instruments(args: string[]): number {
   return 0;
 }
 
+const benchmarks = ["engine", "e2e", "ledger", "marketdata", "readmodels", "dashboard"];
+
 function bench(args: string[]): number {
   const [which = "engine", ...rest] = args;
-  if (args.includes("--help") || (which !== "engine" && which !== "e2e")) {
+  // `--help` before a name is this command's; after it, the benchmark's own (passed through).
+  if (which === "--help" || which === "-h" || which === "help") {
     process.stdout.write(help.bench ?? "");
-    return args.includes("--help") ? 0 : 2;
+    return 0;
   }
+  if (!benchmarks.includes(which)) return usageError("bench", new Error(`unknown benchmark '${which}'`));
   return spawnSync("npm", ["run", "--silent", `bench:${which}`, "--", ...rest], { stdio: "inherit" }).status ?? 1;
 }
 
