@@ -75,6 +75,17 @@ function tcpOf(socket: WebSocket): Duplex | undefined {
 }
 
 /**
+ * A broadcast to more subscribers than this is queued and written in slices of
+ * `broadcastSliceMs` (one system call per client, whatever the number of frames
+ * queued for it meanwhile), so that a broadcast to thousands never holds the event
+ * loop, and so order entry, for longer than a slice. Smaller ones are written at once.
+ */
+const queuedBroadcastMin = 64;
+/** An unmasked ping control frame without payload (the peer's pong marks it alive). */
+const pingFrame = Buffer.from([0x89, 0x00]);
+const broadcastSliceMs = 4;
+
+/**
  * One unmasked WebSocket text frame, built once and written as is to every
  * subscriber's TCP socket (a broadcast costs one buffer, not one per client).
  * Safe beside the ws library's own writes: compression is off, so ws writes each
@@ -98,6 +109,12 @@ class Client {
   closed = false;
   /** Writes are corked until the end of the current tick, so a burst of messages leaves in one system call. */
   corked = false;
+  /**
+   * Broadcast frames not yet written (null when none): a large broadcast is written
+   * in slices, and what arrives for a client before its turn joins the same write.
+   */
+  outbox: Buffer[] | null = null;
+  outboxBytes = 0;
   /** Book subscriptions: instrument → depth and whether a fresh snapshot is owed (after conflation). */
   readonly books = new Map<number, { depth: number; stale: boolean }>();
   readonly topics = new Set<string>();
@@ -206,6 +223,8 @@ export class WsHub {
   private onClose(client: Client): void {
     if (client.closed) return;
     client.closed = true;
+    client.outbox = null;
+    client.outboxBytes = 0;
     this.clients.delete(client);
     this.deps.metrics.wsConnections.set(this.clients.size);
     for (const instrumentId of client.books.keys()) this.bookSubscribers.get(instrumentId)?.delete(client);
@@ -534,10 +553,12 @@ export class WsHub {
     if (info === undefined) return;
     let text: string | null = null;
     let frame: Buffer | null = null;
+    const queued = subscribers.size > queuedBroadcastMin;
+    let sent = 0;
     for (const client of subscribers) {
       const subscription = client.books.get(delta.instrumentId);
       if (subscription === undefined) continue;
-      const buffered = client.socket.bufferedAmount;
+      const buffered = client.socket.bufferedAmount + client.outboxBytes;
       if (buffered > this.deps.options.disconnectBytes) {
         this.dropSlow(client);
         continue;
@@ -560,9 +581,11 @@ export class WsHub {
         changes: delta.changes.map((change) => [change.side, fromSteps(change.priceTicks, info.tickSize), fromSteps(change.qtyLots, info.lotSize), change.orderCount]),
       });
       frame ??= textFrame(text);
-      this.writeFrame(client, frame, text);
-      this.deps.metrics.wsMessagesSent.inc({ channel: "book" });
+      if (queued) this.enqueue(client, frame, text);
+      else this.writeFrame(client, frame, text);
+      sent += 1;
     }
+    if (sent > 0) this.deps.metrics.wsMessagesSent.inc({ channel: "book" }, sent);
   }
 
   private onAccount(update: AccountUpdate): void {
@@ -596,17 +619,21 @@ export class WsHub {
   /** Sends one serialized message to many; conflatable messages are skipped for slow clients. */
   private fanOut(subscribers: Set<Client>, text: string, channel: string, conflatable: boolean): void {
     let frame: Buffer | null = null;
+    const queued = subscribers.size > queuedBroadcastMin;
+    let sent = 0;
     for (const client of subscribers) {
-      const buffered = client.socket.bufferedAmount;
+      const buffered = client.socket.bufferedAmount + client.outboxBytes;
       if (buffered > this.deps.options.disconnectBytes) {
         this.dropSlow(client);
         continue;
       }
       if (conflatable && buffered > this.deps.options.conflateBytes) continue;
       frame ??= textFrame(text);
-      this.writeFrame(client, frame, text);
-      this.deps.metrics.wsMessagesSent.inc({ channel });
+      if (queued) this.enqueue(client, frame, text);
+      else this.writeFrame(client, frame, text);
+      sent += 1;
     }
+    if (sent > 0) this.deps.metrics.wsMessagesSent.inc({ channel }, sent);
   }
 
   /**
@@ -637,7 +664,7 @@ export class WsHub {
   private send(client: Client, message: Record<string, unknown>, channel: string): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
     // Replies count against the same bound as broadcasts: a client that asks but never reads is dropped.
-    if (client.socket.bufferedAmount > this.deps.options.disconnectBytes) {
+    if (client.socket.bufferedAmount + client.outboxBytes > this.deps.options.disconnectBytes) {
       this.dropSlow(client);
       return;
     }
@@ -652,8 +679,70 @@ export class WsHub {
       this.write(client, text);
       return;
     }
+    if (client.outbox !== null) this.flushClient(client);
     this.corkUntilNextTick(client, tcp);
     tcp.write(frame);
+  }
+
+  /** Clients with queued broadcast frames, in the order they were queued; `dirtyHead` is the next to write. */
+  private dirty: Client[] = [];
+  private dirtyHead = 0;
+  private flushScheduled = false;
+
+  /** Queues a broadcast frame for a client; the slices of `flushSlice` write it. */
+  private enqueue(client: Client, frame: Buffer, text: string): void {
+    if (tcpOf(client.socket) === undefined) {
+      this.write(client, text);
+      return;
+    }
+    client.outboxBytes += frame.length;
+    if (client.outbox !== null) {
+      client.outbox.push(frame);
+      return;
+    }
+    client.outbox = [frame];
+    this.dirty.push(client);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushSlice);
+    }
+  }
+
+  /** Writes queued frames for at most `broadcastSliceMs`, then lets the event loop run (I/O, orders) before the next slice. */
+  private readonly flushSlice = (): void => {
+    const dirty = this.dirty;
+    const deadline = performance.now() + broadcastSliceMs;
+    let at = this.dirtyHead;
+    while (at < dirty.length) {
+      this.flushClient(dirty[at] as Client);
+      at += 1;
+      if ((at & 31) === 0 && performance.now() >= deadline) break;
+    }
+    if (at >= dirty.length) {
+      this.dirty = [];
+      this.dirtyHead = 0;
+      this.flushScheduled = false;
+      return;
+    }
+    this.dirtyHead = at;
+    setImmediate(this.flushSlice);
+  };
+
+  /** Writes a client's queued frames in one system call (a client may be listed twice; the second finds nothing). */
+  private flushClient(client: Client): void {
+    const frames = client.outbox;
+    if (frames === null) return;
+    client.outbox = null;
+    client.outboxBytes = 0;
+    const tcp = tcpOf(client.socket);
+    if (tcp === undefined || client.closed || client.socket.readyState !== client.socket.OPEN) return;
+    if (frames.length === 1) {
+      tcp.write(frames[0]);
+      return;
+    }
+    tcp.cork();
+    for (const frame of frames) tcp.write(frame);
+    tcp.uncork();
   }
 
   /** Clients corked in this tick; one callback uncorks them all (a broadcast touches thousands). */
@@ -677,6 +766,8 @@ export class WsHub {
   };
 
   private write(client: Client, text: string): void {
+    // Queued broadcast frames first: a client sees its messages in the order they were sent.
+    if (client.outbox !== null) this.flushClient(client);
     const tcp = tcpOf(client.socket);
     if (tcp !== undefined) this.corkUntilNextTick(client, tcp);
     client.socket.send(text);
@@ -686,17 +777,29 @@ export class WsHub {
     this.send(client, { type: "error", id, error: { code, message: message ?? errorCatalogue[code].message } }, "control");
   }
 
+  /**
+   * Every client gets a ping and, unless it is behind, a heartbeat message: one
+   * shared frame pair, queued like a broadcast so that thousands of connections
+   * cost one write each, in slices.
+   */
   private heartbeat(): void {
-    const time = new Date().toISOString();
+    const text = JSON.stringify({ type: "heartbeat", time: new Date().toISOString() });
+    const frame = textFrame(text);
+    let sent = 0;
     for (const client of this.clients) {
       if (!client.alive) {
         client.socket.terminate();
         continue;
       }
       client.alive = false;
-      client.socket.ping();
-      if (client.socket.bufferedAmount < this.deps.options.conflateBytes) {
-        this.send(client, { type: "heartbeat", time }, "control");
+      if (tcpOf(client.socket) === undefined || client.socket.readyState !== client.socket.OPEN) {
+        client.socket.ping();
+      } else {
+        this.enqueue(client, pingFrame, "");
+      }
+      if (client.socket.bufferedAmount + client.outboxBytes < this.deps.options.conflateBytes) {
+        this.enqueue(client, frame, text);
+        sent += 1;
         // A conflated book owes a fresh snapshot even when no new delta arrives.
         for (const [instrumentId, subscription] of client.books) {
           if (!subscription.stale) continue;
@@ -707,6 +810,7 @@ export class WsHub {
         }
       }
     }
+    if (sent > 0) this.deps.metrics.wsMessagesSent.inc({ channel: "control" }, sent);
   }
 }
 
