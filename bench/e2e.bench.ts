@@ -5,7 +5,9 @@
 // users for many clients through the admin API, then runs the load generator
 // (bench/e2e-load.ts) as a separate process: WebSocket and REST order entry at a
 // fixed offered rate and at maximum, and fan-out to many WebSocket subscribers.
-// Latency is from scheduled send to durable acknowledgement.
+// Latency is from scheduled send to durable acknowledgement. After the fan-out phase the
+// same fan-out is measured from a bare socket server (bench/fanout-floor.ts) as
+// `fanout.floor`: the bound this machine's loopback TCP puts on any server.
 //
 // Prints one JSON object on stdout and appends it to bench/results/e2e.jsonl:
 // {"ws":{"ordersPerSec","p50Ms","p99Ms","p999Ms",…},"rest":{…},"fanout":{"subscribers","deliveryP99Ms",…}}
@@ -27,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { ApiClient, freePort } from "../apps/server/src/test-client.ts";
 import { parseBenchArgs } from "./cli.ts";
 import type { LoadConfig } from "./e2e-load.ts";
+import { measureFanoutFloor } from "./fanout-floor.ts";
 import { recordResult } from "./record.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -145,6 +148,8 @@ async function main(): Promise<void> {
       fixed === undefined && max === undefined
         ? null
         : { ordersPerSec: max?.ordersPerSec ?? null, p50Ms: fixed?.p50Ms ?? null, p99Ms: fixed?.p99Ms ?? null, p999Ms: fixed?.p999Ms ?? null, offeredPerSec: fixed?.offeredPerSec ?? null, fixedRate: fixed ?? null, max: max ?? null };
+    // The same fan-out from a bare socket server (no WebSocket, no platform): what this machine allows at all.
+    const floor = phases.fanout === undefined ? null : await measureFanoutFloor(Number(flags.subscribers), Math.max(10, Math.round(Number(flags["fanout-duration-s"]) * Number(flags["fanout-rate"]))), Number(flags["fanout-rate"]));
     const result = {
       bench: "e2e",
       time: new Date().toISOString(),
@@ -153,7 +158,7 @@ async function main(): Promise<void> {
       clients,
       ws: summary(phases.wsFixed, phases.wsMax),
       rest: summary(phases.restFixed, phases.restMax),
-      fanout: phases.fanout ?? null,
+      fanout: phases.fanout === undefined ? null : { ...phases.fanout, floor },
       ledgerCatchUpMs: phases.ledgerCatchUpMs ?? null,
     };
     recordResult("e2e", result, !flags["no-write"]);
