@@ -75,6 +75,28 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error("server did not become ready in 120 s");
 }
 
+/**
+ * The journal's fdatasync latency over the whole run, from the server's histogram:
+ * every acknowledgement waits for one (or for the one in flight, then its own), so
+ * this bounds the order latency percentiles from below. Percentiles are bucket
+ * upper bounds ("at most").
+ */
+function fsyncSummary(metrics: string): { count: number; meanMs: number; p50MsAtMost: number; p99MsAtMost: number } | null {
+  const name = "tradestream_journal_fsync_duration_seconds";
+  const buckets: Array<{ le: number; count: number }> = [];
+  let sum = Number.NaN;
+  let count = 0;
+  for (const line of metrics.split("\n")) {
+    const bucket = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`).exec(line);
+    if (bucket !== null) buckets.push({ le: bucket[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(bucket[1]), count: Number(bucket[2]) });
+    else if (line.startsWith(`${name}_sum `)) sum = Number(line.slice(name.length + 5));
+    else if (line.startsWith(`${name}_count `)) count = Number(line.slice(name.length + 7));
+  }
+  if (count === 0) return null;
+  const at = (p: number): number => (buckets.find((b) => b.count >= p * count)?.le ?? Number.POSITIVE_INFINITY) * 1000;
+  return { count, meanMs: Math.round((sum / count) * 1e5) / 100, p50MsAtMost: at(0.5), p99MsAtMost: at(0.99) };
+}
+
 async function main(): Promise<void> {
   const clients = Number(flags.clients);
   const port = await freePort();
@@ -143,6 +165,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
     if (code !== 0) throw new Error(`load generator exited with ${String(code)}`);
+    const journalFsync = fsyncSummary(await (await fetch(`${url}/metrics`)).text());
     const phases = JSON.parse(output.trim()) as Record<string, Record<string, number | null>>;
     const summary = (fixed: Record<string, number | null> | undefined, max: Record<string, number | null> | undefined): Record<string, unknown> | null =>
       fixed === undefined && max === undefined
@@ -160,6 +183,7 @@ async function main(): Promise<void> {
       rest: summary(phases.restFixed, phases.restMax),
       fanout: phases.fanout === undefined ? null : { ...phases.fanout, floor },
       ledgerCatchUpMs: phases.ledgerCatchUpMs ?? null,
+      journalFsync,
     };
     recordResult("e2e", result, !flags["no-write"]);
   } catch (error) {
