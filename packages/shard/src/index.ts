@@ -1,2 +1,3 @@
 export * from "./clock.ts";
 export * from "./shard.ts";
+export * from "./event-hash.ts";

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { fixtures } from "@tradestream/engine";
+import { Engine, encodeSnapshot, fixtures } from "@tradestream/engine";
 import { createMemoryLog, openFileJournal, openSnapshotStore } from "@tradestream/journal";
 import { ManualClock } from "./clock.ts";
 import { replayFromZero, Shard, type CommandInput } from "./shard.ts";
@@ -80,5 +80,32 @@ describe("shard", () => {
     const after = await restarted.shard.submit({ type: "CancelOrder", accountId: 1, orderId: 1 });
     expect(after.seq).toBe(liveSeq + 1);
     await restarted.shard.close();
+  });
+
+  it("ignores a snapshot with an earlier scheme's event hash and replays from the start to the replay-from-zero hashes", async () => {
+    const dir = tempDir();
+    const log = await openFileJournal({ dir: join(dir, "journal") });
+    const snapshots = await openSnapshotStore({ dir: join(dir, "snapshots") });
+    const live = await Shard.open({ log, clock: new ManualClock() });
+    await live.submit(createInstrument);
+    let last: Promise<unknown> = Promise.resolve();
+    for (const command of seededCommands(11, 500)) last = live.submit(command);
+    await last;
+    const liveEvents = live.eventHash;
+    const liveState = live.stateHash();
+    // A snapshot as the earlier release wrote it: a 64-digit SHA-256 chain value, and (to be sure it is not used) an empty engine.
+    const legacy = { seq: live.seq, eventHash: "ab".repeat(32), lastTsUs: 0, engine: new TextDecoder().decode(encodeSnapshot(new Engine())) };
+    await snapshots.save(live.seq, new TextEncoder().encode(JSON.stringify(legacy)));
+    await live.close();
+
+    const warnings: string[] = [];
+    const logger = { info: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined };
+    const reopenedLog = await openFileJournal({ dir: join(dir, "journal") });
+    const restarted = await Shard.open({ log: reopenedLog, snapshots: await openSnapshotStore({ dir: join(dir, "snapshots") }), clock: new ManualClock(), logger });
+    expect(warnings.some((w) => w.includes("earlier scheme"))).toBe(true);
+    expect(restarted.eventHash).toBe(liveEvents);
+    expect(restarted.stateHash()).toBe(liveState);
+    expect((await replayFromZero(reopenedLog)).eventHash).toBe(liveEvents);
+    await restarted.close();
   });
 });

@@ -8,16 +8,17 @@
  *
  * Start-up loads the newest valid snapshot and replays the log's tail. A
  * snapshot is written only once every command it covers is durable, so it can
- * never get ahead of the log. The event-stream hash is a chain —
- * h(n) = SHA-256(h(n−1) ‖ events of command n) — so it can be stored in a
- * snapshot and continued after a restart; the state hash is SHA-256 of the
- * canonical engine snapshot.
+ * never get ahead of the log. The event-stream hash is a running hash over
+ * every event in order (see event-hash.ts) whose value is its whole state, so it
+ * can be stored in a snapshot and continued after a restart; the state hash is
+ * SHA-256 of the canonical engine snapshot.
  */
 import { createHash } from "node:crypto";
 import { CommandEncoder, decodeCommand, type Command, type EngineEvent } from "@tradestream/contracts";
 import { Engine, encodeSnapshot, restoreEngine, type EngineOptions } from "@tradestream/engine";
 import { JournalBacklogFullError, type CommandLog, type JournalLogger, type SnapshotStore } from "@tradestream/journal";
 import { SystemClock, type Clock } from "./clock.ts";
+import { EventStreamHash } from "./event-hash.ts";
 
 /** A command as a client submits it: the sequencer adds the timestamp. */
 export type CommandInput = Command extends infer C ? (C extends Command ? Omit<C, "tsUs"> : never) : never;
@@ -56,11 +57,6 @@ interface ShardSnapshot {
   readonly engine: string;
 }
 
-const zeroHash = "0".repeat(64);
-
-function chain(previous: string, events: readonly EngineEvent[]): string {
-  return createHash("sha256").update(previous).update(JSON.stringify(events)).digest("hex");
-}
 
 interface Pending {
   readonly applied: Applied;
@@ -74,7 +70,7 @@ export class Shard {
   private pendingHead = 0;
   private readonly listeners = new Set<(applied: Applied) => void>();
   private lastTsUs: number;
-  private eventHashValue: string;
+  private readonly eventStream: EventStreamHash;
   private appliedSeq: number;
   private failure: unknown = null;
   private snapshotting: Promise<void> = Promise.resolve();
@@ -86,7 +82,7 @@ export class Shard {
     start: { seq: number; eventHash: string; lastTsUs: number },
   ) {
     this.appliedSeq = start.seq;
-    this.eventHashValue = start.eventHash;
+    this.eventStream = EventStreamHash.fromValue(start.eventHash);
     this.lastTsUs = start.lastTsUs;
     this.unsubscribe = options.log.onDurable((durableSeq) => this.release(durableSeq));
   }
@@ -95,15 +91,21 @@ export class Shard {
   static async open(options: ShardOptions): Promise<Shard> {
     const full = { ...options, clock: options.clock ?? new SystemClock(), snapshotEvery: options.snapshotEvery ?? snapshotEveryDefault };
     let engine = new Engine(options.engine);
-    let start = { seq: 0, eventHash: zeroHash, lastTsUs: 0 };
+    let start = { seq: 0, eventHash: EventStreamHash.zero, lastTsUs: 0 };
     const saved = await options.snapshots?.loadLatest();
     if (saved !== null && saved !== undefined) {
       if (saved.seq > options.log.durableSeq) {
         options.logger?.warn("snapshot is ahead of the log; ignoring it and replaying from the start", { snapshotSeq: saved.seq, logSeq: options.log.durableSeq });
       } else {
         const parsed = JSON.parse(new TextDecoder().decode(saved.state)) as ShardSnapshot;
-        engine = restoreEngine(new TextEncoder().encode(parsed.engine), options.engine);
-        start = { seq: parsed.seq, eventHash: parsed.eventHash, lastTsUs: parsed.lastTsUs };
+        if (parsed.eventHash.length === EventStreamHash.zero.length) {
+          engine = restoreEngine(new TextEncoder().encode(parsed.engine), options.engine);
+          start = { seq: parsed.seq, eventHash: parsed.eventHash, lastTsUs: parsed.lastTsUs };
+        } else {
+          // Written before the current event-stream hash: replay once from the start so that the
+          // hash is the one a replay from zero (`tradestream verify`) computes; later snapshots carry it.
+          options.logger?.warn("snapshot has an event-stream hash of an earlier scheme; ignoring it and replaying from the start", { snapshotSeq: parsed.seq });
+        }
       }
     }
     const shard = new Shard(engine, full, start);
@@ -117,8 +119,7 @@ export class Shard {
     await this.options.log.replay(this.appliedSeq + 1, (seq, record) => {
       if (seq !== this.appliedSeq + 1) throw new Error(`log replay skipped from ${this.appliedSeq} to ${seq}`);
       const command = decodeCommand(record);
-      const events = this.engineValue.apply(command);
-      this.eventHashValue = chain(this.eventHashValue, events);
+      this.eventStream.update(this.engineValue.apply(command));
       this.appliedSeq = seq;
       if (command.tsUs > this.lastTsUs) this.lastTsUs = command.tsUs;
       count += 1;
@@ -151,7 +152,7 @@ export class Shard {
   }
 
   get eventHash(): string {
-    return this.eventHashValue;
+    return this.eventStream.value;
   }
 
   stateHash(): string {
@@ -186,9 +187,9 @@ export class Shard {
     }
     if (seq !== this.appliedSeq + 1) throw new Error(`log assigned seq ${seq} after ${this.appliedSeq}`);
     const events = this.engineValue.apply(command);
-    this.eventHashValue = chain(this.eventHashValue, events);
+    const eventHash = this.eventStream.update(events);
     this.appliedSeq = seq;
-    const applied: Applied = { seq, command, events, eventHash: this.eventHashValue };
+    const applied: Applied = { seq, command, events, eventHash };
     const promise = new Promise<Applied>((resolve, reject) => this.pending.push({ applied, resolve, reject }));
     if (this.inFlight === 1) this.watchForFailure(seq);
     if (this.options.snapshotEvery > 0 && seq % this.options.snapshotEvery === 0) void this.snapshotAt(seq);
@@ -227,7 +228,7 @@ export class Shard {
   private snapshotAt(seq: number): Promise<void> {
     const store = this.options.snapshots;
     if (store === undefined) return Promise.resolve();
-    const body: ShardSnapshot = { seq, eventHash: this.eventHashValue, lastTsUs: this.lastTsUs, engine: new TextDecoder().decode(encodeSnapshot(this.engineValue)) };
+    const body: ShardSnapshot = { seq, eventHash: this.eventStream.value, lastTsUs: this.lastTsUs, engine: new TextDecoder().decode(encodeSnapshot(this.engineValue)) };
     const bytes = new TextEncoder().encode(JSON.stringify(body));
     this.snapshotting = this.snapshotting
       .then(() => this.options.log.waitDurable(seq))
@@ -261,11 +262,11 @@ export class Shard {
 /** Replays a whole log from the first command into a fresh engine: the reference for restart checks. */
 export async function replayFromZero(log: CommandLog, engineOptions?: EngineOptions): Promise<{ seq: number; stateHash: string; eventHash: string; engine: Engine }> {
   const engine = new Engine(engineOptions);
-  let eventHash = zeroHash;
+  const events = new EventStreamHash();
   let seq = 0;
   await log.replay(1, (recordSeq, record) => {
-    eventHash = chain(eventHash, engine.apply(decodeCommand(record)));
+    events.update(engine.apply(decodeCommand(record)));
     seq = recordSeq;
   });
-  return { seq, eventHash, engine, stateHash: createHash("sha256").update(encodeSnapshot(engine)).digest("hex") };
+  return { seq, eventHash: events.value, engine, stateHash: createHash("sha256").update(encodeSnapshot(engine)).digest("hex") };
 }
