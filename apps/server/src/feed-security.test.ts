@@ -72,6 +72,29 @@ describe("dead letters never hold a credential", () => {
   });
 });
 
+describe("feed status", () => {
+  it("shows the public only whether sources are up and which instruments are stale; details go to SRE and admins", async () => {
+    const publicStatus = await new ApiClient(platform.url).get<{ sources: Array<Record<string, unknown>>; instruments: Array<Record<string, unknown>> }>("/api/v1/feed/status");
+    expect(publicStatus.status).toBe(200);
+    expect(publicStatus.body.sources.length).toBeGreaterThan(0);
+    for (const source of publicStatus.body.sources) expect(Object.keys(source).sort()).toEqual(["source", "state"]);
+    for (const instrument of publicStatus.body.instruments) expect(Object.keys(instrument).sort()).toEqual(["haltedByFeed", "lastUpdateUs", "stale", "symbol"]);
+    expect(Object.keys(publicStatus.body).sort()).toEqual(["instruments", "sources"]);
+    expect((await new ApiClient(platform.url).get("/api/v1/ops/feed")).status).toBe(401);
+    for (const username of ["trader1", "compliance1", "auditor1", "support1"]) {
+      const response = await (await as(username)).get("/api/v1/ops/feed");
+      expect(response.status, username).toBe(403);
+    }
+    for (const username of ["sre1", "admin1"]) {
+      const response = await (await as(username)).get<{ sources: Array<Record<string, unknown>>; deadLetters: { total: number } }>("/api/v1/ops/feed");
+      expect(response.status, username).toBe(200);
+      expect(response.body.sources[0]).toHaveProperty("lastError");
+      expect(response.body.sources[0]).toHaveProperty("reconnects");
+      expect(typeof response.body.deadLetters.total).toBe("number");
+    }
+  });
+});
+
 describe("feed input validation", () => {
   it("refuses bad symbols, intervals, limits and unknown fields with a 400 in the one shape", async () => {
     const anonymous = new ApiClient(platform.url);

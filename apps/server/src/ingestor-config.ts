@@ -186,6 +186,7 @@ export function feedPortOf(ingestor: Ingestor): NonNullable<GatewayDeps["feed"]>
   return {
     market: ingestor.external.projection,
     status: () => ({ ...ingestor.status() }),
+    publicStatus: () => ({ ...ingestor.publicStatus() }),
     deadLetters: (limit) => ingestor.deadLetters.newest(limit).map((letter) => ({ ...letter, at: new Date(letter.atUs / 1000).toISOString() })),
   };
 }

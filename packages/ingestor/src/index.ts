@@ -8,7 +8,7 @@
 export { encodeTick, InProcessBus, marketDataSubject, type MarketDataBus } from "./bus.ts";
 export { DeadLetterStore, deadLetterRawCharsMax, deadLettersKeptDefault, type DeadLetterOptions } from "./dead-letters.ts";
 export { ExternalMarket } from "./external-market.ts";
-export { Ingestor, staleAfterMsDefault, type IngestorOptions, type IngestorStatus, type InstrumentFeedStatus, type SourceCounts } from "./ingestor.ts";
+export { Ingestor, staleAfterMsDefault, type IngestorOptions, type IngestorStatus, type InstrumentFeedStatus, type PublicFeedStatus, type SourceCounts } from "./ingestor.ts";
 export { InstrumentTable, Normalizer, type NormalizerOptions } from "./normalizer.ts";
 export { gridOf, isoToUs, stepsOf } from "./parse.ts";
 export { TickReader, upstreamSourceCharsMax, upstreamSourcesMax, type TickReaderOptions } from "./tick-reader.ts";

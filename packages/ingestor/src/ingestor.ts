@@ -67,6 +67,12 @@ export interface InstrumentFeedStatus {
   readonly referencePriceTicks: number | null;
 }
 
+/** The feed's status as the public sees it (see `Ingestor.publicStatus`). */
+export interface PublicFeedStatus {
+  readonly sources: ReadonlyArray<{ readonly source: string; readonly state: FeedStatus["state"] }>;
+  readonly instruments: ReadonlyArray<Pick<InstrumentFeedStatus, "symbol" | "lastUpdateUs" | "stale" | "haltedByFeed">>;
+}
+
 export interface IngestorStatus {
   readonly sources: ReadonlyArray<FeedStatus & SourceCounts>;
   readonly instruments: readonly InstrumentFeedStatus[];
@@ -269,6 +275,18 @@ export class Ingestor {
 
   private specOf(instrumentId: number): InstrumentSpec | undefined {
     return this.options.instruments.find((instrument) => instrument.spec.instrumentId === instrumentId)?.spec;
+  }
+
+  /**
+   * What anyone may see: whether each source is up and which instruments are stale.
+   * Error texts, counts, dead letters and buses stay in `status()`, for operators:
+   * an error can name internal hosts and addresses.
+   */
+  publicStatus(): PublicFeedStatus {
+    return {
+      sources: this.sources.map((source) => ({ source: source.feed.status().source, state: source.feed.status().state })),
+      instruments: this.status().instruments.map(({ symbol, lastUpdateUs, stale, haltedByFeed }) => ({ symbol, lastUpdateUs, stale, haltedByFeed })),
+    };
   }
 
   status(): IngestorStatus {

@@ -19,8 +19,10 @@ const publicRoute = { auth: "public" } as const;
 export interface FeedPort {
   /** The external feed's instruments, candles and tickers: a market-data projection of its own. */
   readonly market: MarketDataProjection;
-  /** Sources (state, reconnects, counts) and instruments (last update, stale); never a secret. */
+  /** For operators: sources (state, reconnects, counts, last error) and instruments (last update, stale, reference price); never a secret. */
   status(): Record<string, unknown>;
+  /** For anyone: each source's state and each instrument's last update and staleness; no error texts or counts. */
+  publicStatus(): Record<string, unknown>;
   /** The newest refused records with their reasons, newest first. */
   deadLetters(limit: number): ReadonlyArray<Record<string, unknown>>;
 }
@@ -150,8 +152,17 @@ function registerFeedRoutes(app: FastifyInstance, context: GatewayContext): void
 
   app.get(
     "/api/v1/feed/status",
-    { config: publicRoute, schema: { tags: ["markets"], summary: "External market-data feed: sources, reconnects, counts, stale instruments", security: [], response: { 200: anyObject, ...errors } } },
-    async () => feed().status(),
+    { config: publicRoute, schema: { tags: ["markets"], summary: "External market-data feed: whether each source is up, and stale instruments", security: [], response: { 200: anyObject, ...errors } } },
+    async () => feed().publicStatus(),
+  );
+
+  app.get(
+    "/api/v1/ops/feed",
+    { schema: { tags: ["ops"], summary: "External feed in detail: reconnects, counts, last errors, dead letters by reason, buses, reference prices (SRE, admin)", response: { 200: anyObject, 401: errorResponse, 403: errorResponse, ...errors } } },
+    async (request) => {
+      requirePermission(context.principal(request), "ops_status");
+      return feed().status();
+    },
   );
 
   app.get<{ Params: { symbol: string } }>(
