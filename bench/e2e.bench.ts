@@ -19,10 +19,11 @@
 // (default 10000), --fanout-rate N (trades/s, default 10), --skip ws,ws-fixed,ws-max,rest,rest-fixed,rest-max,fanout,
 // --warmup-s N (unrecorded warm-up load first, default 3), --no-write, --profile FILE (write a CPU profile of the server during the load phases to FILE).
 // Environment: E2E_SERVER_NODE_FLAGS and E2E_LOAD_NODE_FLAGS pass Node flags to the server and to the load
-// generator (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile the load generator too).
+// generator (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile the load generator too);
+// E2E_SERVER_LOG=FILE appends the server's log (stderr) to FILE.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -110,8 +111,10 @@ async function main(): Promise<void> {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let serverLog = "";
+  const serverLogFile = process.env.E2E_SERVER_LOG;
   server.stderr?.on("data", (chunk: Buffer) => {
     serverLog = (serverLog + chunk.toString()).slice(-20_000);
+    if (serverLogFile !== undefined) appendFileSync(serverLogFile, chunk);
   });
   try {
     await waitReady(url, server);
