@@ -20,7 +20,7 @@
 // --warmup-s N (unrecorded warm-up load first, default 3), --no-write, --profile FILE (write a CPU profile of the server during the load phases to FILE).
 // Environment: E2E_SERVER_NODE_FLAGS and E2E_LOAD_NODE_FLAGS pass Node flags to the server and to the load
 // generator (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile the load generator too);
-// E2E_SERVER_LOG=FILE appends the server's log (stderr) to FILE.
+// E2E_SERVER_LOG=FILE appends the server's log and Node's diagnostics (stderr, stdout) to FILE.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
@@ -108,10 +108,14 @@ async function main(): Promise<void> {
   const server = spawn(process.execPath, [...nodeFlags, "--import", "tsx", join(root, "apps/server/src/main.ts"), "start", "--data-dir", dataDir, "--no-simulator", "--port", String(port)], {
     cwd: root,
     env: { ...process.env, ...(profile === undefined ? {} : { TRADESTREAM_CPU_PROFILE: profile }), TRADESTREAM_RATE_LIMITS: "ip=10000000/10000000,user=10000000/10000000,auth=100000/100000", TRADESTREAM_WS_ORDERS_PER_S: "10000000" },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", process.env.E2E_SERVER_LOG === undefined ? "ignore" : "pipe", "pipe"],
   });
   let serverLog = "";
   const serverLogFile = process.env.E2E_SERVER_LOG;
+  // Node's own diagnostics (--trace-gc and the like) go to stdout.
+  server.stdout?.on("data", (chunk: Buffer) => {
+    if (serverLogFile !== undefined) appendFileSync(serverLogFile, chunk);
+  });
   server.stderr?.on("data", (chunk: Buffer) => {
     serverLog = (serverLog + chunk.toString()).slice(-20_000);
     if (serverLogFile !== undefined) appendFileSync(serverLogFile, chunk);
