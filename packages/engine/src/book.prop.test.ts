@@ -70,7 +70,7 @@ class BookUnderTest {
   constructor(readonly book: OrderBook) {}
 
   insert(id: number, side: Side, price: number, visible: number, priority: number): void {
-    const order = new Order(id, 1, 1, `o${id}`, side, "limit", "GTC", price, 0, visible, visible, 0, false, 0, 0, 0, this.cash, this.position);
+    const order = new Order().open(id, 1, 1, `o${id}`, side, "limit", "GTC", price, 0, visible, visible, 0, false, 0, 0, 0, this.cash, this.position);
     order.visible = visible;
     order.priority = priority;
     this.orders.set(id, order);

@@ -135,3 +135,75 @@ describe("client order id set: add-if-absent and take back", () => {
     expect([...ids]).toEqual([first, second, "x1", "x2", "x3"]);
   });
 });
+
+describe("client order id set: numbered ids", () => {
+  /** Ids as clients number them: a few prefixes, counters that mostly grow, sometimes go back or carry leading zeros. */
+  const numberedId = fc
+    .tuple(fc.constantFrom("o", "o-", "x", "", "9a"), fc.nat({ max: 60 }), fc.constantFrom("", "", "", "0", "00"))
+    .map(([prefix, counter, zeros]) => `${prefix}${zeros}${counter}`);
+
+  it("agrees with a plain Set under adds, re-adds, take-backs and clears (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(numberedId, fc.nat({ max: 9 })), { maxLength: 800 }), (steps) => {
+        const ours = new ClientOrderIdSet();
+        let reference: string[] = [];
+        for (const [id, dice] of steps) {
+          if (dice === 0) {
+            ours.clear();
+            reference = [];
+            continue;
+          }
+          expect(ours.has(id)).toBe(reference.includes(id));
+          const fresh = !reference.includes(id);
+          expect(ours.addIfAbsent(id)).toBe(fresh);
+          if (fresh) reference.push(id);
+          if (fresh && dice === 1) {
+            ours.removeLast(id);
+            reference.pop();
+            expect(ours.has(id)).toBe(false);
+          }
+          expect(ours.size).toBe(reference.length);
+        }
+        for (const id of reference) expect(ours.has(id)).toBe(true);
+        expect([...ours].sort()).toEqual([...reference].sort());
+      }),
+    );
+  });
+
+  it("takes back a run of numbered ids one by one, newest first, and re-accepts them", () => {
+    const ids = new ClientOrderIdSet();
+    const added = ["n7", "n9", "n8", "m1", "n10", "n11"];
+    for (const id of added) expect(ids.addIfAbsent(id)).toBe(true);
+    for (const id of [...added].reverse()) {
+      ids.removeLast(id);
+      expect(ids.has(id)).toBe(false);
+    }
+    expect(ids.size).toBe(0);
+    for (const id of added) expect(ids.addIfAbsent(id)).toBe(true);
+    for (const id of added) expect(ids.addIfAbsent(id)).toBe(false);
+  });
+
+  it("tells numbered ids apart from their spellings with leading zeros", () => {
+    const ids = new ClientOrderIdSet();
+    expect(ids.addIfAbsent("c5")).toBe(true);
+    expect(ids.addIfAbsent("c05")).toBe(true);
+    expect(ids.addIfAbsent("c005")).toBe(true);
+    expect(ids.has("c5") && ids.has("c05") && ids.has("c005")).toBe(true);
+    expect(ids.has("c0005")).toBe(false);
+    expect(ids.addIfAbsent("c5")).toBe(false);
+    expect(ids.addIfAbsent("c0")).toBe(true);
+    expect(ids.addIfAbsent("c0")).toBe(false);
+  });
+
+  it("handles counters too long to be numbers in the table", () => {
+    const ids = new ClientOrderIdSet();
+    const long = "q1234567890123456";
+    expect(ids.addIfAbsent("q1")).toBe(true);
+    expect(ids.addIfAbsent(long)).toBe(true);
+    expect(ids.addIfAbsent(`${long}7`)).toBe(true);
+    expect(ids.has(long)).toBe(true);
+    expect(ids.addIfAbsent(long)).toBe(false);
+    expect(ids.addIfAbsent("q999999999999999")).toBe(true);
+    expect(ids.has("q999999999999999")).toBe(true);
+  });
+});

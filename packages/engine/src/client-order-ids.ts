@@ -1,15 +1,33 @@
 /**
  * The client order ids an account used this trading day. Looked up once per
  * order, so it is on the hot path, and it grows all day (thousands of ids per
- * account), so a lookup is mostly a cache miss. Hence an open-addressing table
- * with linear probing: `tags` holds each slot's 30-bit FNV-1a hash + 1 (0 marks
- * an empty slot) and `indices` the position of its id in the insertion-ordered
- * list. A fresh id costs one probe sequence over adjacent tags (usually one
- * cache line of a compact array) and no string compare; the index and the
- * string are read only on a hash match, so a collision never rejects a fresh
- * id. `addIfAbsent` checks and adds in that one probe sequence, and
- * `removeLast` takes back the id just added, so an order that a later check
- * rejects leaves no trace.
+ * account), so a lookup in a hash table is mostly a cache miss.
+ *
+ * Most clients number their orders: a fixed prefix and a counter that only
+ * grows (`o1041`, `o1042`, …). Such a run is kept apart: the prefix of the
+ * first numbered id of the day, and the counter values of the ids of that
+ * prefix that arrived above every earlier one, in increasing order, in a
+ * typed array (no string is kept: the id is the prefix and the counter). An
+ * id of the run's form above the run's largest value cannot have been used,
+ * so it is accepted and recorded without touching any table (no hash, no
+ * miss); one at or below it is looked up by binary search. Every other id (another
+ * prefix, a counter that went back, leading zeros) goes to an open-addressing
+ * table with linear probing: `tags` holds each slot's 30-bit FNV-1a hash + 1
+ * (0 marks an empty slot) and `indices` the position of its id in the
+ * insertion-ordered list. A fresh id costs one probe sequence over adjacent
+ * tags and no string compare; the index and the string (kept in `tableIds`)
+ * are read only on a hash match, so a collision never rejects a fresh id. `addIfAbsent` checks
+ * and adds in one step, and `removeLast` takes back the id just added, so an
+ * order that a later check rejects leaves no trace.
+ *
+ * Invariant: every id of the run's form (prefix and canonical counter) in the
+ * set has a counter at most the run's largest value, and is either in the run
+ * or in the table, never both.
+ *
+ * Insertion order is kept as the position of each table id among all ids, so
+ * iteration can merge the two in the order the ids arrived. No array the set grows holds
+ * pointers, so growing the set all day gives the garbage collector nothing to
+ * copy.
  *
  * Iteration (for snapshots) is deterministic and unchanged from the earlier
  * hash-keyed map: by first insertion of each hash, then insertion within it
@@ -65,9 +83,63 @@ class Table {
   }
 }
 
+/** Longest counter a run id may carry: every value of up to 15 digits is an exact integer. */
+const runDigitsMax = 15;
+
+/**
+ * Where the counter of `id` starts: the index of its trailing decimal digits, or -1 when it has
+ * none, more than `runDigitsMax`, or a leading zero (then the digits are not the one canonical
+ * spelling of a number, and the id cannot be told apart from another by its value).
+ */
+function counterStart(id: string): number {
+  const length = id.length;
+  let at = length;
+  while (at > 0) {
+    const code = id.charCodeAt(at - 1);
+    if (code < 48 || code > 57) break;
+    at -= 1;
+  }
+  const digits = length - at;
+  if (digits === 0 || digits > runDigitsMax || (digits > 1 && id.charCodeAt(at) === 48)) return -1;
+  return at;
+}
+
+/** Whether the first `count` entries of the increasing `values` hold `value`. */
+function sortedHas(values: Float64Array, count: number, value: number): boolean {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((values[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < count && values[lo] === value;
+}
+
+/** A typed array of twice the length holding `from`'s entries. */
+function grown<T extends Float64Array | Int32Array>(from: T, make: (length: number) => T): T {
+  const to = make(from.length * 2);
+  to.set(from);
+  return to;
+}
+
+/** Entries of a new set's run array. */
+const initialRunSlots = 64;
+
 export class ClientOrderIdSet {
-  /** The table that takes new ids. */
+  /** The prefix of the run of numbered ids: that of the first numbered id added since the last clear, or null. */
+  private runPrefix: string | null = null;
+  /** Counter values of the ids in the run (the first `runCount`), strictly increasing. */
+  private runValues = new Float64Array(initialRunSlots);
+  private runCount = 0;
+  /** The largest counter in the run (its last), or -1 when it is empty. */
+  private runMax = -1;
+  /** Ids in the set: `runCount` plus the length of `tableIds`. */
+  private count = 0;
+  /** The table that takes new ids outside the run. */
   private table = new Table(Math.log2(initialSlotCount));
+  /** The ids outside the run, in insertion order; the table's `indices` point here. */
+  private readonly tableIds: string[] = [];
   /**
    * The table being replaced after a grow, or null. Its entries move into `table` a few
    * slots per add (incremental resizing), so no single order pays for rehashing a table
@@ -76,13 +148,40 @@ export class ClientOrderIdSet {
   private retiring: Table | null = null;
   /** Slots of `retiring` already moved. */
   private migrated = 0;
-  /** Ids in insertion order. */
-  private readonly ids: string[] = [];
-  /** Whether two ids ever shared a hash: only then does iteration need grouping by hash. */
-  private hashesShared = false;
+  /** For each id in `tableIds`, its position in insertion order (the ids in between are in the run). */
+  private tablePositions = new Int32Array(initialSlotCount / 2);
 
   get size(): number {
-    return this.ids.length;
+    return this.count;
+  }
+
+  /**
+   * The counter of `id` when it has the run's form, else -1: the run's prefix, then one to
+   * `runDigitsMax` digits without a leading zero. The prefix ends in a non-digit (or is
+   * empty), so this agrees with `counterStart`; it is one pass with no call, as it runs for
+   * every order.
+   */
+  private runValue(id: string): number {
+    const prefix = this.runPrefix;
+    if (prefix === null) return -1;
+    const start = prefix.length;
+    const length = id.length;
+    if (length <= start || length - start > runDigitsMax) return -1;
+    for (let at = 0; at < start; at += 1) if (id.charCodeAt(at) !== prefix.charCodeAt(at)) return -1;
+    if (length - start > 1 && id.charCodeAt(start) === 48) return -1;
+    let value = 0;
+    for (let at = start; at < length; at += 1) {
+      const code = id.charCodeAt(at);
+      if (code < 48 || code > 57) return -1;
+      value = value * 10 + (code - 48);
+    }
+    return value;
+  }
+
+  /** Whether the id added last is in the run (else it is the last of `tableIds`). */
+  private lastInRun(): boolean {
+    const tableCount = this.tableIds.length;
+    return this.count > 0 && (tableCount === 0 || this.tablePositions[tableCount - 1] !== this.count - 1);
   }
 
   /** The slot of `id` in `table`, or of the empty slot where it would go. */
@@ -92,10 +191,7 @@ export class ClientOrderIdSet {
     for (;;) {
       const entry = tags[at] as number;
       if (entry === 0) return at;
-      if (entry === tag) {
-        if (this.ids[table.indices[at] as number] === id) return at;
-        this.hashesShared = true;
-      }
+      if (entry === tag && this.tableIds[table.indices[at] as number] === id) return at;
       at = (at + 1) & table.mask;
     }
   }
@@ -105,9 +201,19 @@ export class ClientOrderIdSet {
     return retiring !== null && retiring.tags[this.probe(retiring, id, tag)] !== 0;
   }
 
-  has(id: string): boolean {
+  private tableHas(id: string): boolean {
+    if (this.tableIds.length === 0) return false;
     const tag = hash30(id) + 1;
     return this.table.tags[this.probe(this.table, id, tag)] !== 0 || this.holds(id, tag);
+  }
+
+  has(id: string): boolean {
+    const value = this.runValue(id);
+    if (value >= 0) {
+      if (value > this.runMax) return false;
+      if (sortedHas(this.runValues, this.runCount, value)) return true;
+    }
+    return this.tableHas(id);
   }
 
   /** Adds an id that is not in the set (callers check `has` first). */
@@ -115,29 +221,63 @@ export class ClientOrderIdSet {
     this.addIfAbsent(id);
   }
 
-  /** Adds `id` unless present; true when it was added. One probe sequence (two while a grow is under way). */
+  /** Adds `id` unless present; true when it was added. A fresh id of the run touches no table. */
   addIfAbsent(id: string): boolean {
-    // A grow starts before the add, never after it, so the id added last is always in `table`.
-    if (this.retiring === null && this.ids.length >= loadFactorMax * this.table.tags.length) this.startGrow();
+    if (this.runPrefix === null) {
+      const at = counterStart(id);
+      if (at >= 0) this.runPrefix = id.slice(0, at);
+    }
+    const value = this.runValue(id);
+    if (value >= 0) {
+      // Above every counter of the run's form in the set: unused by the invariant.
+      if (value > this.runMax) {
+        this.count += 1;
+        if (this.runCount === this.runValues.length) this.runValues = grown(this.runValues, (length) => new Float64Array(length));
+        this.runValues[this.runCount] = value;
+        this.runCount += 1;
+        this.runMax = value;
+        return true;
+      }
+      if (sortedHas(this.runValues, this.runCount, value)) return false;
+    }
+    return this.tableAddIfAbsent(id);
+  }
+
+  /** `addIfAbsent` in the table: one probe sequence (two while a grow is under way). */
+  private tableAddIfAbsent(id: string): boolean {
+    // A grow starts before a table add, never after it, so the id the table took last is always in `table`.
+    if (this.retiring === null && this.tableIds.length >= loadFactorMax * this.table.tags.length) this.startGrow();
     const table = this.table;
     const tag = hash30(id) + 1;
     const at = this.probe(table, id, tag);
     if (table.tags[at] !== 0 || this.holds(id, tag)) return false;
+    const tableCount = this.tableIds.length;
+    if (tableCount === this.tablePositions.length) this.tablePositions = grown(this.tablePositions, (length) => new Int32Array(length));
+    this.tablePositions[tableCount] = this.count;
+    this.count += 1;
     table.tags[at] = tag;
-    table.indices[at] = this.ids.length;
-    this.ids.push(id);
+    table.indices[at] = this.tableIds.length;
+    this.tableIds.push(id);
     if (this.retiring !== null) this.migrate();
     return true;
   }
 
   /**
-   * Removes `id`, which must be the id added last (so the others keep their indices). The
-   * entries after its slot move back where their probe sequences allow (backward-shift
-   * deletion), so no probe sequence ever crosses an empty slot and no tombstone is needed.
+   * Removes `id`, which must be the id added last (so the others keep their indices). In the
+   * table, the entries after its slot move back where their probe sequences allow
+   * (backward-shift deletion), so no probe sequence ever crosses an empty slot and no
+   * tombstone is needed.
    */
   removeLast(id: string): void {
-    const last = this.ids.length - 1;
-    if (last < 0 || this.ids[last] !== id) throw new RangeError("removeLast of an id that was not added last");
+    const last = this.count - 1;
+    if (this.lastInRun()) {
+      if (this.runValue(id) !== this.runMax) throw new RangeError("removeLast of an id that was not added last");
+      this.runCount -= 1;
+      this.runMax = this.runCount === 0 ? -1 : (this.runValues[this.runCount - 1] as number);
+      this.count = last;
+      return;
+    }
+    if (last < 0 || this.tableIds[this.tableIds.length - 1] !== id) throw new RangeError("removeLast of an id that was not added last");
     const { tags, indices, mask } = this.table;
     let hole = this.probe(this.table, id, hash30(id) + 1);
     for (let at = (hole + 1) & mask; tags[at] !== 0; at = (at + 1) & mask) {
@@ -150,7 +290,8 @@ export class ClientOrderIdSet {
       }
     }
     tags[hole] = 0;
-    this.ids.pop();
+    this.tableIds.pop();
+    this.count = last;
   }
 
   private startGrow(): void {
@@ -177,20 +318,50 @@ export class ClientOrderIdSet {
   }
 
   clear(): void {
+    this.runPrefix = null;
+    this.runValues = new Float64Array(initialRunSlots);
+    this.runCount = 0;
+    this.runMax = -1;
+    this.count = 0;
     this.table = new Table(Math.log2(initialSlotCount));
+    this.tableIds.length = 0;
     this.retiring = null;
     this.migrated = 0;
-    this.ids.length = 0;
-    this.hashesShared = false;
+    this.tablePositions = new Int32Array(initialSlotCount / 2);
+  }
+
+  /** Every id in insertion order. */
+  private inserted(): string[] {
+    const out: string[] = [];
+    const prefix = this.runPrefix ?? "";
+    let run = 0;
+    let table = 0;
+    for (let at = 0; at < this.size; at += 1) {
+      if (table < this.tableIds.length && this.tablePositions[table] === at) {
+        out.push(this.tableIds[table] as string);
+        table += 1;
+      } else {
+        out.push(prefix + String(this.runValues[run]));
+        run += 1;
+      }
+    }
+    return out;
   }
 
   *[Symbol.iterator](): IterableIterator<string> {
-    if (!this.hashesShared) {
-      yield* this.ids;
+    const ids = this.inserted();
+    // Only when two ids share a hash does iteration group by hash.
+    const hashes = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i += 1) hashes[i] = hash30(ids[i] as string);
+    hashes.sort();
+    let shared = false;
+    for (let i = 1; i < hashes.length && !shared; i += 1) shared = hashes[i] === hashes[i - 1];
+    if (!shared) {
+      yield* ids;
       return;
     }
     const byHash = new Map<number, string[]>();
-    for (const id of this.ids) {
+    for (const id of ids) {
       const key = hash30(id);
       const group = byHash.get(key);
       if (group === undefined) byHash.set(key, [id]);

@@ -67,3 +67,25 @@ describe("fill-or-kill with an iceberg ahead of an own order", () => {
     expect(events.filter((e) => e.type === "TradeExecuted")).toMatchObject([{ qtyLots: 1, makerAccountId: 2 }]);
   });
 });
+
+describe("order objects", () => {
+  it("gives a later order, placed on the object of a finished one, only its own fields", () => {
+    const engine = new Engine();
+    engine.apply(instrument());
+    engine.apply(account(1));
+    engine.apply(account(2));
+    engine.apply({ type: "DepositCash", tsUs: 0, accountId: 1, currency: "EUR", amountMinor: 100_000_000 });
+    engine.apply({ type: "DepositSecurities", tsUs: 0, accountId: 2, instrumentId: 1, qtyLots: 100 });
+    engine.apply(limit(2, "sell", 10_000, 5, { clientOrderId: "first" }));
+    const first = engine.orders.get(1);
+    engine.apply(market(1, "buy", 5));
+    expect(first?.status).toBe("done");
+    expect(engine.orders.size).toBe(0);
+    engine.apply(limit(1, "buy", 9_990, 3, { clientOrderId: "third", displayQtyLots: 1 }));
+    const third = engine.orders.get(3);
+    expect(third).toMatchObject({ id: 3, clientOrderId: "third", accountId: 1, side: "buy", price: 9_990, qty: 3, leaves: 3, filled: 0 });
+    expect(third).toMatchObject({ visible: 1, displayQty: 1, status: "active", reservedCash: 29_970, reservedLots: 0 });
+    expect(engine.instruments.get(1)?.book.levels("buy")).toEqual([{ price: 9_990, qty: 1, count: 1 }]);
+    expect(invariantViolations(engine)).toEqual([]);
+  });
+});

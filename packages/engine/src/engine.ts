@@ -45,6 +45,7 @@ import type {
 import { assert, unreachable } from "@tradestream/kernel";
 import { Account, type CashSlot, type PositionSlot } from "./account.ts";
 import { FastBook, type OrderBook } from "./book.ts";
+import { IdMap } from "./id-map.ts";
 import { Instrument } from "./instrument.ts";
 import {
   bpsMax,
@@ -79,6 +80,12 @@ export interface Session {
 
 const currencyPattern = /^[A-Z]{3}$/;
 
+/**
+ * Finished order objects kept for reuse: enough for the orders a burst of cancels and fills
+ * finishes between placements, few enough that a mass cancel does not pin memory.
+ */
+const finishedOrdersKept = 1_024;
+
 function inRange(value: number, min: number, max: number): boolean {
   return Number.isSafeInteger(value) && value >= min && value <= max;
 }
@@ -92,13 +99,19 @@ function cashFor(priceTicks: number, qtyLots: number, tickValueMinor: number, fe
   return notional + Math.floor((notional * feeBps) / 10_000);
 }
 
+/** An account's cash slot in an instrument's currency and its position slot in the instrument, where they exist. */
+interface OrderSlots {
+  readonly cash: CashSlot | undefined;
+  readonly position: PositionSlot | undefined;
+}
+
 function validText(value: string, charsMax: number): boolean {
   return value.length > 0 && value.length <= charsMax;
 }
 
 export class Engine {
-  readonly instruments = new Map<number, Instrument>();
-  readonly accounts = new Map<number, Account>();
+  readonly instruments = new IdMap<Instrument>();
+  readonly accounts = new IdMap<Account>();
   readonly killedFirms = new Set<number>();
   readonly sessions = new Map<number, Session>();
   /** Every open order (resting or pending stop), in acceptance order. */
@@ -123,7 +136,18 @@ export class Engine {
   commandCount = 0;
 
   private readonly bookFactory: (instrumentId: number) => OrderBook;
-  private out: EngineEvent[] = [];
+  /**
+   * Objects of finished orders, reused for new ones (at most `finishedOrdersKept`): a new order
+   * then costs no allocation, and resting orders stop churning through the young generation. An
+   * order finishes once no book, stop list or `orders` holds it, and an object is taken again only
+   * when a PlaceOrder makes its order, before anything of that command finishes. So code that still
+   * reads a finished order in the command that finished it sees its final state, and an `Order`
+   * read from `orders` stays valid until its order has finished and a later order has been placed.
+   */
+  private readonly finishedOrders: Order[] = [];
+  /** The events of the command being applied: the first `outCount` entries. */
+  private out: Array<EngineEvent | undefined> = [];
+  private outCount = 0;
   private tsUs = 0;
   private readonly touchedLevels: Level[] = [];
   private readonly touchedCash: CashSlot[] = [];
@@ -163,7 +187,11 @@ export class Engine {
 
   /** Applies one command and returns the events it caused, in order. */
   apply(command: Command): EngineEvent[] {
-    this.out = [];
+    // Sized for the usual command (an order accepted and resting, or a cancel: three events), so that
+    // it allocates just that instead of the 17 slots the first `push` to an empty array takes. Filled
+    // with `undefined`, not holes: a holey array is slower to fill and to grow (measured).
+    this.out = [undefined, undefined, undefined];
+    this.outCount = 0;
     this.tsUs = command.tsUs;
     this.commandCount += 1;
     switch (command.type) {
@@ -222,10 +250,18 @@ export class Engine {
         unreachable(command, "command");
     }
     this.flushTouched();
-    return this.out;
+    const out = this.out;
+    if (out.length !== this.outCount) out.length = this.outCount;
+    // Every entry is an event now: `emit` set the first `outCount` (appending past the end extends the array).
+    return out as EngineEvent[];
   }
 
   // ── Events ──────────────────────────────────────────────────────────────
+
+  private emit(event: EngineEvent): void {
+    this.out[this.outCount] = event;
+    this.outCount += 1;
+  }
 
   private nextSeq(): number {
     this.eventSeq += 1;
@@ -233,7 +269,7 @@ export class Engine {
   }
 
   private reject(command: CommandType, reason: RejectCode, ids: { accountId?: number; clientOrderId?: string; orderId?: number }): void {
-    this.out.push({
+    this.emit({
       type: "CommandRejected",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
@@ -272,7 +308,7 @@ export class Engine {
   private flushTouched(): void {
     for (let i = 0; i < this.touchedCashCount; i += 1) {
       const slot = this.touchedCash[i] as CashSlot;
-      this.out.push({
+      this.emit({
         type: "BalanceChanged",
         seq: this.nextSeq(),
         tsUs: this.tsUs,
@@ -285,7 +321,7 @@ export class Engine {
     }
     for (let i = 0; i < this.touchedPositionCount; i += 1) {
       const slot = this.touchedPositions[i] as PositionSlot;
-      this.out.push({
+      this.emit({
         type: "PositionChanged",
         seq: this.nextSeq(),
         tsUs: this.tsUs,
@@ -301,8 +337,8 @@ export class Engine {
       // A level emptied and then re-created at the same price in one command (a replace re-queuing the
       // level's only order) is two Level objects for one price. Only the live one is reported (it was
       // touched when the order was inserted), so each price gets one event carrying its final state.
-      if (level.count === 0 && (this.instruments.get(level.instrumentId)?.book.levelAt(level.side, level.price).count ?? 0) > 0) continue;
-      this.out.push({
+      if (level.count === 0 && this.liveTwinTouched(level)) continue;
+      this.emit({
         type: "BookLevelChanged",
         seq: this.nextSeq(),
         tsUs: this.tsUs,
@@ -317,6 +353,20 @@ export class Engine {
     this.touchedCashCount = 0;
     this.touchedPositionCount = 0;
     this.touchedLevelCount = 0;
+  }
+
+  /**
+   * Whether a live level at the price of the emptied `level` was touched in this command. Every
+   * level the book creates is touched when its first order is inserted, so a live level at that
+   * price, which can only have been created after `level` emptied, is among the touched ones:
+   * this answers what a look-up in the book would, from the few levels at hand.
+   */
+  private liveTwinTouched(level: Level): boolean {
+    for (let i = 0; i < this.touchedLevelCount; i += 1) {
+      const other = this.touchedLevels[i] as Level;
+      if (other.count > 0 && other.price === level.price && other.side === level.side && other.instrumentId === level.instrumentId) return true;
+    }
+    return false;
   }
 
   // ── Reservations ────────────────────────────────────────────────────────
@@ -408,7 +458,7 @@ export class Engine {
    * duplicate check (rate, open orders, stops, funds, post-only), in that order; null admits it.
    * The rate window counts the order even when a later check rejects it.
    */
-  private admissionError(c: PlaceOrder, instrument: Instrument, account: Account, price: number): RejectCode | null {
+  private admissionError(c: PlaceOrder, instrument: Instrument, account: Account, price: number, slots: OrderSlots): RejectCode | null {
     if (c.tsUs - account.rateWindowStartUs >= rateWindowUs) {
       account.rateWindowStartUs = c.tsUs;
       account.rateCount = 0;
@@ -420,11 +470,11 @@ export class Engine {
     if (isStop && instrument.stops.length >= stopOrdersPerInstrumentMax) return "open_orders_limit";
     // Funds are checked before any slot is created, so a rejected order leaves no trace in the state.
     if (c.side === "buy") {
-      const cash = account.cash.get(instrument.currency);
+      const cash = slots.cash;
       const need = cashFor(price, c.qtyLots, instrument.tickValueMinor, Math.max(instrument.makerFeeBps, instrument.takerFeeBps));
       if (cash === undefined || cash.balance - cash.reserved < need) return "insufficient_funds";
     } else {
-      const position = account.positions.get(instrument.id);
+      const position = slots.position;
       if (position === undefined || position.position - position.reserved < c.qtyLots) return "insufficient_position";
     }
     if (c.postOnly && this.crossesBook(instrument, c.side === "buy", price)) return "post_only_would_cross";
@@ -433,11 +483,13 @@ export class Engine {
 
   private placeOrder(c: PlaceOrder): void {
     // The command itself carries the ids a rejection reports: nothing is allocated for them.
-    const instrument = this.instruments.get(c.instrumentId);
+    const instrument = this.instruments.find(c.instrumentId);
     if (instrument === undefined) return this.reject("PlaceOrder", "unknown_instrument", c);
-    const account = this.accounts.get(c.accountId);
+    const account = this.accounts.find(c.accountId);
     if (account === undefined) return this.reject("PlaceOrder", "unknown_account", c);
-    if (account.killed || this.killedFirms.has(account.firmId)) return this.reject("PlaceOrder", "kill_switch_active", c);
+    if (account.killed || (this.killedFirms.size !== 0 && this.killedFirms.has(account.firmId))) {
+      return this.reject("PlaceOrder", "kill_switch_active", c);
+    }
     if (instrument.state !== "open") {
       return this.reject("PlaceOrder", instrument.state === "halted" ? "instrument_halted" : "instrument_closed", c);
     }
@@ -450,51 +502,42 @@ export class Engine {
     }
     // Checked and added in one probe of the set; a later rejection takes the id back out.
     if (!account.clientOrderIds.addIfAbsent(c.clientOrderId)) return this.reject("PlaceOrder", "duplicate_client_order_id", c);
-    const admissionError = this.admissionError(c, instrument, account, price);
+    // Each slot is looked up once: the funds check reads it, the order keeps it (created only once admitted).
+    const slots: OrderSlots = { cash: account.cash.get(instrument.currency), position: account.positions.get(instrument.id) };
+    const admissionError = this.admissionError(c, instrument, account, price, slots);
     if (admissionError !== null) {
       account.clientOrderIds.removeLast(c.clientOrderId);
       return this.reject("PlaceOrder", admissionError, c);
     }
-    const order = new Order(
-      this.nextOrderId,
-      c.accountId,
-      c.instrumentId,
-      c.clientOrderId,
-      c.side,
-      c.orderType,
-      c.tif,
-      price,
-      c.stopPriceTicks,
-      c.qtyLots,
-      c.qtyLots,
-      c.displayQtyLots,
-      c.postOnly,
-      c.sessionId,
-      instrument.makerFeeBps,
-      instrument.takerFeeBps,
-      account.cashSlot(instrument.currency),
-      account.positionSlot(instrument.id),
-    );
+    const cash = slots.cash ?? account.cashSlot(instrument.currency);
+    const position = slots.position ?? account.positionSlot(instrument.id);
+    const id = this.nextOrderId;
+    const { makerFeeBps, takerFeeBps } = instrument;
+    const finished = this.finishedOrders.pop();
+    const order = finished === undefined
+      ? new Order().open(id, c.accountId, c.instrumentId, c.clientOrderId, c.side, c.orderType, c.tif, price, c.stopPriceTicks, c.qtyLots, c.qtyLots, c.displayQtyLots, c.postOnly, c.sessionId, makerFeeBps, takerFeeBps, cash, position)
+      : finished.open(id, c.accountId, c.instrumentId, c.clientOrderId, c.side, c.orderType, c.tif, price, c.stopPriceTicks, c.qtyLots, c.qtyLots, c.displayQtyLots, c.postOnly, c.sessionId, makerFeeBps, takerFeeBps, cash, position);
 
     this.nextOrderId += 1;
     account.openOrders += 1;
     this.orders.set(order.id, order);
     this.reserve(order, instrument, "reserve");
-    this.out.push({
+    this.emit({
       type: "OrderAccepted",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
+      // The order was built from these command fields (its constructor asserts side, type and time in force).
       orderId: order.id,
-      accountId: order.accountId,
-      instrumentId: order.instrumentId,
-      clientOrderId: order.clientOrderId,
-      side: order.side,
-      orderType: order.orderType,
-      tif: order.tif,
+      accountId: c.accountId,
+      instrumentId: c.instrumentId,
+      clientOrderId: c.clientOrderId,
+      side: c.side,
+      orderType: c.orderType,
+      tif: c.tif,
       priceTicks: c.priceTicks,
       stopPriceTicks: c.stopPriceTicks,
-      qtyLots: order.qty,
-      displayQtyLots: order.displayQty,
+      qtyLots: c.qtyLots,
+      displayQtyLots: c.displayQtyLots,
       postOnly: order.postOnly,
     });
     if (c.orderType === "stop" || c.orderType === "stop_limit") {
@@ -533,7 +576,7 @@ export class Engine {
    * fill), so a FOK that passes cannot be stopped half-filled and one that would fill is never refused.
    */
   private fillableInFull(order: Order, instrument: Instrument): boolean {
-    const stpMode = this.accounts.get(order.accountId)?.stpMode ?? "none";
+    const stpMode = this.accounts.find(order.accountId)?.stpMode ?? "none";
     const book = instrument.book;
     let needed = order.leaves;
     let anchorTicks: number | undefined;
@@ -578,7 +621,7 @@ export class Engine {
       if (maker === null) return;
       if (order.isBuy ? maker.price > order.price : maker.price < order.price) return;
       if (maker.accountId === order.accountId) {
-        const mode = this.accounts.get(order.accountId)?.stpMode ?? "none";
+        const mode = this.accounts.find(order.accountId)?.stpMode ?? "none";
         if (mode !== "none") {
           if (!this.preventSelfTrade(order, maker, instrument)) return;
           continue;
@@ -633,7 +676,7 @@ export class Engine {
       instrument.book.changeVisible(order, order.leaves - order.visible);
     }
     this.reserve(order, instrument, "release");
-    this.out.push({
+    this.emit({
       type: "OrderCancelled",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
@@ -677,7 +720,7 @@ export class Engine {
     this.touchPosition(seller.position, "trade");
     instrument.lastPriceTicks = price;
 
-    this.out.push({
+    this.emit({
       type: "TradeExecuted",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
@@ -718,6 +761,7 @@ export class Engine {
     const account = order.cash.account;
     assert(account !== null, "order of an unknown account");
     account.openOrders -= 1;
+    if (this.finishedOrders.length < finishedOrdersKept) this.finishedOrders.push(order);
   }
 
   /** Cancels everything an open order has left, wherever it is (book, stop list, or being matched). */
@@ -732,7 +776,7 @@ export class Engine {
     }
     order.leaves = 0;
     this.reserve(order, instrument, "release");
-    this.out.push({
+    this.emit({
       type: "OrderCancelled",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
@@ -748,7 +792,7 @@ export class Engine {
 
   private haltForCircuitBreaker(instrument: Instrument): void {
     instrument.state = "halted";
-    this.out.push({
+    this.emit({
       type: "TradingStateChanged",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
@@ -760,8 +804,12 @@ export class Engine {
 
   /** Triggers pending stops by last trade price; stops triggered by the same price go in acceptance order. */
   private triggerStops(instrument: Instrument): void {
-    // The common case, no stop waiting, must cost nothing: this runs after every order.
-    if (instrument.stops.length === 0) return;
+    // The common case, no stop waiting, must cost nothing: this runs after every order. The work
+    // is in another method because a function with a closure allocates its context on entry.
+    if (instrument.stops.length !== 0) this.triggerPendingStops(instrument);
+  }
+
+  private triggerPendingStops(instrument: Instrument): void {
     // Each stop is queued with the last price that triggered it: OrderTriggered reports that price,
     // not the price reached after earlier stops of the same batch traded (which may not satisfy it).
     const queue: Array<{ readonly stop: Order; readonly lastPriceTicks: number }> = [];
@@ -786,7 +834,7 @@ export class Engine {
       }
       const stop = next.stop;
       stop.status = "active";
-      this.out.push({
+      this.emit({
         type: "OrderTriggered",
         seq: this.nextSeq(),
         tsUs: this.tsUs,
@@ -811,7 +859,7 @@ export class Engine {
   }
 
   private instrumentOf(order: Order): Instrument {
-    const instrument = this.instruments.get(order.instrumentId);
+    const instrument = this.instruments.find(order.instrumentId);
     assert(instrument !== undefined, "order of an unknown instrument");
     return instrument;
   }
@@ -873,7 +921,7 @@ export class Engine {
       order.visible = 0;
     }
     this.reserve(order, instrument, keepPriority ? "release" : "reserve");
-    this.out.push({
+    this.emit({
       type: "OrderReplaced",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
@@ -919,7 +967,7 @@ export class Engine {
     }
     if (!this.accounts.has(c.accountId)) return this.reject("OpenSession", "unknown_account", ids);
     this.sessions.set(c.sessionId, { sessionId: c.sessionId, accountId: c.accountId, cancelOnDisconnect: c.cancelOnDisconnect });
-    this.out.push({
+    this.emit({
       type: "SessionOpened",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
@@ -938,7 +986,7 @@ export class Engine {
     if (session.cancelOnDisconnect) {
       this.cancelWhere("session_disconnect", (order) => order.sessionId === c.sessionId && order.accountId === session.accountId);
     }
-    this.out.push({ type: "SessionClosed", seq: this.nextSeq(), tsUs: this.tsUs, sessionId: c.sessionId });
+    this.emit({ type: "SessionClosed", seq: this.nextSeq(), tsUs: this.tsUs, sessionId: c.sessionId });
   }
 
   // ── Reference data ──────────────────────────────────────────────────────
@@ -994,7 +1042,7 @@ export class Engine {
       takerFeeBps: c.takerFeeBps,
     };
     this.instruments.set(c.instrumentId, new Instrument(spec, this.bookFactory(c.instrumentId)));
-    this.out.push({ type: "InstrumentCreated", seq: this.nextSeq(), tsUs: this.tsUs, ...spec });
+    this.emit({ type: "InstrumentCreated", seq: this.nextSeq(), tsUs: this.tsUs, ...spec });
   }
 
   private updateInstrument(c: UpdateInstrument): void {
@@ -1007,7 +1055,7 @@ export class Engine {
     instrument.maxOrderNotionalMinor = c.maxOrderNotionalMinor;
     instrument.makerFeeBps = c.makerFeeBps;
     instrument.takerFeeBps = c.takerFeeBps;
-    this.out.push({
+    this.emit({
       type: "InstrumentUpdated",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
@@ -1026,14 +1074,14 @@ export class Engine {
     if (instrument === undefined) return this.reject("SetReferencePrice", "unknown_instrument", {});
     if (!inRange(c.priceTicks, 1, priceTicksMax)) return this.reject("SetReferencePrice", "invalid_price", {});
     instrument.referencePriceTicks = c.priceTicks;
-    this.out.push({ type: "ReferencePriceSet", seq: this.nextSeq(), tsUs: this.tsUs, instrumentId: c.instrumentId, priceTicks: c.priceTicks });
+    this.emit({ type: "ReferencePriceSet", seq: this.nextSeq(), tsUs: this.tsUs, instrumentId: c.instrumentId, priceTicks: c.priceTicks });
   }
 
   private setTradingState(c: SetTradingState): void {
     const instrument = this.instruments.get(c.instrumentId);
     if (instrument === undefined) return this.reject("SetTradingState", "unknown_instrument", {});
     instrument.state = c.state;
-    this.out.push({ type: "TradingStateChanged", seq: this.nextSeq(), tsUs: this.tsUs, instrumentId: c.instrumentId, state: c.state, reason: "operator" });
+    this.emit({ type: "TradingStateChanged", seq: this.nextSeq(), tsUs: this.tsUs, instrumentId: c.instrumentId, state: c.state, reason: "operator" });
     // Stops that the last price already crossed fire as soon as trading resumes.
     if (c.state === "open") this.triggerStops(instrument);
   }
@@ -1050,7 +1098,7 @@ export class Engine {
     if (!valid) return this.reject("CreateAccount", "invalid_account", ids);
     if (this.accounts.has(c.accountId)) return this.reject("CreateAccount", "account_exists", ids);
     this.accounts.set(c.accountId, new Account(c.accountId, c.firmId, c.stpMode, c.openOrdersMax, c.ordersPerSecondMax));
-    this.out.push({
+    this.emit({
       type: "AccountCreated",
       seq: this.nextSeq(),
       tsUs: this.tsUs,
@@ -1133,7 +1181,7 @@ export class Engine {
       if (c.active) this.killedFirms.add(c.id);
       else this.killedFirms.delete(c.id);
     }
-    this.out.push({ type: "KillSwitchSet", seq: this.nextSeq(), tsUs: this.tsUs, scope: c.scope, id: c.id, active: c.active });
+    this.emit({ type: "KillSwitchSet", seq: this.nextSeq(), tsUs: this.tsUs, scope: c.scope, id: c.id, active: c.active });
     if (c.active) {
       this.cancelWhere("kill_switch", (order) =>
         c.scope === "account" ? order.accountId === c.id : this.accounts.get(order.accountId)?.firmId === c.id,
@@ -1150,7 +1198,7 @@ export class Engine {
       if (order.status === "pending_stop") instrument.stops.splice(instrument.stops.indexOf(order), 1);
       order.leaves = 0;
       this.reserve(order, instrument, "release");
-      this.out.push({
+      this.emit({
         type: "OrderExpired",
         seq: this.nextSeq(),
         tsUs: this.tsUs,
@@ -1163,7 +1211,7 @@ export class Engine {
     }
     for (const account of this.accounts.values()) account.clientOrderIds.clear();
     for (const [key, tsUs] of this.paymentsApplied) if (this.tsUs - tsUs > paymentRetentionUs) this.paymentsApplied.delete(key);
-    this.out.push({ type: "DayEnded", seq: this.nextSeq(), tsUs: this.tsUs });
+    this.emit({ type: "DayEnded", seq: this.nextSeq(), tsUs: this.tsUs });
   }
 }
 

@@ -16,7 +16,7 @@ const cash = new CashSlot(1, "EUR");
 const position = new PositionSlot(1, 1);
 
 function newOrder(id: number, side: Side, price: number, visible: number, priority: number): Order {
-  const order = new Order(id, 1, 1, `c${id}`, side, "limit", "GTC", price, 0, 100, 100, 0, false, 0, 0, 0, cash, position);
+  const order = new Order().open(id, 1, 1, `c${id}`, side, "limit", "GTC", price, 0, 100, 100, 0, false, 0, 0, 0, cash, position);
   order.visible = visible;
   order.priority = priority;
   return order;

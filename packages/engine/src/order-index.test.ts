@@ -6,7 +6,7 @@ import { OrderIndex } from "./order-index.ts";
 
 const cash = new CashSlot(1, "EUR");
 const position = new PositionSlot(1, 1);
-const order = (id: number): Order => new Order(id, 1, 1, `c${id}`, "buy", "limit", "GTC", 100, 0, 1, 1, 0, false, 0, 0, 0, cash, position);
+const order = (id: number): Order => new Order().open(id, 1, 1, `c${id}`, "buy", "limit", "GTC", 100, 0, 1, 1, 0, false, 0, 0, 0, cash, position);
 
 describe("order index", () => {
   it("agrees with a Map under increasing adds, removals and lookups, including iteration order (property)", () => {

@@ -88,37 +88,48 @@ function packFees(makerFeeBps: number, takerFeeBps: number): number {
 }
 
 export class Order {
-  // Fields are declared (not initialised) and assigned once, in this order, by the
-  // constructor: every order gets the same hidden class and no field is written twice.
-  declare readonly id: number;
-  declare readonly clientOrderId: string;
+  // Fields are declared (not initialised) and assigned once, in this order, by `open` (so an
+  // order is made as `new Order().open(…)`): every order gets the same hidden class and no
+  // field is written twice. An engine reuses the
+  // object of a finished order for a later one (see `open`), so the fields the order keeps
+  // for its life are writable here, but nothing changes them while the order is open.
+  // The fields a cancel, an insert and a fill touch come first, so that they share as few
+  // cache lines as possible: in a deep book the order a command names is usually cold.
   /** Side, order type, time in force and post-only, packed (see `packKind`). */
-  declare readonly kind: number;
+  declare kind: number;
   /** The price the order matches at or better: the limit, or the protection price of market/stop orders. */
   declare price: number;
-  declare readonly stopPrice: number;
-  /** Total quantity (replace may change it). */
-  declare qty: number;
   /** Open quantity: qty − filled − cancelled. */
   declare leaves: number;
-  declare readonly displayQty: number;
-  declare readonly sessionId: number;
-  /** Maker and taker fee in basis points, packed (see `makerFeeBps`, `takerFeeBps`). */
-  declare readonly fees: number;
-  declare readonly cash: CashSlot;
-  declare readonly position: PositionSlot;
-  declare filled: number;
   /** Displayed quantity currently in the book (≤ leaves). */
   declare visible: number;
-  declare priority: number;
-  /** Cash reserved by a buy order, or lots reserved by a sell order (see `reservedCash`, `reservedLots`). */
-  declare reserved: number;
-  declare status: OrderStatus;
   declare level: Level | null;
   declare prev: Order | null;
   declare next: Order | null;
+  declare cash: CashSlot;
+  declare position: PositionSlot;
+  declare status: OrderStatus;
+  /** Cash reserved by a buy order, or lots reserved by a sell order (see `reservedCash`, `reservedLots`). */
+  declare reserved: number;
+  /** Maker and taker fee in basis points, packed (see `makerFeeBps`, `takerFeeBps`). */
+  declare fees: number;
+  declare id: number;
+  declare filled: number;
+  declare displayQty: number;
+  /** Total quantity (replace may change it). */
+  declare qty: number;
+  declare priority: number;
+  declare clientOrderId: string;
+  declare stopPrice: number;
+  declare sessionId: number;
 
-  constructor(
+  /**
+   * Makes this object the open order described by the arguments: on a new object, and
+   * on the object of an order that has finished and that nothing refers to any more
+   * (the engine does so), so that a new order
+   * costs no allocation and resting orders do not churn through the young generation.
+   */
+  open(
     id: number,
     accountId: number,
     instrumentId: number,
@@ -137,29 +148,30 @@ export class Order {
     takerFeeBps: number,
     cash: CashSlot,
     position: PositionSlot,
-  ) {
+  ): this {
     assert(cash.accountId === accountId && position.accountId === accountId, "order slots belong to another account");
     assert(position.instrumentId === instrumentId, "order position slot belongs to another instrument");
-    this.id = id;
-    this.clientOrderId = clientOrderId;
     this.kind = packKind(side, orderType, tif, postOnly);
     this.price = price;
-    this.stopPrice = stopPrice;
-    this.qty = qty;
     this.leaves = leaves;
-    this.displayQty = displayQty;
-    this.sessionId = sessionId;
-    this.fees = packFees(makerFeeBps, takerFeeBps);
-    this.cash = cash;
-    this.position = position;
-    this.filled = 0;
     this.visible = 0;
-    this.priority = 0;
-    this.reserved = 0;
-    this.status = "active";
     this.level = null;
     this.prev = null;
     this.next = null;
+    this.cash = cash;
+    this.position = position;
+    this.status = "active";
+    this.reserved = 0;
+    this.fees = packFees(makerFeeBps, takerFeeBps);
+    this.id = id;
+    this.filled = 0;
+    this.displayQty = displayQty;
+    this.qty = qty;
+    this.priority = 0;
+    this.clientOrderId = clientOrderId;
+    this.stopPrice = stopPrice;
+    this.sessionId = sessionId;
+    return this;
   }
 
   get accountId(): number {

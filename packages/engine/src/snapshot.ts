@@ -187,7 +187,7 @@ export function restoreEngine(bytes: Uint8Array, options: EngineOptions = {}): E
     const account = engine.accounts.get(accountId);
     const spec = snapshot.instruments.find((i) => i.spec.instrumentId === instrumentId)?.spec;
     assert(account !== undefined && spec !== undefined, `snapshot order ${id} names an unknown account or instrument`);
-    const order = new Order(id, accountId, instrumentId, clientOrderId, side, orderType, tif, price, stopPrice, qty, leaves, displayQty, postOnly, sessionId, makerFeeBps, takerFeeBps, account.cashSlot(spec.currency), account.positionSlot(instrumentId));
+    const order = new Order().open(id, accountId, instrumentId, clientOrderId, side, orderType, tif, price, stopPrice, qty, leaves, displayQty, postOnly, sessionId, makerFeeBps, takerFeeBps, account.cashSlot(spec.currency), account.positionSlot(instrumentId));
     order.filled = filled;
     order.visible = visible;
     order.priority = priority;
