@@ -86,6 +86,9 @@ export class NatsFeed implements Feed {
           for await (const message of subscription) this.deliver(sink, message.data);
         })(),
       );
+      // A round trip to the server: once it answers, it has the subscription, so whatever is
+      // published after start() resolves reaches this feed (core NATS keeps nothing for later).
+      await nc.flush();
     } else {
       const jsm = await jetstreamManager(nc);
       await jsm.streams.info(stream).catch(() => jsm.streams.add({ name: stream, subjects: [this.options.subject] }));
