@@ -104,7 +104,11 @@ function TradeScreen(): ReactElement {
 function Shell(props: { config: DashboardConfig; session: Session; user: User; onSignOut: () => void }): ReactElement {
   const { config, session, user } = props;
   const store = useMemo(() => new Store(config.refreshRate), [config.refreshRate]);
-  const feed = useMemo(() => new LiveFeed(wsUrl(config.apiUrl, location), store, () => session.freshToken()), [config.apiUrl, store, session]);
+  const feed = useMemo(() => new LiveFeed(wsUrl(config.apiUrl, location), store, async (renew) => {
+        // A refused refresh ends the session (the sign-in dialog appears) and leaves no token.
+        if (renew) await session.refresh();
+        return session.freshToken();
+      }), [config.apiUrl, store, session]);
   const [symbol, setSymbol] = useState<string>(() => sessionStorage.getItem(symbolKey) ?? "");
   const [draft, setDraftState] = useState<TicketDraft>(savedDraft);
   const [view, setView] = useState<View>("trade");

@@ -48,6 +48,39 @@ describe("live feed", () => {
     expect(store.connection).toBe("offline");
   });
 
+  it("asks for a renewed token after the server refused the token or revoked the connection's credentials", async () => {
+    vi.useFakeTimers();
+    vi.stubGlobal("WebSocket", FakeSocket);
+    const asked: boolean[] = [];
+    const feed = new LiveFeed("ws://platform/ws", new Store(500), (renew) => {
+      asked.push(renew);
+      return Promise.resolve("token");
+    });
+    feed.subscribe({ channel: "orders" });
+    feed.start();
+    const connectAndSignIn = async (index: number): Promise<FakeSocket> => {
+      vi.advanceTimersByTime(10_000);
+      const socket = FakeSocket.all[index];
+      if (socket === undefined) throw new Error(`no socket ${String(index)}`);
+      socket.open();
+      await flush();
+      return socket;
+    };
+    const first = await connectAndSignIn(0);
+    first.receive({ type: "authenticated" });
+    // Credentials revoked (logout elsewhere, user disabled): the server closes with 4401.
+    first.close(4401);
+    const second = await connectAndSignIn(1);
+    // The renewed token is refused too, as an error on the auth message.
+    second.receive({ type: "error", id: "auth", error: { code: "token_invalid" } });
+    await connectAndSignIn(2);
+    // A drop for any other reason signs in with the token at hand.
+    FakeSocket.all[2]?.close(1006);
+    await connectAndSignIn(3);
+    expect(asked).toEqual([false, true, true, false]);
+    feed.stop();
+  });
+
   it("asks for a fresh book snapshot when a delta is missing", async () => {
     vi.stubGlobal("WebSocket", FakeSocket);
     const store = new Store(500);

@@ -5,12 +5,19 @@
  * reconnects with capped, jittered back-off and sends every subscription again
  * (public ones at once, private ones after the server confirms the sign-in);
  * when a book loses a message the store asks for a fresh snapshot; when nothing
- * arrives for two heartbeats the connection is presumed dead and replaced.
+ * arrives for two heartbeats the connection is presumed dead and replaced. When
+ * the server refuses the token or ends the connection because the credentials
+ * were revoked (close code 4401), the next sign-in on the socket asks for a renewed
+ * token: a refresh, which ends the session in the app (and brings up the
+ * sign-in dialog) when the server refuses it too, instead of reconnecting with
+ * the dead token forever.
  */
 import type { ConnectionState, Store } from "./store.ts";
 
 export const reconnectDelayMsMin = 250;
 export const reconnectDelayMsMax = 10_000;
+/** The close code the server uses when a connection's credentials were revoked. */
+export const credentialsRevokedCloseCode = 4401;
 /** Silence after which a connection is presumed dead (two server heartbeats). */
 const silenceMsMax = 32_000;
 
@@ -38,13 +45,16 @@ export class LiveFeed {
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private lastMessageMs = 0;
   private nextId = 1;
+  /** The server refused the last token: the next sign-in asks for a renewed one. */
+  private renewToken = false;
   /** Reconnections so far (shown with the connection state). */
   reconnects = 0;
 
+  /** `token(renew)`: the access token to sign in with; with `renew`, a new one (a refresh), or null when the session has ended. */
   constructor(
     private readonly url: string,
     private readonly store: Store,
-    private readonly token: () => Promise<string | null>,
+    private readonly token: (renew: boolean) => Promise<string | null>,
   ) {
     store.onGap = (symbol) => {
       const book = [...this.subscriptions.values()].find((item) => item.channel === "book" && item.symbol === symbol);
@@ -129,13 +139,15 @@ export class LiveFeed {
         return;
       }
       if (message.type === "error" && (message.error as { code?: string } | undefined)?.code?.startsWith("token_") === true) {
-        // The token expired between the refresh and the auth message: start over with a fresh one.
+        // Expired between the refresh and the auth message, or its session ended: start over with a renewed one.
+        this.renewToken = true;
         socket.close(4002, "token");
         return;
       }
       this.store.apply(message);
     };
-    socket.onclose = () => {
+    socket.onclose = (event?: CloseEvent) => {
+      if (event?.code === credentialsRevokedCloseCode) this.renewToken = true;
       if (this.socket === socket) this.socket = null;
       this.authenticated = false;
       if (!this.stopped) this.scheduleReconnect();
@@ -144,7 +156,9 @@ export class LiveFeed {
   }
 
   private async authenticate(socket: WebSocket): Promise<void> {
-    const token = await this.token();
+    const renew = this.renewToken;
+    this.renewToken = false;
+    const token = await this.token(renew);
     if (socket.readyState !== WebSocket.OPEN) return;
     if (token === null) {
       this.setState("live");

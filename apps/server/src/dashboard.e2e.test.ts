@@ -7,7 +7,9 @@
  * fill, their positions and P&L change; an admin halts the instrument, the
  * traders' dashboards show the halt and the ticket refuses. A trader with two
  * accounts picks one in the top bar: the ticket, blotter and live channels
- * follow it, and the choice survives a reload.
+ * follow it, and the choice survives a reload. When a session ends under a
+ * trader (an administrator disables and re-enables the user), the app asks for
+ * the password again over the screen and the half-filled ticket survives.
  *
  * The dashboard is built first when its dist is missing or stale. Without
  * /usr/bin/chromium the test is skipped with the reason printed, except with
@@ -244,5 +246,38 @@ describe.skipIf(!available)("trader dashboard in Chromium", () => {
     await poll(() => page.getByLabel("Trading account").inputValue()).toBe("1003");
     await poll(() => openOrderRows(page).count()).toBe(1);
     expect(problems).toEqual([]);
+  });
+
+  it("asks for the password again over the app when the session ends, and keeps the half-filled ticket", async () => {
+    const { userId } = await platform.auth.createUser({ username: "expiry1", displayName: "Session Expiry", groups: ["authorized-traders"], accountIds: [1003], password: demoPassword, totpSecret: demoTotpSecret("expiry1") });
+    const page = await openPage();
+    await signIn(page, "expiry1");
+    await page.getByRole("button", { name: "SIE", exact: true }).click();
+    await page.getByLabel(/Limit price/).fill("177.40");
+    await page.getByLabel(/^Quantity/).fill("7");
+
+    // An administrator disables the user, which ends every session at once, and enables it again.
+    await platform.auth.updateUser(userId, { disabled: true }, "admin1");
+    await platform.auth.updateUser(userId, { disabled: false }, "admin1");
+    // The live connection is closed (4401); reconnecting needs a refresh, which is refused: the app asks in place.
+    const dialog = page.getByRole("dialog", { name: "Sign in again" });
+    await dialog.waitFor({ timeout: 15_000 });
+    await dialog.getByText("Your session has expired").waitFor();
+    await shoot(page, "session-expired");
+    await dialog.getByLabel("Password").fill(demoPassword);
+    await dialog.getByRole("button", { name: "Continue" }).click();
+    // The sign-in a minute ago used this step's code, and a code is accepted once: take the next step's.
+    await dialog.getByLabel(/One-time code/).fill(generateTotp(demoTotpSecret("expiry1"), Date.now() + 30_000));
+    await dialog.getByRole("button", { name: "Verify code" }).click();
+    await dialog.waitFor({ state: "detached", timeout: 15_000 });
+    await page.locator(".connection[data-state=live]").waitFor({ timeout: 15_000 });
+
+    // Nothing typed was lost, and the ticket works with the new session.
+    expect(await page.getByLabel(/Limit price/).inputValue()).toBe("177.40");
+    expect(await page.getByLabel(/^Quantity/).inputValue()).toBe("7");
+    await page.getByLabel(/^Quantity/).press("Enter");
+    await poll(() => page.getByTestId("ticket-outcome").textContent()).toMatch(/Order \d+ new/);
+    // The browser reports the refused calls (401) on its console; nothing else may appear there.
+    expect(problems.filter((problem) => !/status of 401/.test(problem))).toEqual([]);
   });
 });
