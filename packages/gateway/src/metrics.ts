@@ -23,7 +23,7 @@ export class GatewayMetrics {
   readonly engineQueueDepth = new Gauge({ name: "tradestream_engine_queue_depth", help: "Commands applied but not yet durable (waiting for the journal).", registers: [this.registry] });
   readonly journalFsyncSeconds = new Histogram({
     name: "tradestream_journal_fsync_duration_seconds",
-    help: "Journal fdatasync latency.",
+    help: "Journal fdatasync latency, from the call until its completion runs on the event loop (so a busy loop adds to it).",
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [this.registry],
   });
