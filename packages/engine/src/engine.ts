@@ -99,12 +99,6 @@ function cashFor(priceTicks: number, qtyLots: number, tickValueMinor: number, fe
   return notional + Math.floor((notional * feeBps) / 10_000);
 }
 
-/** An account's cash slot in an instrument's currency and its position slot in the instrument, where they exist. */
-interface OrderSlots {
-  readonly cash: CashSlot | undefined;
-  readonly position: PositionSlot | undefined;
-}
-
 function validText(value: string, charsMax: number): boolean {
   return value.length > 0 && value.length <= charsMax;
 }
@@ -456,9 +450,10 @@ export class Engine {
   /**
    * The checks of an order against the account's and the instrument's state that follow the
    * duplicate check (rate, open orders, stops, funds, post-only), in that order; null admits it.
-   * The rate window counts the order even when a later check rejects it.
+   * The rate window counts the order even when a later check rejects it. `available` is what the
+   * account has free for the order: cash for a buy, lots for a sell, −∞ without a slot (nothing).
    */
-  private admissionError(c: PlaceOrder, instrument: Instrument, account: Account, price: number, slots: OrderSlots): RejectCode | null {
+  private admissionError(c: PlaceOrder, instrument: Instrument, account: Account, price: number, available: number): RejectCode | null {
     if (c.tsUs - account.rateWindowStartUs >= rateWindowUs) {
       account.rateWindowStartUs = c.tsUs;
       account.rateCount = 0;
@@ -470,12 +465,10 @@ export class Engine {
     if (isStop && instrument.stops.length >= stopOrdersPerInstrumentMax) return "open_orders_limit";
     // Funds are checked before any slot is created, so a rejected order leaves no trace in the state.
     if (c.side === "buy") {
-      const cash = slots.cash;
       const need = cashFor(price, c.qtyLots, instrument.tickValueMinor, Math.max(instrument.makerFeeBps, instrument.takerFeeBps));
-      if (cash === undefined || cash.balance - cash.reserved < need) return "insufficient_funds";
-    } else {
-      const position = slots.position;
-      if (position === undefined || position.position - position.reserved < c.qtyLots) return "insufficient_position";
+      if (available < need) return "insufficient_funds";
+    } else if (available < c.qtyLots) {
+      return "insufficient_position";
     }
     if (c.postOnly && this.crossesBook(instrument, c.side === "buy", price)) return "post_only_would_cross";
     return null;
@@ -503,14 +496,21 @@ export class Engine {
     // Checked and added in one probe of the set; a later rejection takes the id back out.
     if (!account.clientOrderIds.addIfAbsent(c.clientOrderId)) return this.reject("PlaceOrder", "duplicate_client_order_id", c);
     // Each slot is looked up once: the funds check reads it, the order keeps it (created only once admitted).
-    const slots: OrderSlots = { cash: account.cash.get(instrument.currency), position: account.positions.get(instrument.id) };
-    const admissionError = this.admissionError(c, instrument, account, price, slots);
+    // The check gets a number rather than the slots in an object: `admissionError` is not inlined, so
+    // such an object would be allocated for every order.
+    const cashFound = account.cash.get(instrument.currency);
+    const positionFound = account.positions.get(instrument.id);
+    const available =
+      c.side === "buy"
+        ? cashFound === undefined ? -Infinity : cashFound.balance - cashFound.reserved
+        : positionFound === undefined ? -Infinity : positionFound.position - positionFound.reserved;
+    const admissionError = this.admissionError(c, instrument, account, price, available);
     if (admissionError !== null) {
       account.clientOrderIds.removeLast(c.clientOrderId);
       return this.reject("PlaceOrder", admissionError, c);
     }
-    const cash = slots.cash ?? account.cashSlot(instrument.currency);
-    const position = slots.position ?? account.positionSlot(instrument.id);
+    const cash = cashFound ?? account.cashSlot(instrument.currency);
+    const position = positionFound ?? account.positionSlot(instrument.id);
     const id = this.nextOrderId;
     const { makerFeeBps, takerFeeBps } = instrument;
     const finished = this.finishedOrders.pop();

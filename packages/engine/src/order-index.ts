@@ -44,6 +44,11 @@ export class OrderIndex {
    * by the garbage collector.
    */
   private spare: Page | null = null;
+  /**
+   * The page the last look-up found in `pages`, or null: a cancel looks its order up and then
+   * removes it, and the second look-up of the same (cold) page then costs no hashing.
+   */
+  private recent: Page | null = null;
 
   get size(): number {
     return this.count;
@@ -52,7 +57,12 @@ export class OrderIndex {
   private pageOf(id: number): Page | undefined {
     const number = Math.floor(id / pageSlots);
     const newest = this.newest;
-    return newest !== null && newest.number === number ? newest : this.pages.get(number);
+    if (newest !== null && newest.number === number) return newest;
+    const recent = this.recent;
+    if (recent !== null && recent.number === number) return recent;
+    const page = this.pages.get(number);
+    if (page !== undefined) this.recent = page;
+    return page;
   }
 
   get(id: number): Order | undefined {
@@ -94,6 +104,7 @@ export class OrderIndex {
     if (page.count === 0) {
       this.pages.delete(page.number);
       if (this.newest === page) this.newest = null;
+      if (this.recent === page) this.recent = null;
       this.spare = page;
     }
     return true;
