@@ -1,10 +1,16 @@
 /**
  * Place-order idempotency: `clientOrderId` is the key, per account. A retry —
  * while the first attempt is in flight or after it answered — gets the first
- * attempt's answer (status and body), never a second execution. Bounded: the
- * oldest answers are forgotten first; the orders read model still answers for
- * accepted orders after that. Cleared at end of day, when ids may be reused.
+ * attempt's answer (status and body), never a second execution. Bounded by
+ * count and by the bytes of the kept answers: the oldest are forgotten first, and
+ * the orders read model still answers for accepted orders after that (with the
+ * order as it is now). The byte bound matters: an answer with its fills is ≈ 1 KB,
+ * so 100,000 kept answers were ≈ 100 MB of old-generation strings that every
+ * major collection had to mark. Cleared at end of day, when ids may be reused.
  */
+
+/** Bytes of kept answers (their JSON text) before the oldest are forgotten: 32 MiB, ≈ 40,000 answers of a few fills each. */
+export const idempotencyBytesMaxDefault = 32 * 1024 * 1024;
 export interface PlaceOutcome {
   readonly status: number;
   readonly body: unknown;
@@ -18,8 +24,13 @@ interface Kept {
 
 export class IdempotencyCache {
   private readonly entries = new Map<string, Promise<PlaceOutcome> | Kept>();
+  /** Characters of JSON held by the kept answers (one byte each for the ASCII they are). */
+  private keptBytes = 0;
 
-  constructor(private readonly maxEntries = 100_000) {}
+  constructor(
+    private readonly maxEntries = 100_000,
+    private readonly maxBytes = idempotencyBytesMaxDefault,
+  ) {}
 
   static key(accountId: number, clientOrderId: string): string {
     return `${String(accountId)}\u0000${clientOrderId}`;
@@ -40,7 +51,12 @@ export class IdempotencyCache {
       (outcome) => {
         // Server-side failures (overload, I/O) are not results: let the client retry for real.
         if (outcome.status >= 500) this.entries.delete(key);
-        else if (this.entries.has(key)) this.entries.set(key, { status: outcome.status, json: JSON.stringify(outcome.body) });
+        else if (this.entries.has(key)) {
+          const json = JSON.stringify(outcome.body);
+          this.entries.set(key, { status: outcome.status, json });
+          this.keptBytes += json.length;
+          this.evict();
+        }
         return outcome;
       },
       (error: unknown) => {
@@ -49,15 +65,29 @@ export class IdempotencyCache {
       },
     );
     this.entries.set(key, pending);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done !== true) this.entries.delete(oldest.value);
-    }
+    this.evict();
     return { outcome: pending, replay: false };
+  }
+
+  /** Forgets the oldest entries while there are too many or their answers hold too many bytes. */
+  private evict(): void {
+    while (this.entries.size > this.maxEntries || this.keptBytes > this.maxBytes) {
+      const oldest = this.entries.entries().next();
+      if (oldest.done === true) return;
+      const [key, entry] = oldest.value;
+      if (!(entry instanceof Promise)) this.keptBytes -= entry.json.length;
+      this.entries.delete(key);
+    }
+  }
+
+  /** Characters of JSON held by the kept answers. */
+  get bytes(): number {
+    return this.keptBytes;
   }
 
   clear(): void {
     this.entries.clear();
+    this.keptBytes = 0;
   }
 
   get size(): number {
