@@ -25,6 +25,7 @@ import { DeadLetterStore, type DeadLetterOptions } from "./dead-letters.ts";
 import { ExternalMarket } from "./external-market.ts";
 import { InstrumentTable, Normalizer } from "./normalizer.ts";
 import { ReferencePricer } from "./reference.ts";
+import type { Reader } from "./reader.ts";
 import { TickReader } from "./tick-reader.ts";
 import { systemClockUs, type ClockUs, type Feed, type FeedAlert, type FeedInstrument, type FeedStatus, type IngestorLogger, type IngestorTradingPort, type NormalizedTick } from "./types.ts";
 
@@ -101,7 +102,7 @@ export class Ingestor {
   private readonly clockUs: ClockUs;
   private readonly reference: ReferencePricer | null;
   private readonly alertListeners = new Set<(alert: FeedAlert) => void>();
-  private readonly sources: Array<{ feed: Feed; normalizer: Pick<Normalizer, "normalize">; counts: SourceCounts }> = [];
+  private readonly sources: Array<{ feed: Feed; normalizer: Reader; counts: SourceCounts }> = [];
   private readonly staleById = new Map<number, StaleState>();
   private staleTimer: NodeJS.Timeout | null = null;
   private readonly staleAfterUs: number;

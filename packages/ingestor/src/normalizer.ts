@@ -17,9 +17,9 @@
  * trades `price`, `size`, optional `side`; quotes `bid`, `ask`, optional
  * `bidSize`, `askSize`. Prices and sizes are decimal strings or JSON numbers.
  */
-import type { DeadLetterStore } from "./dead-letters.ts";
 import { gridOf, isoToUs, notANumber, offGrid, stepsOf, tsUsMax, tsUsMin, type Grid } from "./parse.ts";
-import type { ClockUs, DeadLetterReason, FeedAlert, FeedInstrument, NormalizedTick } from "./types.ts";
+import { ArrivalOrder, Reader, type ReaderCounts, type ReaderOptions } from "./reader.ts";
+import type { DeadLetterReason, FeedInstrument, NormalizedTick } from "./types.ts";
 
 /** One instrument as the normalizer needs it, looked up once per record. */
 interface Entry {
@@ -80,20 +80,8 @@ interface RawFields {
   readonly askSize?: unknown;
 }
 
-export interface NormalizerCounts {
-  accepted: number;
-  deadLettered: number;
-  gaps: number;
-}
-
-export interface NormalizerOptions {
-  readonly source: string;
-  readonly instruments: InstrumentTable;
-  readonly deadLetters: DeadLetterStore;
-  /** Stamps dead letters; records carry their own time. */
-  readonly clockUs: ClockUs;
-  readonly onAlert?: ((alert: FeedAlert) => void) | undefined;
-}
+export type NormalizerCounts = ReaderCounts;
+export type NormalizerOptions = ReaderOptions;
 
 function integerOf(value: unknown): number {
   if (typeof value === "number") return Number.isSafeInteger(value) ? value : notANumber;
@@ -128,37 +116,21 @@ function quantityReason(steps: number): DeadLetterReason {
   return steps === offGrid ? "quantity_off_lot" : "invalid_quantity";
 }
 
-export class Normalizer {
-  readonly counts: NormalizerCounts = { accepted: 0, deadLettered: 0, gaps: 0 };
-  private readonly source: string;
-  private readonly table: InstrumentTable;
-  /** Per instrument index: the last sequence number (0 = none yet) and time accepted from this source. */
-  private readonly lastSeq: Float64Array;
-  private readonly lastTsUs: Float64Array;
+export class Normalizer extends Reader {
+  /** The order of this source's records, per instrument. */
+  private readonly order: ArrivalOrder;
 
-  constructor(private readonly options: NormalizerOptions) {
-    this.source = options.source;
-    this.table = options.instruments;
-    this.lastSeq = new Float64Array(this.table.entries.length);
-    this.lastTsUs = new Float64Array(this.table.entries.length);
+  constructor(options: NormalizerOptions) {
+    super(options);
+    this.order = new ArrivalOrder(options.instruments.entries.length);
   }
 
-  /** The canonical tick, or null when the record was dead-lettered. Never throws on input. */
-  normalize(raw: unknown): NormalizedTick | null {
-    try {
-      return this.read(raw);
-    } catch {
-      // Only a hostile object (a throwing getter, a proxy) gets here; JSON never does.
-      return this.refuse("malformed", raw);
-    }
-  }
-
-  private read(raw: unknown): NormalizedTick | null {
+  protected read(raw: unknown): NormalizedTick | null {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return this.refuse("malformed", raw);
     const record = raw as RawFields;
     const type = record.type;
     if (type !== "trade" && type !== "quote") return this.refuse("unknown_kind", raw);
-    const entry = this.table.find(record.symbol, record.isin, record.code);
+    const entry = this.options.instruments.find(record.symbol, record.isin, record.code);
     if (entry === undefined) return this.refuse("unknown_instrument", raw);
     const tsUs = timeOf(record);
     if (tsUs < 0) return this.refuse("invalid_timestamp", raw);
@@ -195,27 +167,8 @@ export class Normalizer {
         if (askLots < 0) return this.refuse(quantityReason(askLots), raw);
       }
     }
-    const index = entry.index;
-    const previousSeq = this.lastSeq[index] ?? 0;
-    if (seq > 0 && previousSeq > 0) {
-      if (seq <= previousSeq) return this.refuse("out_of_order", raw);
-      if (seq > previousSeq + 1) this.gap(entry, previousSeq + 1, seq);
-    }
-    if (tsUs < (this.lastTsUs[index] ?? 0)) return this.refuse("out_of_order", raw);
-    if (seq > 0) this.lastSeq[index] = seq;
-    this.lastTsUs[index] = tsUs;
-    this.counts.accepted += 1;
-    return { kind: type, instrumentId: entry.instrumentId, symbol: entry.symbol, source: this.source, seq, tsUs, priceTicks, qtyLots, bidTicks, bidLots, askTicks, askLots, side };
-  }
-
-  private refuse(reason: DeadLetterReason, raw: unknown): null {
-    this.counts.deadLettered += 1;
-    this.options.deadLetters.add(this.source, reason, raw, this.options.clockUs());
-    return null;
-  }
-
-  private gap(entry: Entry, expectedSeq: number, receivedSeq: number): void {
-    this.counts.gaps += 1;
-    this.options.onAlert?.({ kind: "gap", source: this.source, instrumentId: entry.instrumentId, symbol: entry.symbol, expectedSeq, receivedSeq });
+    const outOfOrder = this.admit(this.order, entry, seq, tsUs);
+    if (outOfOrder !== null) return this.refuse(outOfOrder, raw);
+    return { kind: type, instrumentId: entry.instrumentId, symbol: entry.symbol, source: this.options.source, seq, tsUs, priceTicks, qtyLots, bidTicks, bidLots, askTicks, askLots, side };
   }
 }

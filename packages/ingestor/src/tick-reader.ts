@@ -20,10 +20,9 @@
  * time earlier than the last is out of order; a sequence number past the next
  * is a gap, reported like the normalizer's.
  */
-import type { DeadLetterStore } from "./dead-letters.ts";
-import type { InstrumentTable } from "./normalizer.ts";
 import { tsUsMax, tsUsMin } from "./parse.ts";
-import type { ClockUs, DeadLetterReason, FeedAlert, NormalizedTick } from "./types.ts";
+import { ArrivalOrder, Reader, type ReaderOptions } from "./reader.ts";
+import type { DeadLetterReason, NormalizedTick } from "./types.ts";
 
 /** Upstream sources whose order is tracked; ticks of more distinct sources are refused (`invalid_source`). */
 export const upstreamSourcesMax = 64;
@@ -47,42 +46,18 @@ interface WireFields {
   readonly side?: unknown;
 }
 
-export interface TickReaderOptions {
-  /** The feed's name: dead letters and alerts are filed under it. */
-  readonly source: string;
-  readonly instruments: InstrumentTable;
-  readonly deadLetters: DeadLetterStore;
-  readonly clockUs: ClockUs;
-  readonly onAlert?: ((alert: FeedAlert) => void) | undefined;
-}
-
-/** Per upstream source: the last sequence number (0 = none yet) and time accepted, per instrument index. */
-interface Order {
-  readonly lastSeq: Float64Array;
-  readonly lastTsUs: Float64Array;
-}
+export type TickReaderOptions = ReaderOptions;
 
 function count(value: unknown): number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : -1;
 }
 
-export class TickReader {
-  readonly counts = { accepted: 0, deadLettered: 0, gaps: 0 };
-  private readonly orderBySource = new Map<string, Order>();
+/** `normalize` gives the tick with this process's instrument id. */
+export class TickReader extends Reader {
+  /** The order of each upstream source's ticks (their sequence numbers are per source). */
+  private readonly orderBySource = new Map<string, ArrivalOrder>();
 
-  constructor(private readonly options: TickReaderOptions) {}
-
-  /** The tick with this process's instrument id, or null when the record was dead-lettered. Never throws on input. */
-  normalize(raw: unknown): NormalizedTick | null {
-    try {
-      return this.read(raw);
-    } catch {
-      // Only a hostile object (a throwing getter, a proxy) gets here; JSON never does.
-      return this.refuse("malformed", raw);
-    }
-  }
-
-  private read(raw: unknown): NormalizedTick | null {
+  protected read(raw: unknown): NormalizedTick | null {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return this.refuse("malformed", raw);
     const wire = raw as WireFields;
     const kind = wire.kind;
@@ -111,16 +86,8 @@ export class TickReader {
     if (refused !== null) return this.refuse(refused, raw);
     const order = this.orderOf(source);
     if (order === null) return this.refuse("invalid_source", raw);
-    const index = entry.index;
-    const previousSeq = order.lastSeq[index] ?? 0;
-    if (seq > 0 && previousSeq > 0) {
-      if (seq <= previousSeq) return this.refuse("out_of_order", raw);
-      if (seq > previousSeq + 1) this.gap(entry.instrumentId, entry.symbol, previousSeq + 1, seq);
-    }
-    if (tsUs < (order.lastTsUs[index] ?? 0)) return this.refuse("out_of_order", raw);
-    if (seq > 0) order.lastSeq[index] = seq;
-    order.lastTsUs[index] = tsUs;
-    this.counts.accepted += 1;
+    const outOfOrder = this.admit(order, entry, seq, tsUs);
+    if (outOfOrder !== null) return this.refuse(outOfOrder, raw);
     return { kind, instrumentId: entry.instrumentId, symbol: entry.symbol, source, seq, tsUs, priceTicks, qtyLots, bidTicks, bidLots, askTicks, askLots, side };
   }
 
@@ -138,24 +105,12 @@ export class TickReader {
     return tradeFields === 0 && side === null ? null : "malformed";
   }
 
-  private orderOf(source: string): Order | null {
+  private orderOf(source: string): ArrivalOrder | null {
     const known = this.orderBySource.get(source);
     if (known !== undefined) return known;
     if (this.orderBySource.size >= upstreamSourcesMax) return null;
-    const size = this.options.instruments.entries.length;
-    const order: Order = { lastSeq: new Float64Array(size), lastTsUs: new Float64Array(size) };
+    const order = new ArrivalOrder(this.options.instruments.entries.length);
     this.orderBySource.set(source, order);
     return order;
-  }
-
-  private refuse(reason: DeadLetterReason, raw: unknown): null {
-    this.counts.deadLettered += 1;
-    this.options.deadLetters.add(this.options.source, reason, raw, this.options.clockUs());
-    return null;
-  }
-
-  private gap(instrumentId: number, symbol: string, expectedSeq: number, receivedSeq: number): void {
-    this.counts.gaps += 1;
-    this.options.onAlert?.({ kind: "gap", source: this.options.source, instrumentId, symbol, expectedSeq, receivedSeq });
   }
 }
