@@ -87,8 +87,9 @@ function fsyncSummary(metrics: string): { count: number; meanMs: number; p50MsAt
   const buckets: Array<{ le: number; count: number }> = [];
   let sum = Number.NaN;
   let count = 0;
+  const bucketLine = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`);
   for (const line of metrics.split("\n")) {
-    const bucket = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`).exec(line);
+    const bucket = bucketLine.exec(line);
     if (bucket !== null) buckets.push({ le: bucket[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(bucket[1]), count: Number(bucket[2]) });
     else if (line.startsWith(`${name}_sum `)) sum = Number(line.slice(name.length + 5));
     else if (line.startsWith(`${name}_count `)) count = Number(line.slice(name.length + 7));

@@ -274,6 +274,20 @@ export class Ingestor {
     });
   }
 
+  private instrumentStatus(): InstrumentFeedStatus[] {
+    return this.options.instruments.map(({ spec }) => {
+      const state = this.staleById.get(spec.instrumentId);
+      return {
+        symbol: spec.symbol,
+        instrumentId: spec.instrumentId,
+        lastUpdateUs: state?.seen === true ? state.lastUpdateUs : null,
+        stale: state?.stale ?? false,
+        haltedByFeed: state?.haltedByFeed ?? false,
+        referencePriceTicks: this.reference?.sentPrice(spec.instrumentId) ?? null,
+      };
+    });
+  }
+
   private specOf(instrumentId: number): InstrumentSpec | undefined {
     return this.options.instruments.find((instrument) => instrument.spec.instrumentId === instrumentId)?.spec;
   }
@@ -285,25 +299,18 @@ export class Ingestor {
    */
   publicStatus(): PublicFeedStatus {
     return {
-      sources: this.sources.map((source) => ({ source: source.feed.status().source, state: source.feed.status().state })),
-      instruments: this.status().instruments.map(({ symbol, lastUpdateUs, stale, haltedByFeed }) => ({ symbol, lastUpdateUs, stale, haltedByFeed })),
+      sources: this.sources.map((source) => {
+        const { source: name, state } = source.feed.status();
+        return { source: name, state };
+      }),
+      instruments: this.instrumentStatus().map(({ symbol, lastUpdateUs, stale, haltedByFeed }) => ({ symbol, lastUpdateUs, stale, haltedByFeed })),
     };
   }
 
   status(): IngestorStatus {
     return {
       sources: this.sources.map((source) => ({ ...source.feed.status(), ...source.counts })),
-      instruments: this.options.instruments.map(({ spec }) => {
-        const state = this.staleById.get(spec.instrumentId);
-        return {
-          symbol: spec.symbol,
-          instrumentId: spec.instrumentId,
-          lastUpdateUs: state?.seen === true ? state.lastUpdateUs : null,
-          stale: state?.stale ?? false,
-          haltedByFeed: state?.haltedByFeed ?? false,
-          referencePriceTicks: this.reference?.sentPrice(spec.instrumentId) ?? null,
-        };
-      }),
+      instruments: this.instrumentStatus(),
       deadLetters: { total: this.deadLetters.size, byReason: this.deadLetters.byReason() },
       bus: [this.bus, ...this.publishers].map((bus) => ({ name: bus.name, published: bus.published, failed: bus.failed })),
       referencePrices: { submitted: this.reference?.submitted ?? 0, rejected: this.reference?.rejected ?? 0 },
