@@ -13,9 +13,8 @@
  *
  * Two 32-bit lanes with MurmurHash3-style mixing. The value is the lanes' state
  * itself (16 hex digits), so a snapshot that stores it resumes exactly where it
- * stopped; `fromValue` also accepts the earlier scheme's 64-digit SHA-256 chain
- * value and folds it in, so a journal written before this scheme continues from
- * its snapshot (a replay from zero then computes the new scheme throughout).
+ * stopped. (A snapshot holding the earlier scheme's 64-digit SHA-256 value is
+ * not resumed from: the shard replays the journal from the start instead.)
  */
 
 const tagNumberInt = 1;
@@ -45,16 +44,12 @@ export class EventStreamHash {
   /** The hash of an empty stream. */
   static readonly zero = "0".repeat(16);
 
-  /** Resumes from a value this class produced (or a 64-digit value of the earlier SHA-256 chain). */
+  /** Resumes from a value this class produced. */
   static fromValue(value: string): EventStreamHash {
+    if (!/^[0-9a-f]{16}$/.test(value)) throw new Error("not an event-stream hash value");
     const hash = new EventStreamHash();
-    if (/^[0-9a-f]{16}$/.test(value)) {
-      hash.h1 = Number.parseInt(value.slice(0, 8), 16) | 0;
-      hash.h2 = Number.parseInt(value.slice(8), 16) | 0;
-      return hash;
-    }
-    if (!/^[0-9a-f]{64}$/.test(value)) throw new Error("not an event-stream hash value");
-    hash.string(value);
+    hash.h1 = Number.parseInt(value.slice(0, 8), 16) | 0;
+    hash.h2 = Number.parseInt(value.slice(8), 16) | 0;
     return hash;
   }
 
