@@ -329,9 +329,10 @@ export class Engine {
     for (let i = 0; i < this.touchedLevelCount; i += 1) {
       const level = this.touchedLevels[i] as Level;
       // A level emptied and then re-created at the same price in one command (a replace re-queuing the
-      // level's only order) is two Level objects for one price. Only the live one is reported (it was
-      // touched when the order was inserted), so each price gets one event carrying its final state.
-      if (level.count === 0 && this.liveTwinTouched(level)) continue;
+      // level's only order, a stop triggered into the price an STP cancel emptied) is two Level objects
+      // for one price, three if the new one empties too. Only the newest is reported, so each price
+      // gets one event carrying its final state.
+      if (level.count === 0 && this.newerTwinTouched(i, level)) continue;
       this.emit({
         type: "BookLevelChanged",
         seq: this.nextSeq(),
@@ -350,15 +351,15 @@ export class Engine {
   }
 
   /**
-   * Whether a live level at the price of the emptied `level` was touched in this command. Every
-   * level the book creates is touched when its first order is inserted, so a live level at that
-   * price, which can only have been created after `level` emptied, is among the touched ones:
-   * this answers what a look-up in the book would, from the few levels at hand.
+   * Whether a level at the price of the emptied `level` (touched at position `at`) was touched
+   * later in this command. Every level the book creates is touched when its first order is
+   * inserted, and a level at that price can only be created after `level` emptied (which
+   * nothing touches again), so a newer one — live, or emptied in turn — comes later in the list.
    */
-  private liveTwinTouched(level: Level): boolean {
-    for (let i = 0; i < this.touchedLevelCount; i += 1) {
+  private newerTwinTouched(at: number, level: Level): boolean {
+    for (let i = at + 1; i < this.touchedLevelCount; i += 1) {
       const other = this.touchedLevels[i] as Level;
-      if (other.count > 0 && other.price === level.price && other.side === level.side && other.instrumentId === level.instrumentId) return true;
+      if (other.price === level.price && other.side === level.side && other.instrumentId === level.instrumentId) return true;
     }
     return false;
   }

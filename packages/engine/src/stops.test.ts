@@ -185,3 +185,24 @@ describe("pending stops", () => {
     expect(ofType(s.tradeAt(9_900), "OrderTriggered")).toEqual([]);
   });
 });
+
+describe("book level events when one price empties twice in a command", () => {
+  it("reports the price once, with its final state", () => {
+    // No trade yet, so no stop triggers before the last command's.
+    const s = Scenario.create({ accounts: [1, 2], stpMode: "cancel_oldest" });
+    // Account 1: a buy stop-limit that will re-create the 9 998 level, a sell stop, and a resting bid at 9 998.
+    s.order(1, "buy", 9_998, 18, { orderType: "stop_limit", stopPriceTicks: 9_994 });
+    s.order(2, "buy", 9_997, 4);
+    s.order(1, "sell", 0, 17, { orderType: "stop", stopPriceTicks: 10_004 });
+    s.order(1, "buy", 9_998, 15);
+    // Account 1 sells: self-trade prevention cancels its own 9 998 bid (the level empties), the trade
+    // at 9 997 triggers the buy stop (a new 9 998 level) and the sell stop, whose sweep cancels that
+    // stop's order by self-trade prevention in turn (the new level empties too).
+    const events = s.order(1, "sell", 9_223, 2, { tif: "FOK" }).events;
+    expect(ofType(events, "OrderTriggered")).toHaveLength(2);
+    expect(cancels(events).filter(([, , , reason]) => reason === "self_trade_prevention")).toHaveLength(2);
+    const at9998 = ofType(events, "BookLevelChanged").filter((event) => event.side === "buy" && event.priceTicks === 9_998);
+    expect(at9998.map((event) => [event.qtyLots, event.orderCount])).toEqual([[0, 0]]);
+    expect(s.levels("buy").some(([price]) => price === 9_998)).toBe(false);
+  });
+});
