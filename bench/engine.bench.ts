@@ -6,8 +6,13 @@
 //   orders, then the peer `nodejs-order-book` fed the same flow; then per-command
 //   latency percentiles in a separate pass (each command timed with
 //   process.hrtime.bigint(); the timer's own overhead, reported as timerOverheadNs,
-//   is included in every sample);
-// - replay: decode + apply of the codec-encoded book1k stream;
+//   is included in every sample). `opsPerSec` and the latencies are the engine
+//   writing its events into reused objects (`applyInPlace`, no allocation for the
+//   usual command); `keepingOpsPerSec` is `apply`, new event objects per command,
+//   measured in runs alternating with the others;
+// - replay: decode + applyInPlace of the codec-encoded book1k stream, as the shard
+//   replays its journal; `withEventHashCommandsPerSec` adds the event-stream hash
+//   the shard folds in as it replays;
 // - memory: heap bytes per resting order with 1,000,000 resting orders (in a child
 //   process started with --expose-gc, so the heap holds nothing else);
 // - journal: durable append throughput and ack latency (bench/journal.ts).
@@ -26,6 +31,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeCommand, CommandEncoder } from "@tradestream/contracts";
 import { Engine, fixtures } from "../packages/engine/src/index.ts";
+import { EventStreamHash } from "../packages/shard/src/index.ts";
 import { parseBenchArgs } from "./cli.ts";
 import { measureJournal } from "./journal.ts";
 import { engineLatency, engineThroughput, freshEngine, fullGc, peerLatency, peerThroughput, restingOrders, type EngineLatency } from "./measure.ts";
@@ -68,6 +74,7 @@ function log(message: string): void {
 
 interface BookResult {
   opsPerSec: number;
+  keepingOpsPerSec: number;
   peerOpsPerSec: number | null;
   ratioVsPeer: number | null;
   p50Ns: number;
@@ -75,7 +82,7 @@ interface BookResult {
   p999Ns: number;
   maxNs: number;
   peer: (LatencySummary & { errors: number }) | null;
-  runs: { engineOpsPerSec: number[]; peerOpsPerSec: number[] };
+  runs: { engineOpsPerSec: number[]; keepingOpsPerSec: number[]; peerOpsPerSec: number[] };
   commands: number;
   prefillOrders: number;
   mix: { passive: number; cancels: number; markets: number; iocs: number };
@@ -91,6 +98,7 @@ interface BookResult {
 
 interface EngineSide {
   runs: number[];
+  keepingRuns: number[];
   latency: EngineLatency;
   engineResting: number;
   stats: WorkloadStats;
@@ -104,20 +112,27 @@ function benchEngineSide(name: string, targetResting: number, seed: number): Eng
   warmUpEngine(generateWorkload({ seed: seed + 1_000, targetResting, commands: warmupCommands, accounts }));
   const workload = generateWorkload({ seed, targetResting, commands: measuredCommands, accounts });
   const runsOut: number[] = [];
+  const keepingRuns: number[] = [];
   let engineResting = -1;
   for (let run = 0; run < runs; run++) {
-    const result = engineThroughput(workload);
+    const result = engineThroughput(workload, "in-place");
     runsOut.push(result.opsPerSec);
     engineResting = result.resting;
-    log(`[${name}] engine run ${run + 1}/${runs}: ${fmt(result.opsPerSec)} ops/s`);
+    const keeping = engineThroughput(workload, "keeping");
+    keepingRuns.push(keeping.opsPerSec);
+    if (keeping.resting !== result.resting || keeping.events !== result.events) throw new Error(`[${name}] apply and applyInPlace disagree`);
+    log(`[${name}] engine run ${run + 1}/${runs}: ${fmt(result.opsPerSec)} ops/s in place, ${fmt(keeping.opsPerSec)} ops/s keeping events`);
   }
   const latency = engineLatency(workload);
   log(`[${name}] engine latency p50 ${latency.p50Ns} ns, p99 ${latency.p99Ns} ns, p99.9 ${latency.p999Ns} ns, max ${fmt(latency.maxNs)} ns`);
-  return { runs: runsOut, latency, engineResting, stats: workload.stats, commands: workload.stream.length, prefillOrders: workload.prefill.length };
+  return { runs: runsOut, keepingRuns, latency, engineResting, stats: workload.stats, commands: workload.stream.length, prefillOrders: workload.prefill.length };
 }
 
 function warmUpEngine(warm: Workload): void {
+  const inPlace = new Engine();
+  for (const command of [...warm.setup, ...warm.prefill, ...warm.stream]) inPlace.applyInPlace(command);
   const engine = freshEngine([...warm.setup, ...warm.prefill, ...warm.stream]);
+  if (inPlace.nextOrderId !== engine.nextOrderId) throw new Error("warm-up: apply and applyInPlace disagree");
   if (engine.nextOrderId - 1 !== warm.prefill.length + warm.stats.passive + warm.stats.markets + warm.stats.iocs) {
     throw new Error("warm-up: the engine did not accept every order");
   }
@@ -177,6 +192,7 @@ function benchBook(name: string, targetResting: number, seed: number): BookResul
   if (peerResting !== null && peerResting !== s.restingAtEnd) log(`[${name}] WARNING: peer rests ${peerResting} orders, the simulation ${s.restingAtEnd}`);
   return {
     opsPerSec,
+    keepingOpsPerSec: Math.round(median(engineSide.keepingRuns)),
     peerOpsPerSec,
     ratioVsPeer: peerOpsPerSec === null ? null : round2(opsPerSec / peerOpsPerSec),
     p50Ns: latency.p50Ns,
@@ -184,7 +200,7 @@ function benchBook(name: string, targetResting: number, seed: number): BookResul
     p999Ns: latency.p999Ns,
     maxNs: latency.maxNs,
     peer,
-    runs: { engineOpsPerSec: engineRuns, peerOpsPerSec: peerRuns },
+    runs: { engineOpsPerSec: engineRuns, keepingOpsPerSec: engineSide.keepingRuns, peerOpsPerSec: peerRuns },
     commands: engineSide.commands,
     prefillOrders: engineSide.prefillOrders,
     mix: { passive: s.passive, cancels: s.cancels, markets: s.markets, iocs: s.iocs },
@@ -206,28 +222,37 @@ function benchBook(name: string, targetResting: number, seed: number): BookResul
   };
 }
 
-/** Decode + apply of every record of a codec-encoded workload (setup and prefill included). */
-function benchReplay(seed: number): { commandsPerSec: number; records: number; bytes: number } {
+/**
+ * Decode + applyInPlace of every record of a codec-encoded workload (setup and prefill included),
+ * as the shard replays its journal; then the same with the event-stream hash folded in.
+ */
+function benchReplay(seed: number): { commandsPerSec: number; withEventHashCommandsPerSec: number; records: number; bytes: number } {
   const encoder = new CommandEncoder();
   const encode = (w: Workload): Uint8Array[] => [...w.setup, ...w.prefill, ...w.stream].map((c) => encoder.encode(c));
   log("[replay] encoding…");
   const warm = encode(generateWorkload({ seed: seed + 1_000, targetResting: 1_000, commands: warmupCommands, accounts }));
   const records = encode(generateWorkload({ seed, targetResting: 1_000, commands: measuredCommands, accounts }));
-  const warmEngine = new Engine();
-  for (const record of warm) warmEngine.apply(decodeCommand(record));
-  const engine = new Engine();
-  fullGc();
-  let rejects = 0;
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < records.length; i++) {
-    const events = engine.apply(decodeCommand(records[i] as Uint8Array));
-    if (events[0]?.type === "CommandRejected") rejects++;
-  }
-  const elapsedNs = Number(process.hrtime.bigint() - start);
-  if (rejects > 0) throw new Error(`[replay] ${rejects} commands were rejected`);
+  const replayOnce = (hashed: boolean, from: readonly Uint8Array[]): number => {
+    const engine = new Engine();
+    const hash = new EventStreamHash();
+    fullGc();
+    let rejects = 0;
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < from.length; i++) {
+      const count = engine.applyInPlace(decodeCommand(from[i] as Uint8Array));
+      if (hashed) hash.add(engine.eventsInPlace, count);
+      if (engine.eventsInPlace[0]?.type === "CommandRejected") rejects++;
+    }
+    const elapsedNs = Number(process.hrtime.bigint() - start);
+    if (rejects > 0) throw new Error(`[replay] ${rejects} commands were rejected`);
+    return Math.round((from.length * 1e9) / elapsedNs);
+  };
+  replayOnce(true, warm);
+  const commandsPerSec = replayOnce(false, records);
+  const withEventHashCommandsPerSec = replayOnce(true, records);
   let bytes = 0;
   for (const record of records) bytes += record.length;
-  return { commandsPerSec: Math.round((records.length * 1e9) / elapsedNs), records: records.length, bytes };
+  return { commandsPerSec, withEventHashCommandsPerSec, records: records.length, bytes };
 }
 
 interface MemoryResult {
@@ -295,7 +320,7 @@ async function main(): Promise<void> {
   const book1k = only === undefined || only === "book1k" ? benchBook("book1k", 1_000, 42) : null;
   const book20k = only === undefined || only === "book20k" ? benchBook("book20k", 20_000, 4_242) : null;
   const replay = flags["skip-replay"] ? null : benchReplay(42);
-  if (replay !== null) log(`[replay] ${fmt(replay.commandsPerSec)} commands/s (${fmt(replay.records)} records, ${fmt(replay.bytes)} bytes)`);
+  if (replay !== null) log(`[replay] ${fmt(replay.commandsPerSec)} commands/s, ${fmt(replay.withEventHashCommandsPerSec)} with the event-stream hash (${fmt(replay.records)} records, ${fmt(replay.bytes)} bytes)`);
   let memory: MemoryResult | null = null;
   if (!flags["skip-memory"]) {
     log(`[memory] building a book of ${fmt(memoryOrders)} resting orders in a child process…`);
@@ -332,10 +357,11 @@ async function main(): Promise<void> {
     if (r === null) continue;
     const peer = r.peerOpsPerSec === null ? "" : `  peer ${fmt(r.peerOpsPerSec)} ops/s  (${r.ratioVsPeer}×)`;
     log(`${name.padEnd(8)} ${fmt(r.opsPerSec).padStart(11)} ops/s${peer}`);
+    log(`         ${fmt(r.keepingOpsPerSec)} ops/s keeping the events (apply: new event objects per command)`);
     log(`         p50 ${r.p50Ns} ns  p99 ${r.p99Ns} ns  p99.9 ${r.p999Ns} ns  (timer overhead ≈${overheadNs} ns included)`);
     log(`         rejects ${r.rejects} (${(r.rejectRate * 100).toFixed(3)}%), trades ${fmt(r.trades)} (simulated ${fmt(r.expectedTrades)}), resting mean ${fmt(r.resting.mean)}${r.consistent ? "" : "  INCONSISTENT"}`);
   }
-  if (replay !== null) log(`replay   ${fmt(replay.commandsPerSec).padStart(11)} commands/s (decode + apply)`);
+  if (replay !== null) log(`replay   ${fmt(replay.commandsPerSec).padStart(11)} commands/s (decode + apply), ${fmt(replay.withEventHashCommandsPerSec)} with the event-stream hash`);
   if (memory !== null) log(`memory   ${String(memory.bytesPerRestingOrder).padStart(11)} bytes per resting order (${fmt(memory.orders)} orders)`);
   if (journal !== null) log(`journal  ${fmt(journal.durableCommandsPerSec).padStart(11)} durable commands/s, ack p99 ${journal.ackP99Ms} ms`);
 

@@ -50,14 +50,22 @@ export function restingOrders(engine: Engine): number {
   return engine.instruments.get(instrumentId)?.book.size ?? -1;
 }
 
+/**
+ * How the engine hands out events: `in-place` (`applyInPlace`, the engine's reused event objects,
+ * as journal replay consumes them) or `keeping` (`apply`, new event objects per command, as the
+ * live shard keeps them until the journal acknowledges).
+ */
+export type EventMode = "in-place" | "keeping";
+
 /** Commands per second over the whole measured stream, on a prepared engine. */
-export function engineThroughput(workload: Workload): { opsPerSec: number; events: number; resting: number } {
+export function engineThroughput(workload: Workload, mode: EventMode = "in-place"): { opsPerSec: number; events: number; resting: number } {
   const engine = preparedEngine(workload);
   const stream = workload.stream;
   fullGc();
   let events = 0;
   const start = process.hrtime.bigint();
-  for (let i = 0; i < stream.length; i++) events += engine.apply(stream[i] as StreamCommand).length;
+  if (mode === "in-place") for (let i = 0; i < stream.length; i++) events += engine.applyInPlace(stream[i] as StreamCommand);
+  else for (let i = 0; i < stream.length; i++) events += engine.apply(stream[i] as StreamCommand).length;
   const elapsedNs = Number(process.hrtime.bigint() - start);
   return { opsPerSec: Math.round((stream.length * 1e9) / elapsedNs), events, resting: restingOrders(engine) };
 }
@@ -79,7 +87,7 @@ export interface EngineLatency extends LatencySummary {
   resting: number;
 }
 
-/** Times every command on its own (hrtime.bigint() before and after; the timer's cost is in each sample). */
+/** Times every command on its own, in place (hrtime.bigint() before and after; the timer's cost is in each sample). */
 export function engineLatency(workload: Workload): EngineLatency {
   const engine = preparedEngine(workload);
   const stream = workload.stream;
@@ -90,10 +98,12 @@ export function engineLatency(workload: Workload): EngineLatency {
   for (let i = 0; i < stream.length; i++) {
     const command = stream[i] as StreamCommand;
     const t0 = process.hrtime.bigint();
-    const events = engine.apply(command);
+    const count = engine.applyInPlace(command);
     const t1 = process.hrtime.bigint();
     samples[i] = Number(t1 - t0);
-    for (const event of events) {
+    const events = engine.eventsInPlace;
+    for (let j = 0; j < count; j++) {
+      const event = events[j] as EngineEvent;
       if (event.type === "TradeExecuted") trades++;
       else if (event.type === "CommandRejected") rejects++;
     }

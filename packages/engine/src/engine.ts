@@ -16,7 +16,15 @@
  * open quantity whenever it changes, never accumulated).
  */
 import type {
+  BalanceChanged,
   BalanceReason,
+  BookLevelChanged,
+  CommandRejected,
+  OrderAccepted,
+  OrderCancelled,
+  OrderReplaced,
+  PositionChanged,
+  TradeExecuted,
   CancelOrder,
   CancelReason,
   CloseSession,
@@ -45,6 +53,26 @@ import type {
 import { assert, unreachable } from "@tradestream/kernel";
 import { Account, type CashSlot, type PositionSlot } from "./account.ts";
 import { FastBook, type OrderBook } from "./book.ts";
+import {
+  EventPool,
+  type Mutable,
+  balanceChanged,
+  balanceChangedInto,
+  bookLevelChanged,
+  bookLevelChangedInto,
+  commandRejected,
+  commandRejectedInto,
+  orderAccepted,
+  orderAcceptedInto,
+  orderCancelled,
+  orderCancelledInto,
+  orderReplaced,
+  orderReplacedInto,
+  positionChanged,
+  positionChangedInto,
+  tradeExecuted,
+  tradeExecutedInto,
+} from "./event-pool.ts";
 import { IdMap } from "./id-map.ts";
 import { Instrument } from "./instrument.ts";
 import {
@@ -85,6 +113,9 @@ const currencyPattern = /^[A-Z]{3}$/;
  * finishes between placements, few enough that a mass cancel does not pin memory.
  */
 const finishedOrdersKept = 1_024;
+
+/** Entries the reused events array keeps after a command with more events than this. */
+const outKeptMax = 4_096;
 
 function inRange(value: number, min: number, max: number): boolean {
   return Number.isSafeInteger(value) && value >= min && value <= max;
@@ -141,7 +172,22 @@ export class Engine {
   private readonly finishedOrders: Order[] = [];
   /** The events of the command being applied: the first `outCount` entries. */
   private out: Array<EngineEvent | undefined> = [];
+  /** `out` for `applyInPlace`: reused from command to command. */
+  private readonly outInPlace: Array<EngineEvent | undefined> = [];
   private outCount = 0;
+  /**
+   * Whether the command being applied came through `applyInPlace`: its events of the frequent kinds
+   * are then taken from the pools; through `apply`, made new.
+   */
+  private inPlace = false;
+  private readonly acceptedPool = new EventPool<Mutable<OrderAccepted>>();
+  private readonly rejectedPool = new EventPool<Mutable<CommandRejected>>();
+  private readonly tradePool = new EventPool<Mutable<TradeExecuted>>();
+  private readonly cancelledPool = new EventPool<Mutable<OrderCancelled>>();
+  private readonly replacedPool = new EventPool<Mutable<OrderReplaced>>();
+  private readonly balancePool = new EventPool<Mutable<BalanceChanged>>();
+  private readonly positionPool = new EventPool<Mutable<PositionChanged>>();
+  private readonly levelPool = new EventPool<Mutable<BookLevelChanged>>();
   private tsUs = 0;
   private readonly touchedLevels: Level[] = [];
   private readonly touchedCash: CashSlot[] = [];
@@ -179,13 +225,48 @@ export class Engine {
     instrument.feeCurrencyListed = true;
   }
 
-  /** Applies one command and returns the events it caused, in order. */
+  /** Applies one command and returns the events it caused, in order: new objects the caller may keep. */
   apply(command: Command): EngineEvent[] {
+    this.inPlace = false;
     // Sized for the usual command (an order accepted and resting, or a cancel: three events), so that
     // it allocates just that instead of the 17 slots the first `push` to an empty array takes. Filled
-    // with `undefined`, not holes: a holey array is slower to fill and to grow (measured).
-    this.out = [undefined, undefined, undefined];
+    // with `undefined`, not holes: a holey array is slower to fill and to grow (measured). New, not
+    // reused: storing new events into an old array would cost a write barrier entry each.
+    const out: Array<EngineEvent | undefined> = [undefined, undefined, undefined];
+    this.out = out;
+    const count = this.run(command);
+    if (out.length !== count) out.length = count;
+    // Every entry is an event now: `emit` set the first `count` (appending past the end extends the array).
+    return out as EngineEvent[];
+  }
+
+  /**
+   * Applies one command like `apply`, without allocating for the usual command: the events are the
+   * first `count` entries of `eventsInPlace`, where `count` is what this returns, and the frequent
+   * kinds are objects the engine reuses. They are valid only until the next command; for consumers
+   * that read them at once (journal replay, the event-stream hash, the benchmark).
+   */
+  applyInPlace(command: Command): number {
+    this.inPlace = true;
+    this.out = this.outInPlace;
+    return this.run(command);
+  }
+
+  /** The events of the last `applyInPlace`, up to the count it returned (entries past it are stale). */
+  get eventsInPlace(): readonly EngineEvent[] {
+    return this.outInPlace as readonly EngineEvent[];
+  }
+
+  private run(command: Command): number {
     this.outCount = 0;
+    this.acceptedPool.reset();
+    this.rejectedPool.reset();
+    this.tradePool.reset();
+    this.cancelledPool.reset();
+    this.replacedPool.reset();
+    this.balancePool.reset();
+    this.positionPool.reset();
+    this.levelPool.reset();
     this.tsUs = command.tsUs;
     this.commandCount += 1;
     switch (command.type) {
@@ -244,10 +325,10 @@ export class Engine {
         unreachable(command, "command");
     }
     this.flushTouched();
-    const out = this.out;
-    if (out.length !== this.outCount) out.length = this.outCount;
-    // Every entry is an event now: `emit` set the first `outCount` (appending past the end extends the array).
-    return out as EngineEvent[];
+    const count = this.outCount;
+    // A command with very many events (a mass cancel) does not leave them all referenced.
+    if (this.outInPlace.length > outKeptMax && count <= outKeptMax) this.outInPlace.length = outKeptMax;
+    return count;
   }
 
   // ── Events ──────────────────────────────────────────────────────────────
@@ -257,22 +338,29 @@ export class Engine {
     this.outCount += 1;
   }
 
+  /** OrderCancelled for `cancelledQtyLots` taken off `order` (its leaves are already updated). */
+  private emitCancelled(order: Order, cancelledQtyLots: number, reason: CancelReason): void {
+    const seq = this.nextSeq();
+    const pooled = this.cancelledPool.next(this.inPlace);
+    this.emit(pooled === null ? this.cancelledPool.adopt(this.inPlace, orderCancelled(seq, this.tsUs, order, cancelledQtyLots, reason)) : orderCancelledInto(pooled, seq, this.tsUs, order, cancelledQtyLots, reason));
+  }
+
   private nextSeq(): number {
     this.eventSeq += 1;
     return this.eventSeq;
   }
 
   private reject(command: CommandType, reason: RejectCode, ids: { accountId?: number; clientOrderId?: string; orderId?: number }): void {
-    this.emit({
-      type: "CommandRejected",
-      seq: this.nextSeq(),
-      tsUs: this.tsUs,
-      command,
-      reason,
-      accountId: ids.accountId ?? 0,
-      clientOrderId: ids.clientOrderId ?? "",
-      orderId: ids.orderId ?? 0,
-    });
+    const seq = this.nextSeq();
+    const accountId = ids.accountId ?? 0;
+    const clientOrderId = ids.clientOrderId ?? "";
+    const orderId = ids.orderId ?? 0;
+    const pooled = this.rejectedPool.next(this.inPlace);
+    this.emit(
+      pooled === null
+        ? this.rejectedPool.adopt(this.inPlace, commandRejected(seq, this.tsUs, command, reason, accountId, clientOrderId, orderId))
+        : commandRejectedInto(pooled, seq, this.tsUs, command, reason, accountId, clientOrderId, orderId),
+    );
   }
 
   private touchLevel(level: Level): void {
@@ -302,29 +390,15 @@ export class Engine {
   private flushTouched(): void {
     for (let i = 0; i < this.touchedCashCount; i += 1) {
       const slot = this.touchedCash[i] as CashSlot;
-      this.emit({
-        type: "BalanceChanged",
-        seq: this.nextSeq(),
-        tsUs: this.tsUs,
-        accountId: slot.accountId,
-        currency: slot.currency,
-        balanceMinor: slot.balance,
-        reservedMinor: slot.reserved,
-        reason: slot.reason,
-      });
+      const seq = this.nextSeq();
+      const pooled = this.balancePool.next(this.inPlace);
+      this.emit(pooled === null ? this.balancePool.adopt(this.inPlace, balanceChanged(seq, this.tsUs, slot)) : balanceChangedInto(pooled, seq, this.tsUs, slot));
     }
     for (let i = 0; i < this.touchedPositionCount; i += 1) {
       const slot = this.touchedPositions[i] as PositionSlot;
-      this.emit({
-        type: "PositionChanged",
-        seq: this.nextSeq(),
-        tsUs: this.tsUs,
-        accountId: slot.accountId,
-        instrumentId: slot.instrumentId,
-        positionLots: slot.position,
-        reservedLots: slot.reserved,
-        reason: slot.reason,
-      });
+      const seq = this.nextSeq();
+      const pooled = this.positionPool.next(this.inPlace);
+      this.emit(pooled === null ? this.positionPool.adopt(this.inPlace, positionChanged(seq, this.tsUs, slot)) : positionChangedInto(pooled, seq, this.tsUs, slot));
     }
     for (let i = 0; i < this.touchedLevelCount; i += 1) {
       const level = this.touchedLevels[i] as Level;
@@ -333,16 +407,9 @@ export class Engine {
       // for one price, three if the new one empties too. Only the newest is reported, so each price
       // gets one event carrying its final state.
       if (level.count === 0 && this.newerTwinTouched(i, level)) continue;
-      this.emit({
-        type: "BookLevelChanged",
-        seq: this.nextSeq(),
-        tsUs: this.tsUs,
-        instrumentId: level.instrumentId,
-        side: level.side,
-        priceTicks: level.price,
-        qtyLots: level.visibleQty,
-        orderCount: level.count,
-      });
+      const seq = this.nextSeq();
+      const pooled = this.levelPool.next(this.inPlace);
+      this.emit(pooled === null ? this.levelPool.adopt(this.inPlace, bookLevelChanged(seq, this.tsUs, level)) : bookLevelChangedInto(pooled, seq, this.tsUs, level));
     }
     // Counters rather than truncation: the arrays keep their capacity, so the hot path allocates nothing here.
     this.touchedCashCount = 0;
@@ -523,24 +590,9 @@ export class Engine {
     account.openOrders += 1;
     this.orders.set(order.id, order);
     this.reserve(order, instrument, "reserve");
-    this.emit({
-      type: "OrderAccepted",
-      seq: this.nextSeq(),
-      tsUs: this.tsUs,
-      // The order was built from these command fields (its constructor asserts side, type and time in force).
-      orderId: order.id,
-      accountId: c.accountId,
-      instrumentId: c.instrumentId,
-      clientOrderId: c.clientOrderId,
-      side: c.side,
-      orderType: c.orderType,
-      tif: c.tif,
-      priceTicks: c.priceTicks,
-      stopPriceTicks: c.stopPriceTicks,
-      qtyLots: c.qtyLots,
-      displayQtyLots: c.displayQtyLots,
-      postOnly: order.postOnly,
-    });
+    const seq = this.nextSeq();
+    const pooled = this.acceptedPool.next(this.inPlace);
+    this.emit(pooled === null ? this.acceptedPool.adopt(this.inPlace, orderAccepted(seq, this.tsUs, order, c)) : orderAcceptedInto(pooled, seq, this.tsUs, order, c));
     if (c.orderType === "stop" || c.orderType === "stop_limit") {
       order.status = "pending_stop";
       instrument.stops.push(order);
@@ -677,17 +729,7 @@ export class Engine {
       instrument.book.changeVisible(order, order.leaves - order.visible);
     }
     this.reserve(order, instrument, "release");
-    this.emit({
-      type: "OrderCancelled",
-      seq: this.nextSeq(),
-      tsUs: this.tsUs,
-      orderId: order.id,
-      accountId: order.accountId,
-      instrumentId: order.instrumentId,
-      cancelledQtyLots: qty,
-      leavesQtyLots: order.leaves,
-      reason: "self_trade_prevention",
-    });
+    this.emitCancelled(order, qty, "self_trade_prevention");
   }
 
   private trade(instrument: Instrument, maker: Order, taker: Order): void {
@@ -721,23 +763,9 @@ export class Engine {
     this.touchPosition(seller.position, "trade");
     instrument.lastPriceTicks = price;
 
-    this.emit({
-      type: "TradeExecuted",
-      seq: this.nextSeq(),
-      tsUs: this.tsUs,
-      tradeId: this.nextTradeId,
-      instrumentId: instrument.id,
-      priceTicks: price,
-      qtyLots: qty,
-      notionalMinor: notional,
-      takerSide: taker.side,
-      makerOrderId: maker.id,
-      takerOrderId: taker.id,
-      makerAccountId: maker.accountId,
-      takerAccountId: taker.accountId,
-      makerFeeMinor: makerFee,
-      takerFeeMinor: takerFee,
-    });
+    const seq = this.nextSeq();
+    const pooled = this.tradePool.next(this.inPlace);
+    this.emit(pooled === null ? this.tradePool.adopt(this.inPlace, tradeExecuted(seq, this.tsUs, this.nextTradeId, instrument.id, price, qty, notional, maker, taker, makerFee, takerFee)) : tradeExecutedInto(pooled, seq, this.tsUs, this.nextTradeId, instrument.id, price, qty, notional, maker, taker, makerFee, takerFee));
     this.nextTradeId += 1;
 
     if (maker.leaves === 0) {
@@ -777,17 +805,7 @@ export class Engine {
     }
     order.leaves = 0;
     this.reserve(order, instrument, "release");
-    this.emit({
-      type: "OrderCancelled",
-      seq: this.nextSeq(),
-      tsUs: this.tsUs,
-      orderId: order.id,
-      accountId: order.accountId,
-      instrumentId: order.instrumentId,
-      cancelledQtyLots: cancelled,
-      leavesQtyLots: 0,
-      reason,
-    });
+    this.emitCancelled(order, cancelled, reason);
     this.finish(order);
   }
 
@@ -922,18 +940,9 @@ export class Engine {
       order.visible = 0;
     }
     this.reserve(order, instrument, keepPriority ? "release" : "reserve");
-    this.emit({
-      type: "OrderReplaced",
-      seq: this.nextSeq(),
-      tsUs: this.tsUs,
-      orderId: order.id,
-      accountId: order.accountId,
-      instrumentId: order.instrumentId,
-      priceTicks: order.price,
-      qtyLots: order.qty,
-      leavesQtyLots: order.leaves,
-      priorityKept: keepPriority,
-    });
+    const seq = this.nextSeq();
+    const pooled = this.replacedPool.next(this.inPlace);
+    this.emit(pooled === null ? this.replacedPool.adopt(this.inPlace, orderReplaced(seq, this.tsUs, order, keepPriority)) : orderReplacedInto(pooled, seq, this.tsUs, order, keepPriority));
     if (!keepPriority) {
       this.execute(order, instrument);
       this.triggerStops(instrument);

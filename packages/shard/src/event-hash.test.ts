@@ -32,6 +32,16 @@ describe("event-stream hash", () => {
     );
   });
 
+  it("adds the first `count` events of a longer array exactly as update adds them alone (the replay loop)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(events, fc.array(event, { maxLength: 3 })), { minLength: 1, maxLength: 4 }), (commands) => {
+        const added = new EventStreamHash();
+        for (const [own, stale] of commands) added.add([...own, ...stale], own.length);
+        expect(added.value).toBe(hashOf(...commands.map(([own]) => own)));
+      }),
+    );
+  });
+
   it("changes when any single value changes", () => {
     fc.assert(
       fc.property(events, fc.nat(), fc.nat(), (list, pickEvent, pickKey) => {

@@ -60,10 +60,18 @@ export class EventStreamHash {
 
   /** Adds one command's events. */
   update(events: readonly unknown[]): string {
-    this.mix(tagCommand);
-    this.mix(events.length);
-    for (const event of events) this.any(event);
+    this.add(events, events.length);
     return this.value;
+  }
+
+  /**
+   * Adds one command's events, the first `count` of `events` (an engine's `eventsInPlace`), without
+   * producing the value: the same as `update(events.slice(0, count))` for the replay loop.
+   */
+  add(events: readonly unknown[], count: number): void {
+    this.mix(tagCommand);
+    this.mix(count);
+    for (let i = 0; i < count; i += 1) this.any(events[i]);
   }
 
   private mix(word: number): void {

@@ -119,7 +119,8 @@ export class Shard {
     await this.options.log.replay(this.appliedSeq + 1, (seq, record) => {
       if (seq !== this.appliedSeq + 1) throw new Error(`log replay skipped from ${this.appliedSeq} to ${seq}`);
       const command = decodeCommand(record);
-      this.eventStream.update(this.engineValue.apply(command));
+      const events = this.engineValue.applyInPlace(command);
+      this.eventStream.add(this.engineValue.eventsInPlace, events);
       this.appliedSeq = seq;
       if (command.tsUs > this.lastTsUs) this.lastTsUs = command.tsUs;
       count += 1;
@@ -265,7 +266,8 @@ export async function replayFromZero(log: CommandLog, engineOptions?: EngineOpti
   const events = new EventStreamHash();
   let seq = 0;
   await log.replay(1, (recordSeq, record) => {
-    events.update(engine.apply(decodeCommand(record)));
+    const count = engine.applyInPlace(decodeCommand(record));
+    events.add(engine.eventsInPlace, count);
     seq = recordSeq;
   });
   return { seq, eventHash: events.value, engine, stateHash: createHash("sha256").update(encodeSnapshot(engine)).digest("hex") };
