@@ -45,6 +45,14 @@ export interface PhaseResult {
   readonly p99Ms: number;
   readonly p999Ms: number;
   readonly maxMs: number;
+  /**
+   * CPU seconds the server process spent (all its threads: the event loop, the store's worker,
+   * the collector) from the phase's start until the ledger had settled it, per answered order,
+   * in µs: the cost of an order, steadier than throughput on a shared machine.
+   */
+  readonly serverCpuUsPerOrder?: number;
+  /** The load generator's own CPU per answered order over the phase, in µs. */
+  readonly loadCpuUsPerOrder?: number;
 }
 
 const config = JSON.parse(process.env.E2E_CONFIG ?? "{}") as LoadConfig;
@@ -409,6 +417,22 @@ async function settled(limitMs = 120_000): Promise<number> {
   throw new Error(`the ledger did not catch up within ${String(limitMs)} ms`);
 }
 
+async function serverCpuSeconds(): Promise<number> {
+  return gauge(await (await fetch(`${config.url}/metrics`)).text(), "tradestream_process_cpu_seconds_total");
+}
+
+/** Runs a phase and charges it the server's and the load generator's CPU until the ledger has settled it. */
+async function costed(phase: () => Promise<PhaseResult>, catchUp: (ms: number) => void): Promise<PhaseResult> {
+  const serverBefore = await serverCpuSeconds();
+  const loadBefore = process.cpuUsage();
+  const result = await phase();
+  const load = process.cpuUsage(loadBefore);
+  catchUp(await settled());
+  const serverSeconds = (await serverCpuSeconds()) - serverBefore;
+  const perOrder = (us: number): number => (result.acked === 0 ? 0 : Math.round((us * 10) / result.acked) / 10);
+  return { ...result, serverCpuUsPerOrder: perOrder(serverSeconds * 1e6), loadCpuUsPerOrder: perOrder(load.user + load.system) };
+}
+
 async function main(): Promise<void> {
   const result: Record<string, unknown> = {};
   const catchUpMs: Record<string, number> = {};
@@ -423,20 +447,16 @@ async function main(): Promise<void> {
   }
   catchUpMs.warmup = await settled();
   if (!skip.has("ws") && !skip.has("ws-fixed")) {
-    result.wsFixed = await wsPhase("wsf", config.wsRate);
-    catchUpMs.wsFixed = await settled();
+    result.wsFixed = await costed(() => wsPhase("wsf", config.wsRate), (ms) => (catchUpMs.wsFixed = ms));
   }
   if (!skip.has("ws") && !skip.has("ws-max")) {
-    result.wsMax = await wsPhase("wsm", 0);
-    catchUpMs.wsMax = await settled();
+    result.wsMax = await costed(() => wsPhase("wsm", 0), (ms) => (catchUpMs.wsMax = ms));
   }
   if (!skip.has("rest") && !skip.has("rest-fixed")) {
-    result.restFixed = await restPhase("rsf", config.restRate);
-    catchUpMs.restFixed = await settled();
+    result.restFixed = await costed(() => restPhase("rsf", config.restRate), (ms) => (catchUpMs.restFixed = ms));
   }
   if (!skip.has("rest") && !skip.has("rest-max")) {
-    result.restMax = await restPhase("rsm", 0);
-    catchUpMs.restMax = await settled();
+    result.restMax = await costed(() => restPhase("rsm", 0), (ms) => (catchUpMs.restMax = ms));
   }
   if (!skip.has("fanout")) result.fanout = await fanoutPhase();
   // After each phase: how long the settlement projection took to catch up with the engine.

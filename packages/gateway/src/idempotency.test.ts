@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { IdempotencyCache, type PlaceOutcome } from "./idempotency.ts";
 
 const answer = (orderId: number, padding = 0): PlaceOutcome => ({ status: 201, body: { order: { orderId, note: "x".repeat(padding) }, fills: [] } });
+/** What the cache answers: the outcome with its body's JSON text, made once. */
+const answered = (outcome: PlaceOutcome): PlaceOutcome => ({ ...outcome, json: JSON.stringify(outcome.body) });
 
 describe("idempotency cache", () => {
   it("runs an attempt once: a concurrent and a later retry get the first answer", async () => {
@@ -18,7 +20,7 @@ describe("idempotency cache", () => {
     expect(await concurrent.outcome).toEqual(await first.outcome);
     const later = cache.run("1\u0000a", attempt);
     expect(later.replay).toBe(true);
-    expect(await later.outcome).toEqual(answer(1));
+    expect(await later.outcome).toEqual(answered(answer(1)));
     expect(runs).toBe(1);
   });
 
@@ -37,7 +39,7 @@ describe("idempotency cache", () => {
     expect(cache.bytes).toBe(3 * one);
     expect(["k1", "k2", "k3", "k4", "k5"].map((key) => cache.has(key))).toEqual([false, false, true, true, true]);
     // The kept ones still answer exactly.
-    expect(await cache.run("k3", () => Promise.resolve(answer(99))).outcome).toEqual(answer(3, 100));
+    expect(await cache.run("k3", () => Promise.resolve(answer(99))).outcome).toEqual(answered(answer(3, 100)));
     cache.clear();
     expect(cache.bytes).toBe(0);
     expect(cache.size).toBe(0);

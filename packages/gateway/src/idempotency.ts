@@ -14,6 +14,8 @@ export const idempotencyBytesMaxDefault = 32 * 1024 * 1024;
 export interface PlaceOutcome {
   readonly status: number;
   readonly body: unknown;
+  /** `body` as JSON text, when the cache made it: the answer is sent as that text, not serialized again. */
+  readonly json?: string;
 }
 
 /** A settled answer kept compactly: the body as JSON text (a fraction of the memory of the object graph). */
@@ -44,20 +46,20 @@ export class IdempotencyCache {
   run(key: string, attempt: () => Promise<PlaceOutcome>): { readonly outcome: Promise<PlaceOutcome>; readonly replay: boolean } {
     const existing = this.entries.get(key);
     if (existing !== undefined) {
-      const outcome = existing instanceof Promise ? existing : Promise.resolve({ status: existing.status, body: JSON.parse(existing.json) as unknown });
+      const outcome = existing instanceof Promise ? existing : Promise.resolve({ status: existing.status, body: JSON.parse(existing.json) as unknown, json: existing.json });
       return { outcome, replay: true };
     }
     const pending = attempt().then(
-      (outcome) => {
+      (outcome): PlaceOutcome => {
+        const json = JSON.stringify(outcome.body);
         // Server-side failures (overload, I/O) are not results: let the client retry for real.
         if (outcome.status >= 500) this.entries.delete(key);
         else if (this.entries.has(key)) {
-          const json = JSON.stringify(outcome.body);
           this.entries.set(key, { status: outcome.status, json });
           this.keptBytes += json.length;
           this.evict();
         }
-        return outcome;
+        return { status: outcome.status, body: outcome.body, json };
       },
       (error: unknown) => {
         this.entries.delete(key);

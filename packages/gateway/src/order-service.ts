@@ -49,6 +49,8 @@ export interface OrderOutcome {
   readonly status: number;
   readonly body: unknown;
   readonly replay: boolean;
+  /** `body` as JSON text when it was made already (place answers): send it as is. */
+  readonly json?: string | undefined;
 }
 
 function rejection(events: readonly EngineEvent[]): CommandRejected | undefined {
@@ -141,7 +143,7 @@ export class OrderService {
       return { status: 201, body: { order: order === undefined ? null : orderDto(order, spec), fills } };
     });
     const result = await outcome;
-    return { status: replay && result.status === 201 ? 200 : result.status, body: result.body, replay };
+    return { status: replay && result.status === 201 ? 200 : result.status, body: result.body, replay, json: result.json };
   }
 
   /** An order the principal may see, else unknown_order (no hint that it exists). */

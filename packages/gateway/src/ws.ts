@@ -75,6 +75,15 @@ function tcpOf(socket: WebSocket): Duplex | undefined {
 }
 
 /**
+ * The text of `{type: "ack", id, status, replay, body}` with the body's JSON already made
+ * (JSON.stringify leaves out an undefined id, and so does this).
+ */
+export function ackText(id: string | number | undefined, status: number, replay: boolean, bodyJson: string): string {
+  const idPart = id === undefined ? "" : `"id":${JSON.stringify(id)},`;
+  return `{"type":"ack",${idPart}"status":${String(status)},"replay":${String(replay)},"body":${bodyJson}}`;
+}
+
+/**
  * A broadcast to more subscribers than this is queued and written in slices of
  * `broadcastSliceMs` (one system call per client, whatever the number of frames
  * queued for it meanwhile), so that a broadcast to thousands never holds the event
@@ -503,7 +512,8 @@ export class WsHub {
         outcome = await this.deps.orderService.massCancel(principal, { accountId, symbol }, "ws");
       }
     }
-    this.send(client, { type: "ack", id, status: outcome.status, replay: outcome.replay, body: outcome.body }, "orders");
+    if (outcome.json === undefined) this.send(client, { type: "ack", id, status: outcome.status, replay: outcome.replay, body: outcome.body }, "orders");
+    else this.sendText(client, ackText(id, outcome.status, outcome.replay, outcome.json), "orders");
   }
 
   private sendBookSnapshot(client: Client, info: InstrumentInfo, depth: number): void {
@@ -663,12 +673,17 @@ export class WsHub {
 
   private send(client: Client, message: Record<string, unknown>, channel: string): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
+    this.sendText(client, JSON.stringify(message), channel);
+  }
+
+  private sendText(client: Client, text: string, channel: string): void {
+    if (client.socket.readyState !== client.socket.OPEN) return;
     // Replies count against the same bound as broadcasts: a client that asks but never reads is dropped.
     if (client.socket.bufferedAmount + client.outboxBytes > this.deps.options.disconnectBytes) {
       this.dropSlow(client);
       return;
     }
-    this.write(client, JSON.stringify(message));
+    this.write(client, text);
     this.deps.metrics.wsMessagesSent.inc({ channel });
   }
 

@@ -55,7 +55,24 @@ export class EventStreamHash {
 
   /** The current value: 16 hex digits. */
   get value(): string {
-    return hex32(this.h1) + hex32(this.h2);
+    return EventStreamHash.valueOf(this.h1, this.h2);
+  }
+
+  /**
+   * The state as two 32-bit numbers, for a caller that wants the value of this point later
+   * (`valueOf`) without making the text now.
+   */
+  get lane1(): number {
+    return this.h1;
+  }
+
+  get lane2(): number {
+    return this.h2;
+  }
+
+  /** The value of the point whose lanes were read. */
+  static valueOf(lane1: number, lane2: number): string {
+    return hex32(lane1) + hex32(lane2);
   }
 
   /** Adds one command's events. */

@@ -32,6 +32,21 @@ export interface Applied {
   readonly eventHash: string;
 }
 
+/** An applied command; the event-stream hash's text is made only when read (most never are). */
+class AppliedCommand implements Applied {
+  constructor(
+    readonly seq: number,
+    readonly command: Command,
+    readonly events: readonly EngineEvent[],
+    private readonly lane1: number,
+    private readonly lane2: number,
+  ) {}
+
+  get eventHash(): string {
+    return EventStreamHash.valueOf(this.lane1, this.lane2);
+  }
+}
+
 export interface ShardOptions {
   readonly log: CommandLog;
   readonly snapshots?: SnapshotStore;
@@ -188,9 +203,10 @@ export class Shard {
     }
     if (seq !== this.appliedSeq + 1) throw new Error(`log assigned seq ${seq} after ${this.appliedSeq}`);
     const events = this.engineValue.apply(command);
-    const eventHash = this.eventStream.update(events);
+    const stream = this.eventStream;
+    stream.add(events, events.length);
     this.appliedSeq = seq;
-    const applied: Applied = { seq, command, events, eventHash };
+    const applied: Applied = new AppliedCommand(seq, command, events, stream.lane1, stream.lane2);
     const promise = new Promise<Applied>((resolve, reject) => this.pending.push({ applied, resolve, reject }));
     if (this.inFlight === 1) this.watchForFailure(seq);
     if (this.options.snapshotEvery > 0 && seq % this.options.snapshotEvery === 0) void this.snapshotAt(seq);

@@ -14,6 +14,8 @@ const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404
 
 function send(reply: FastifyReply, outcome: OrderOutcome): FastifyReply {
   if (outcome.replay) void reply.header("idempotent-replay", "true");
+  // A place answer comes with its JSON text already made (the idempotency cache keeps it): sent as is.
+  if (outcome.json !== undefined) return reply.code(outcome.status).type("application/json; charset=utf-8").send(outcome.json);
   return reply.code(outcome.status).send(outcome.body);
 }
 
