@@ -39,6 +39,7 @@ alternating chunks; prints the median per-chunk time ratio (docs/BENCHMARKS.md, 
     runs: { type: "string", value: "N", default: "3", description: "throughput runs; with --baseline, passes over the stream" },
     baseline: { type: "string", value: "PATH", defaultText: "none", description: "the other version's packages/engine/src/index.ts: paired A/B against it" },
     chunk: { type: "string", value: "N", default: "25000", description: "commands per alternating chunk in the paired A/B" },
+    keeping: { type: "boolean", description: "measure apply (new event objects per command) instead of applyInPlace; an engine without applyInPlace is always measured so" },
   },
 });
 const targetResting = Number(values.book);
@@ -49,6 +50,7 @@ const workload = generateWorkload({ seed: 42, targetResting, commands });
 
 interface AnyEngine {
   apply(command: Command): EngineEvent[];
+  applyInPlace?(command: Command): number;
 }
 type EngineClass = new () => AnyEngine;
 
@@ -59,10 +61,13 @@ function prepared(EngineOf: EngineClass, w: Workload): AnyEngine {
   return engine;
 }
 
+const keeping = values.keeping === true;
+
 function timeChunk(engine: AnyEngine, from: number, to: number): number {
   const stream = workload.stream;
   const start = process.hrtime.bigint();
-  for (let i = from; i < to; i++) engine.apply(stream[i] as Command);
+  if (keeping || engine.applyInPlace === undefined) for (let i = from; i < to; i++) engine.apply(stream[i] as Command);
+  else for (let i = from; i < to; i++) engine.applyInPlace(stream[i] as Command);
   return Number(process.hrtime.bigint() - start);
 }
 
@@ -74,6 +79,8 @@ async function compare(baselinePath: string): Promise<void> {
   for (const EngineOf of [Baseline, Current]) {
     const engine = prepared(EngineOf, warm);
     for (const command of warm.stream) engine.apply(command);
+    const inPlace = prepared(EngineOf, warm);
+    if (inPlace.applyInPlace !== undefined) for (const command of warm.stream) inPlace.applyInPlace(command);
   }
   const chunk = Number(values.chunk);
   const ratios: number[] = [];
@@ -107,10 +114,12 @@ if (values.baseline !== undefined) {
 } else {
   const warmEngine = preparedEngine(warm);
   for (const command of warm.stream) warmEngine.apply(command);
+  const warmInPlace = preparedEngine(warm);
+  for (const command of warm.stream) warmInPlace.applyInPlace(command);
   // CPU time beside wall time: on a shared machine it is the steadier number for A/B comparisons.
   for (let run = 0; run < runs; run++) {
     const cpuBefore = process.cpuUsage();
-    const result = engineThroughput(workload);
+    const result = engineThroughput(workload, keeping ? "keeping" : "in-place");
     const cpu = process.cpuUsage(cpuBefore);
     const cpuOpsPerSec = Math.round((commands * 1e6) / (cpu.user + cpu.system));
     process.stdout.write(`book ${targetResting}: ${result.opsPerSec.toLocaleString("en-US")} ops/s wall, ~${cpuOpsPerSec.toLocaleString("en-US")} ops/s per CPU-second (incl. setup)\n`);
