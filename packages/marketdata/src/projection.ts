@@ -67,6 +67,9 @@ class InstrumentState {
   /** The same series as a list, in `candleIntervals` order, for the per-trade loop. */
   readonly series: readonly CandleSeries[];
   day: DayStats;
+  readonly touched = new Touched(candleIntervals.length);
+  /** The `apply` call that last changed the spec, state or reference price. */
+  changedMark = 0;
 
   constructor(spec: InstrumentSpec, tsUs: number, kept: { trades: number; candles: number }) {
     this.spec = spec;
@@ -90,25 +93,31 @@ class InstrumentState {
 }
 
 /** What one command changed, gathered before anything is emitted. */
-interface Touched {
-  /** Level changes by `levelKey`, in order of first change; the last write wins. */
-  readonly levels: Map<number, BookLevelChange>;
-  readonly candles: Map<CandleInterval, Candle>;
+/**
+ * What one `apply` changed of one instrument. Kept on the instrument and reused from call to
+ * call (cleared at its first change in a call), so a command costs no maps of its own.
+ */
+class Touched {
+  /** The `apply` call that last changed the instrument. */
+  mark = 0;
+  /** Each changed level's final state, by `levelKey` (the last change per level wins). */
+  readonly levels = new Map<number, BookLevelChange>();
+  /** The candle each series changed, by series index; undefined where none did. */
+  readonly candles: Array<Candle | undefined>;
+
+  constructor(series: number) {
+    this.candles = new Array<Candle | undefined>(series).fill(undefined);
+  }
+
+  clear(): void {
+    if (this.levels.size > 0) this.levels.clear();
+    this.candles.fill(undefined);
+  }
 }
 
 /** One number per book level: price ticks (< 2^41) doubled, plus 1 for the sell side. */
 function levelKey(side: Side, priceTicks: number): number {
   return priceTicks * 2 + (side === "sell" ? 1 : 0);
-}
-
-/** What one command changed of one instrument, created on first change. */
-function touchedEntry(touched: Map<number, Touched>, instrumentId: number): Touched {
-  let entry = touched.get(instrumentId);
-  if (entry === undefined) {
-    entry = { levels: new Map(), candles: new Map() };
-    touched.set(instrumentId, entry);
-  }
-  return entry;
 }
 
 /** A count from a query: below 1 (or not a number) is none; fractions round down; Infinity is everything. */
@@ -126,6 +135,12 @@ export class MarketDataProjection {
   private lastSeq = 0;
   /** The latest event time seen: "now" for the projection. */
   private nowUs = 0;
+  /** Counts `apply` calls: the mark of what the current one changed. */
+  private applyCount = 0;
+  /** Instruments the current `apply` touched and changed, in first-change order; reused. */
+  private readonly touchedStates: InstrumentState[] = [];
+  private readonly changedStates: InstrumentState[] = [];
+  private readonly tradesSeen: PublicTrade[] = [];
 
   constructor(options: MarketDataOptions = {}) {
     this.kept = { trades: options.tradesKept ?? tradesKeptDefault, candles: options.candlesKept ?? candlesKeptDefault };
@@ -144,41 +159,45 @@ export class MarketDataProjection {
   apply(events: readonly EngineEvent[]): void {
     const fresh = unseenBySeq(events, this.lastSeq);
     if (fresh.length === 0) return;
-    const changedInstruments = new Set<number>();
-    const touched = new Map<number, Touched>();
-    const trades: PublicTrade[] = [];
+    this.applyCount += 1;
+    this.touchedStates.length = 0;
+    this.changedStates.length = 0;
+    this.tradesSeen.length = 0;
         for (const event of fresh) {
       this.nowUs = Math.max(this.nowUs, event.tsUs);
       switch (event.type) {
         case "InstrumentCreated": {
           const { type: _type, seq: _seq, tsUs: _tsUs, ...spec } = event;
           assert(!this.byId.has(spec.instrumentId), `instrument ${String(spec.instrumentId)} created twice`);
-          this.byId.set(spec.instrumentId, new InstrumentState(spec, this.nowUs, this.kept));
+          const created = new InstrumentState(spec, this.nowUs, this.kept);
+          this.byId.set(spec.instrumentId, created);
           const symbol = spec.symbol.toUpperCase();
           if (!this.bySymbol.has(symbol)) this.bySymbol.set(symbol, spec.instrumentId);
-          changedInstruments.add(spec.instrumentId);
-          touchedEntry(touched, spec.instrumentId);
+          this.changed(created);
+          this.touch(created);
           break;
         }
         case "InstrumentUpdated": {
           const state = this.instrumentState(event.instrumentId);
           const { type: _type, seq: _seq, tsUs: _tsUs, instrumentId: _id, ...limits } = event;
           state.spec = { ...state.spec, ...limits };
-          changedInstruments.add(event.instrumentId);
+          this.changed(state);
           break;
         }
         case "ReferencePriceSet": {
           const state = this.instrumentState(event.instrumentId);
           state.spec = { ...state.spec, referencePriceTicks: event.priceTicks };
-          changedInstruments.add(event.instrumentId);
-          touchedEntry(touched, event.instrumentId);
+          this.changed(state);
+          this.touch(state);
           break;
         }
-        case "TradingStateChanged":
-          this.instrumentState(event.instrumentId).state = event.state;
-          changedInstruments.add(event.instrumentId);
-          touchedEntry(touched, event.instrumentId);
+        case "TradingStateChanged": {
+          const state = this.instrumentState(event.instrumentId);
+          state.state = event.state;
+          this.changed(state);
+          this.touch(state);
           break;
+        }
         case "BookLevelChanged": {
           const change: BookLevelChange = {
             side: event.side,
@@ -186,8 +205,9 @@ export class MarketDataProjection {
             qtyLots: event.orderCount === 0 ? 0 : event.qtyLots,
             orderCount: event.orderCount,
           };
-          this.instrumentState(event.instrumentId).book.set(change);
-          touchedEntry(touched, event.instrumentId).levels.set(levelKey(event.side, event.priceTicks), change);
+          const state = this.instrumentState(event.instrumentId);
+          state.book.set(change);
+          this.touch(state).levels.set(levelKey(event.side, event.priceTicks), change);
           break;
         }
         case "TradeExecuted": {
@@ -200,8 +220,9 @@ export class MarketDataProjection {
             takerSide: event.takerSide,
             tsUs: this.nowUs,
           };
-          this.recordTrade(this.instrumentState(event.instrumentId), trade, touchedEntry(touched, event.instrumentId));
-          trades.push(trade);
+          const state = this.instrumentState(event.instrumentId);
+          this.recordTrade(state, trade, this.touch(state));
+          this.tradesSeen.push(trade);
           break;
         }
         // Private or account events: nothing public to show.
@@ -222,7 +243,26 @@ export class MarketDataProjection {
       }
     }
     this.lastSeq = fresh[fresh.length - 1]?.seq ?? this.lastSeq;
-    this.emitAll(this.updatesOf(changedInstruments, touched, trades));
+    this.emitAll(this.updatesOf());
+  }
+
+  /** The instrument's changes in this `apply`, cleared at its first change in it. */
+  private touch(state: InstrumentState): Touched {
+    const touched = state.touched;
+    if (touched.mark !== this.applyCount) {
+      touched.mark = this.applyCount;
+      touched.clear();
+      this.touchedStates.push(state);
+    }
+    return touched;
+  }
+
+  /** Notes that the instrument's public description changed in this `apply`. */
+  private changed(state: InstrumentState): void {
+    if (state.changedMark !== this.applyCount) {
+      state.changedMark = this.applyCount;
+      this.changedStates.push(state);
+    }
   }
 
   private instrumentState(instrumentId: number): InstrumentState {
@@ -244,27 +284,25 @@ export class MarketDataProjection {
     day.trades += 1;
     state.lastPriceTicks = trade.priceTicks;
     state.trades.push(trade);
-    for (const series of state.series) {
-      const candle = series.add(trade.tsUs, trade);
-      touched.candles.set(candle.interval, candle);
-    }
+    const series = state.series;
+    for (let i = 0; i < series.length; i += 1) touched.candles[i] = (series[i] as CandleSeries).add(trade.tsUs, trade);
   }
 
-  private updatesOf(changedInstruments: ReadonlySet<number>, touched: ReadonlyMap<number, Touched>, trades: readonly PublicTrade[]): MarketUpdate[] {
+  private updatesOf(): MarketUpdate[] {
     const updates: MarketUpdate[] = [];
-    for (const id of changedInstruments) updates.push({ kind: "instrument", instrument: this.instrumentState(id).info() });
-    for (const [id, entry] of touched) {
-      if (entry.levels.size === 0) continue;
-      const state = this.instrumentState(id);
+    for (const state of this.changedStates) updates.push({ kind: "instrument", instrument: state.info() });
+    for (const state of this.touchedStates) {
+      const levels = state.touched.levels;
+      if (levels.size === 0) continue;
       state.bookSeq += 1;
       state.bookTsUs = this.nowUs;
-      const delta: BookDelta = { instrumentId: id, seq: state.bookSeq, tsUs: this.nowUs, changes: [...entry.levels.values()] };
+      const delta: BookDelta = { instrumentId: state.spec.instrumentId, seq: state.bookSeq, tsUs: this.nowUs, changes: [...levels.values()] };
       updates.push({ kind: "book", delta });
     }
-    for (const trade of trades) updates.push({ kind: "trade", trade });
-    for (const [id, entry] of touched) {
-      updates.push({ kind: "ticker", ticker: this.tickerOf(this.instrumentState(id)) });
-      for (const candle of entry.candles.values()) updates.push({ kind: "candle", candle });
+    for (const trade of this.tradesSeen) updates.push({ kind: "trade", trade });
+    for (const state of this.touchedStates) {
+      updates.push({ kind: "ticker", ticker: this.tickerOf(state) });
+      for (const candle of state.touched.candles) if (candle !== undefined) updates.push({ kind: "candle", candle });
     }
     return updates;
   }
