@@ -182,4 +182,49 @@ describe.skipIf(pglite === undefined)("projection runner", () => {
     expect(errors).toEqual(["ledger projection stopped"]);
     await runner.close();
   });
+
+  it("with a batch interval, commits what arrives during the pause after a commit as one batch, no earlier", async () => {
+    const { engine } = streamEvents({ seed: 23, rounds: 300, payments: true });
+    const batches = [...streamEventBatches({ seed: 23, rounds: 300, payments: true })];
+    const commits: number[] = [];
+    const runner = new ProjectionRunner(await LedgerProjector.open(ledger), {
+      sleep,
+      batchIntervalMs: 400,
+      logger: quiet,
+      onCommitted: () => commits.push(performance.now()),
+    });
+    // Idle: the first events go out at once.
+    expect(runner.push(batches[0] ?? [])).toBe("buffered");
+    await until(() => commits.length === 1, "the first commit");
+    // Everything else arrives within the pause: one more transaction, no earlier than the interval allows.
+    for (const batch of batches.slice(1)) expect(runner.push(batch)).toBe("buffered");
+    await runner.drained();
+    expect(commits.length).toBe(2);
+    expect((commits[1] ?? 0) - (commits[0] ?? 0)).toBeGreaterThanOrEqual(300);
+    await expectMatches(engine);
+    await runner.close();
+  });
+
+  it("does not hold a full batch or a close for the batch interval", async () => {
+    const { events } = streamEvents({ seed: 24, rounds: 300, payments: true });
+    const commits: number[] = [];
+    const runner = new ProjectionRunner(await LedgerProjector.open(ledger), {
+      sleep,
+      batchIntervalMs: 60_000,
+      batchEventsMax: 100,
+      logger: quiet,
+      onCommitted: () => commits.push(performance.now()),
+    });
+    const started = performance.now();
+    expect(runner.push(events.slice(0, 10))).toBe("buffered");
+    await until(() => commits.length === 1, "the first commit");
+    // A full batch during the pause: committed without waiting the minute out.
+    expect(runner.push(events.slice(10, 110))).toBe("buffered");
+    await until(() => commits.length === 2, "the full batch's commit");
+    expect(performance.now() - started).toBeLessThan(30_000);
+    // Paused again (what is buffered is under a batch): close does not wait for the interval either.
+    expect(runner.push(events.slice(110, 120))).toBe("buffered");
+    await runner.close();
+    expect(performance.now() - started).toBeLessThan(30_000);
+  });
 });

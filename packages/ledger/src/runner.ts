@@ -21,6 +21,12 @@ import { LedgerDivergenceError, LedgerGapError, LedgerOffsetConflictError, type 
 export interface RunnerOptions {
   readonly bufferEventsMax?: number;
   readonly batchEventsMax?: number;
+  /**
+   * After a commit, wait until this many ms have passed since it started (or a full batch
+   * is buffered) before the next one, so that under a steady flow each transaction's fixed
+   * cost is shared by more events. 0 (the default) commits as soon as anything is buffered.
+   */
+  readonly batchIntervalMs?: number;
   readonly backoffMsInitial?: number;
   readonly backoffMsMax?: number;
   /** The ledger's logger unless given. */
@@ -63,6 +69,8 @@ export class ProjectionRunner {
   #stopped: string | null = null;
   #closing = false;
   #wake: (() => void) | null = null;
+  /** Ends the pause between commits early (a full batch is buffered, an overflow, a close). */
+  #wakeFull: (() => void) | null = null;
   #idleWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   readonly #loop: Promise<void>;
 
@@ -85,11 +93,13 @@ export class ProjectionRunner {
       if (this.#overflowedUpTo === null) this.#logger.warn("ledger projection buffer full: reading from the event log once drained", { bufferEventsMax: this.#bufferEventsMax, seq: last });
       this.#overflowedUpTo = Math.max(this.#overflowedUpTo ?? 0, last);
       this.#signal();
+      this.#signalFull();
       return "overflow";
     }
     this.#chunks.push(events);
     this.#buffered += events.length;
     this.#signal();
+    if (this.#buffered >= this.#batchEventsMax) this.#signalFull();
     return "buffered";
   }
 
@@ -115,6 +125,7 @@ export class ProjectionRunner {
   async close(): Promise<void> {
     this.#closing = true;
     this.#signal();
+    this.#signalFull();
     await this.#loop;
   }
 
@@ -128,6 +139,26 @@ export class ProjectionRunner {
     wake?.();
   }
 
+  #signalFull(): void {
+    const wake = this.#wakeFull;
+    this.#wakeFull = null;
+    wake?.();
+  }
+
+  /** The pause between commits: `ms`, or until `#signalFull`. */
+  #gather(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wakeFull = null;
+        resolve();
+      }, ms);
+      this.#wakeFull = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   async #run(): Promise<void> {
     let backoffMs = this.#options.backoffMsInitial ?? runnerBackoffMsInitial;
     while (!this.#closing && this.#stopped === null) {
@@ -139,6 +170,7 @@ export class ProjectionRunner {
         });
         continue;
       }
+      const startedMs = performance.now();
       try {
         const events = batch.fromSource ? await this.#read() : batch.events;
         await this.#projector.apply(events);
@@ -150,6 +182,8 @@ export class ProjectionRunner {
         this.#lastError = null;
         backoffMs = this.#options.backoffMsInitial ?? runnerBackoffMsInitial;
         this.#options.onCommitted?.(this.#projector.offset);
+        const pauseMs = (this.#options.batchIntervalMs ?? 0) - (performance.now() - startedMs);
+        if (pauseMs > 0 && this.#buffered < this.#batchEventsMax && this.#overflowedUpTo === null && !this.#closing) await this.#gather(pauseMs);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         if (error instanceof LedgerGapError && this.#options.source !== undefined) {
