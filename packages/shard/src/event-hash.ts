@@ -4,18 +4,23 @@
  * live run (same value after the same sequence number) and a restart from a
  * snapshot continues the same stream.
  *
- * It walks the event objects themselves — every value, in key order, with a type
- * tag, and the size of every object and array — instead of hashing their JSON
- * with SHA-256, which cost ≈ 4 µs per command (JSON.stringify, a hash object and
- * a hex digest each time) against ≈ 0.8 µs for the walk. It detects divergence,
- * which is its job; it is not a tamper seal (the journal's records carry CRC32C,
- * and the audit trail its own hash chain).
+ * It walks the events' values themselves instead of hashing their JSON with
+ * SHA-256, which cost ≈ 4 µs per command. The engine's frequent kinds are walked
+ * field by field in a fixed order: an integer is one word, an enumeration value
+ * (side, reason, type…) one word (a 32-bit FNV-1a of its text, made once per
+ * distinct text), a free text its characters. Every other kind, and anything
+ * that is not an engine event, goes through the generic walk: every value in key
+ * order with a type tag, and the size of every object and array. Either way a
+ * command costs ≈ 0.1–0.2 µs. It detects divergence, which is its job; it is not a
+ * tamper seal (the journal's records carry CRC32C, the audit trail its own chain).
  *
- * Two 32-bit lanes with MurmurHash3-style mixing. The value is the lanes' state
- * itself (16 hex digits), so a snapshot that stores it resumes exactly where it
- * stopped. (A snapshot holding the earlier scheme's 64-digit SHA-256 value is
- * not resumed from: the shard replays the journal from the start instead.)
+ * Two 32-bit lanes with MurmurHash3-style mixing. The value is `3:` and the lanes'
+ * state (16 hex digits), so a snapshot that stores it resumes exactly where it
+ * stopped. A snapshot holding an earlier scheme's value (16 or 64 hex digits, no
+ * prefix) is not resumed from: the shard replays the journal from the start.
  */
+
+import type { EngineEvent } from "@tradestream/contracts";
 
 const tagNumberInt = 1;
 const tagNumberFloat = 2;
@@ -29,8 +34,27 @@ const tagObject = 9;
 const tagOther = 10;
 const tagCommand = 11;
 const tagBigInt = 12;
+const tagGeneric = 13;
+const tagEvent = 14;
+
+const scheme = "3:";
 
 const floatScratch = new Float64Array(1);
+
+/** Words of enumeration texts and event types: a 32-bit FNV-1a of the text, made once per distinct text. */
+const symbolWords = new Map<string, number>();
+
+function symbolWord(text: string): number {
+  let word = symbolWords.get(text);
+  if (word === undefined) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i += 1) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    word = h | 0;
+    // Only the engine's fixed vocabularies come here; the bound is a guard, not a cache policy.
+    if (symbolWords.size < 4_096) symbolWords.set(text, word);
+  }
+  return word;
+}
 const floatWords = new Uint32Array(floatScratch.buffer);
 
 function hex32(word: number): string {
@@ -42,14 +66,15 @@ export class EventStreamHash {
   private h2 = 0;
 
   /** The hash of an empty stream. */
-  static readonly zero = "0".repeat(16);
+  static readonly zero = `${scheme}${"0".repeat(16)}`;
 
   /** Resumes from a value this class produced. */
   static fromValue(value: string): EventStreamHash {
-    if (!/^[0-9a-f]{16}$/.test(value)) throw new Error("not an event-stream hash value");
+    if (!/^3:[0-9a-f]{16}$/.test(value)) throw new Error("not an event-stream hash value");
     const hash = new EventStreamHash();
-    hash.h1 = Number.parseInt(value.slice(0, 8), 16) | 0;
-    hash.h2 = Number.parseInt(value.slice(8), 16) | 0;
+    const hex = value.slice(scheme.length);
+    hash.h1 = Number.parseInt(hex.slice(0, 8), 16) | 0;
+    hash.h2 = Number.parseInt(hex.slice(8), 16) | 0;
     return hash;
   }
 
@@ -72,7 +97,7 @@ export class EventStreamHash {
 
   /** The value of the point whose lanes were read. */
   static valueOf(lane1: number, lane2: number): string {
-    return hex32(lane1) + hex32(lane2);
+    return scheme + hex32(lane1) + hex32(lane2);
   }
 
   /** Adds one command's events. */
@@ -88,7 +113,145 @@ export class EventStreamHash {
   add(events: readonly unknown[], count: number): void {
     this.mix(tagCommand);
     this.mix(count);
-    for (let i = 0; i < count; i += 1) this.any(events[i]);
+    for (let i = 0; i < count; i += 1) this.event(events[i]);
+  }
+
+  /** One event: the frequent kinds field by field, the rest (and non-events) by the generic walk. */
+  private event(value: unknown): void {
+    if (typeof value !== "object" || value === null) {
+      this.any(value);
+      return;
+    }
+    const e = value as EngineEvent;
+    switch (e.type) {
+      case "OrderAccepted":
+        this.head(e.type, e.seq, e.tsUs);
+        this.int(e.orderId);
+        this.int(e.accountId);
+        this.int(e.instrumentId);
+        this.text(e.clientOrderId);
+        this.symbol(e.side);
+        this.symbol(e.orderType);
+        this.symbol(e.tif);
+        this.int(e.priceTicks);
+        this.int(e.stopPriceTicks);
+        this.int(e.qtyLots);
+        this.int(e.displayQtyLots);
+        this.mix(e.postOnly ? tagTrue : tagFalse);
+        return;
+      case "CommandRejected":
+        this.head(e.type, e.seq, e.tsUs);
+        this.symbol(e.command);
+        this.symbol(e.reason);
+        this.int(e.accountId);
+        this.text(e.clientOrderId);
+        this.int(e.orderId);
+        return;
+      case "TradeExecuted":
+        this.head(e.type, e.seq, e.tsUs);
+        this.int(e.tradeId);
+        this.int(e.instrumentId);
+        this.int(e.priceTicks);
+        this.int(e.qtyLots);
+        this.int(e.notionalMinor);
+        this.symbol(e.takerSide);
+        this.int(e.makerOrderId);
+        this.int(e.takerOrderId);
+        this.int(e.makerAccountId);
+        this.int(e.takerAccountId);
+        this.int(e.makerFeeMinor);
+        this.int(e.takerFeeMinor);
+        return;
+      case "OrderCancelled":
+        this.head(e.type, e.seq, e.tsUs);
+        this.int(e.orderId);
+        this.int(e.accountId);
+        this.int(e.instrumentId);
+        this.int(e.cancelledQtyLots);
+        this.int(e.leavesQtyLots);
+        this.symbol(e.reason);
+        return;
+      case "OrderReplaced":
+        this.head(e.type, e.seq, e.tsUs);
+        this.int(e.orderId);
+        this.int(e.accountId);
+        this.int(e.instrumentId);
+        this.int(e.priceTicks);
+        this.int(e.qtyLots);
+        this.int(e.leavesQtyLots);
+        this.mix(e.priorityKept ? tagTrue : tagFalse);
+        return;
+      case "BalanceChanged":
+        this.head(e.type, e.seq, e.tsUs);
+        this.int(e.accountId);
+        this.symbol(e.currency);
+        this.int(e.balanceMinor);
+        this.int(e.reservedMinor);
+        this.symbol(e.reason);
+        return;
+      case "PositionChanged":
+        this.head(e.type, e.seq, e.tsUs);
+        this.int(e.accountId);
+        this.int(e.instrumentId);
+        this.int(e.positionLots);
+        this.int(e.reservedLots);
+        this.symbol(e.reason);
+        return;
+      case "BookLevelChanged":
+        this.head(e.type, e.seq, e.tsUs);
+        this.int(e.instrumentId);
+        this.symbol(e.side);
+        this.int(e.priceTicks);
+        this.int(e.qtyLots);
+        this.int(e.orderCount);
+        return;
+      // The rare kinds, and anything that only looks like an event: every value, generically.
+      case "OrderExpired":
+      case "OrderTriggered":
+      case "InstrumentCreated":
+      case "InstrumentUpdated":
+      case "ReferencePriceSet":
+      case "TradingStateChanged":
+      case "AccountCreated":
+      case "SessionOpened":
+      case "SessionClosed":
+      case "KillSwitchSet":
+      case "DayEnded":
+      default:
+        this.mix(tagGeneric);
+        this.any(value);
+    }
+  }
+
+  private head(type: string, seq: number, tsUs: number): void {
+    this.mix(tagEvent);
+    this.mix(symbolWord(type));
+    this.int(seq);
+    this.int(tsUs);
+  }
+
+  /** A number of an engine event's numeric field: one word when it fits 32 bits, else tagged with its IEEE 754 bits. */
+  private int(value: number): void {
+    if ((value | 0) === value) {
+      this.mix(value);
+    } else {
+      floatScratch[0] = value;
+      this.mix(tagNumberFloat);
+      this.mix(floatWords[0] as number);
+      this.mix(floatWords[1] as number);
+    }
+  }
+
+  /** A value of an engine event's enumeration (or a currency code): one word. */
+  private symbol(value: string): void {
+    if (typeof value === "string") this.mix(symbolWord(value));
+    else this.any(value); // not an engine event after all: still hashed, never thrown on
+  }
+
+  /** A free text of an engine event (a client order id): its characters. */
+  private text(value: string): void {
+    if (typeof value === "string") this.string(value);
+    else this.any(value);
   }
 
   private mix(word: number): void {

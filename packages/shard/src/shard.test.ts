@@ -82,7 +82,10 @@ describe("shard", () => {
     await restarted.shard.close();
   });
 
-  it("ignores a snapshot with an earlier scheme's event hash and replays from the start to the replay-from-zero hashes", async () => {
+  it.each([
+    ["a 64-digit SHA-256 chain value", "ab".repeat(32)],
+    ["a 16-digit value of the unprefixed running hash", "0123456789abcdef"],
+  ])("ignores a snapshot with an earlier scheme's event hash (%s) and replays from the start to the replay-from-zero hashes", async (_scheme, earlierHash) => {
     const dir = tempDir();
     const log = await openFileJournal({ dir: join(dir, "journal") });
     const snapshots = await openSnapshotStore({ dir: join(dir, "snapshots") });
@@ -93,8 +96,8 @@ describe("shard", () => {
     await last;
     const liveEvents = live.eventHash;
     const liveState = live.stateHash();
-    // A snapshot as the earlier release wrote it: a 64-digit SHA-256 chain value, and (to be sure it is not used) an empty engine.
-    const legacy = { seq: live.seq, eventHash: "ab".repeat(32), lastTsUs: 0, engine: new TextDecoder().decode(encodeSnapshot(new Engine())) };
+    // A snapshot as an earlier release wrote it, and (to be sure it is not used) an empty engine.
+    const legacy = { seq: live.seq, eventHash: earlierHash, lastTsUs: 0, engine: new TextDecoder().decode(encodeSnapshot(new Engine())) };
     await snapshots.save(live.seq, new TextEncoder().encode(JSON.stringify(legacy)));
     await live.close();
 
