@@ -61,6 +61,18 @@ function hex32(word: number): string {
   return (word >>> 0).toString(16).padStart(8, "0");
 }
 
+/** The kinds' words, made once (the walk's first word for each event of a frequent kind). */
+const wordOrderAccepted = symbolWord("OrderAccepted");
+const wordCommandRejected = symbolWord("CommandRejected");
+const wordTradeExecuted = symbolWord("TradeExecuted");
+const wordOrderCancelled = symbolWord("OrderCancelled");
+const wordOrderReplaced = symbolWord("OrderReplaced");
+const wordBalanceChanged = symbolWord("BalanceChanged");
+const wordPositionChanged = symbolWord("PositionChanged");
+const wordBookLevelChanged = symbolWord("BookLevelChanged");
+const wordBuy = symbolWord("buy");
+const wordSell = symbolWord("sell");
+
 export class EventStreamHash {
   private h1 = 0;
   private h2 = 0;
@@ -125,7 +137,7 @@ export class EventStreamHash {
     const e = value as EngineEvent;
     switch (e.type) {
       case "OrderAccepted":
-        this.head(e.type, e.seq, e.tsUs);
+        this.head(wordOrderAccepted, e.seq, e.tsUs);
         this.int(e.orderId);
         this.int(e.accountId);
         this.int(e.instrumentId);
@@ -140,7 +152,7 @@ export class EventStreamHash {
         this.mix(e.postOnly ? tagTrue : tagFalse);
         return;
       case "CommandRejected":
-        this.head(e.type, e.seq, e.tsUs);
+        this.head(wordCommandRejected, e.seq, e.tsUs);
         this.symbol(e.command);
         this.symbol(e.reason);
         this.int(e.accountId);
@@ -148,7 +160,7 @@ export class EventStreamHash {
         this.int(e.orderId);
         return;
       case "TradeExecuted":
-        this.head(e.type, e.seq, e.tsUs);
+        this.head(wordTradeExecuted, e.seq, e.tsUs);
         this.int(e.tradeId);
         this.int(e.instrumentId);
         this.int(e.priceTicks);
@@ -163,7 +175,7 @@ export class EventStreamHash {
         this.int(e.takerFeeMinor);
         return;
       case "OrderCancelled":
-        this.head(e.type, e.seq, e.tsUs);
+        this.head(wordOrderCancelled, e.seq, e.tsUs);
         this.int(e.orderId);
         this.int(e.accountId);
         this.int(e.instrumentId);
@@ -172,7 +184,7 @@ export class EventStreamHash {
         this.symbol(e.reason);
         return;
       case "OrderReplaced":
-        this.head(e.type, e.seq, e.tsUs);
+        this.head(wordOrderReplaced, e.seq, e.tsUs);
         this.int(e.orderId);
         this.int(e.accountId);
         this.int(e.instrumentId);
@@ -182,7 +194,7 @@ export class EventStreamHash {
         this.mix(e.priorityKept ? tagTrue : tagFalse);
         return;
       case "BalanceChanged":
-        this.head(e.type, e.seq, e.tsUs);
+        this.head(wordBalanceChanged, e.seq, e.tsUs);
         this.int(e.accountId);
         this.symbol(e.currency);
         this.int(e.balanceMinor);
@@ -190,7 +202,7 @@ export class EventStreamHash {
         this.symbol(e.reason);
         return;
       case "PositionChanged":
-        this.head(e.type, e.seq, e.tsUs);
+        this.head(wordPositionChanged, e.seq, e.tsUs);
         this.int(e.accountId);
         this.int(e.instrumentId);
         this.int(e.positionLots);
@@ -198,7 +210,7 @@ export class EventStreamHash {
         this.symbol(e.reason);
         return;
       case "BookLevelChanged":
-        this.head(e.type, e.seq, e.tsUs);
+        this.head(wordBookLevelChanged, e.seq, e.tsUs);
         this.int(e.instrumentId);
         this.symbol(e.side);
         this.int(e.priceTicks);
@@ -223,9 +235,9 @@ export class EventStreamHash {
     }
   }
 
-  private head(type: string, seq: number, tsUs: number): void {
+  private head(kindWord: number, seq: number, tsUs: number): void {
     this.mix(tagEvent);
-    this.mix(symbolWord(type));
+    this.mix(kindWord);
     this.int(seq);
     this.int(tsUs);
   }
@@ -244,7 +256,9 @@ export class EventStreamHash {
 
   /** A value of an engine event's enumeration (or a currency code): one word. */
   private symbol(value: string): void {
-    if (typeof value === "string") this.mix(symbolWord(value));
+    if (value === "buy") this.mix(wordBuy);
+    else if (value === "sell") this.mix(wordSell);
+    else if (typeof value === "string") this.mix(symbolWord(value));
     else this.any(value); // not an engine event after all: still hashed, never thrown on
   }
 
