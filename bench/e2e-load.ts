@@ -417,6 +417,25 @@ async function settled(limitMs = 120_000): Promise<number> {
   throw new Error(`the ledger did not catch up within ${String(limitMs)} ms`);
 }
 
+/**
+ * Cancels every trading client's open orders. A REST phase leaves its clients' last orders
+ * resting (a WebSocket phase's go with their sessions): left there, they would trade with the
+ * fan-out phase's publisher instead of its own two orders, and the trades it times would not
+ * be the ones the subscribers see.
+ */
+async function cancelAll(): Promise<void> {
+  await Promise.all(
+    config.tokens.map(async (token) => {
+      const response = await fetch(`${config.url}/api/v1/orders/mass-cancel`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: "{}",
+      });
+      if (response.status >= 300) throw new Error(`mass cancel failed: ${String(response.status)} ${await response.text()}`);
+    }),
+  );
+}
+
 async function serverCpuSeconds(): Promise<number> {
   return gauge(await (await fetch(`${config.url}/metrics`)).text(), "tradestream_process_cpu_seconds_total");
 }
@@ -458,7 +477,11 @@ async function main(): Promise<void> {
   if (!skip.has("rest") && !skip.has("rest-max")) {
     result.restMax = await costed(() => restPhase("rsm", 0), (ms) => (catchUpMs.restMax = ms));
   }
-  if (!skip.has("fanout")) result.fanout = await fanoutPhase();
+  if (!skip.has("fanout")) {
+    await cancelAll();
+    await settled();
+    result.fanout = await fanoutPhase();
+  }
   // After each phase: how long the settlement projection took to catch up with the engine.
   result.ledgerCatchUpMs = catchUpMs;
   process.stdout.write(`${JSON.stringify(result)}\n`);
