@@ -33,13 +33,10 @@
  * hash-keyed map: by first insertion of each hash, then insertion within it
  * (which is plain insertion order unless two ids share a hash).
  */
+import { fnv1a32 } from "@tradestream/kernel";
+
 export function hash30(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i += 1) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h & 0x3fffffff;
+  return fnv1a32(text) & 0x3fffffff;
 }
 
 /** Slots of a new table (a power of two). */

@@ -3,3 +3,4 @@ export * from "./decimal.ts";
 export * from "./random.ts";
 export * from "./sequence.ts";
 export * from "./listeners.ts";
+export * from "./fnv.ts";

@@ -21,6 +21,7 @@
  */
 
 import type { EngineEvent } from "@tradestream/contracts";
+import { fnv1a32 } from "@tradestream/kernel";
 
 const tagNumberInt = 1;
 const tagNumberFloat = 2;
@@ -47,9 +48,7 @@ const symbolWords = new Map<string, number>();
 function symbolWord(text: string): number {
   let word = symbolWords.get(text);
   if (word === undefined) {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < text.length; i += 1) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    word = h | 0;
+    word = fnv1a32(text);
     // Only the engine's fixed vocabularies come here; the bound is a guard, not a cache policy.
     if (symbolWords.size < 4_096) symbolWords.set(text, word);
   }
