@@ -16,15 +16,7 @@
  * open quantity whenever it changes, never accumulated).
  */
 import type {
-  BalanceChanged,
   BalanceReason,
-  BookLevelChanged,
-  CommandRejected,
-  OrderAccepted,
-  OrderCancelled,
-  OrderReplaced,
-  PositionChanged,
-  TradeExecuted,
   CancelOrder,
   CancelReason,
   CloseSession,
@@ -54,8 +46,7 @@ import { assert, unreachable } from "@tradestream/kernel";
 import { Account, type CashSlot, type PositionSlot } from "./account.ts";
 import { FastBook, type OrderBook } from "./book.ts";
 import {
-  EventPool,
-  type Mutable,
+  EventPools,
   balanceChanged,
   balanceChangedInto,
   bookLevelChanged,
@@ -176,18 +167,10 @@ export class Engine {
   private readonly outInPlace: Array<EngineEvent | undefined> = [];
   private outCount = 0;
   /**
-   * Whether the command being applied came through `applyInPlace`: its events of the frequent kinds
-   * are then taken from the pools; through `apply`, made new.
+   * Objects for the events of the frequent kinds: reused when the command came through
+   * `applyInPlace`; through `apply`, every event is made new.
    */
-  private inPlace = false;
-  private readonly acceptedPool = new EventPool<Mutable<OrderAccepted>>();
-  private readonly rejectedPool = new EventPool<Mutable<CommandRejected>>();
-  private readonly tradePool = new EventPool<Mutable<TradeExecuted>>();
-  private readonly cancelledPool = new EventPool<Mutable<OrderCancelled>>();
-  private readonly replacedPool = new EventPool<Mutable<OrderReplaced>>();
-  private readonly balancePool = new EventPool<Mutable<BalanceChanged>>();
-  private readonly positionPool = new EventPool<Mutable<PositionChanged>>();
-  private readonly levelPool = new EventPool<Mutable<BookLevelChanged>>();
+  private readonly pools = new EventPools();
   private tsUs = 0;
   private readonly touchedLevels: Level[] = [];
   private readonly touchedCash: CashSlot[] = [];
@@ -227,7 +210,7 @@ export class Engine {
 
   /** Applies one command and returns the events it caused, in order: new objects the caller may keep. */
   apply(command: Command): EngineEvent[] {
-    this.inPlace = false;
+    this.pools.reset(false);
     // Sized for the usual command (an order accepted and resting, or a cancel: three events), so that
     // it allocates just that instead of the 17 slots the first `push` to an empty array takes. Filled
     // with `undefined`, not holes: a holey array is slower to fill and to grow (measured). New, not
@@ -247,7 +230,7 @@ export class Engine {
    * that read them at once (journal replay, the event-stream hash, the benchmark).
    */
   applyInPlace(command: Command): number {
-    this.inPlace = true;
+    this.pools.reset(true);
     this.out = this.outInPlace;
     return this.run(command);
   }
@@ -259,14 +242,6 @@ export class Engine {
 
   private run(command: Command): number {
     this.outCount = 0;
-    this.acceptedPool.reset();
-    this.rejectedPool.reset();
-    this.tradePool.reset();
-    this.cancelledPool.reset();
-    this.replacedPool.reset();
-    this.balancePool.reset();
-    this.positionPool.reset();
-    this.levelPool.reset();
     this.tsUs = command.tsUs;
     this.commandCount += 1;
     switch (command.type) {
@@ -341,8 +316,8 @@ export class Engine {
   /** OrderCancelled for `cancelledQtyLots` taken off `order` (its leaves are already updated). */
   private emitCancelled(order: Order, cancelledQtyLots: number, reason: CancelReason): void {
     const seq = this.nextSeq();
-    const pooled = this.cancelledPool.next(this.inPlace);
-    this.emit(pooled === null ? this.cancelledPool.adopt(this.inPlace, orderCancelled(seq, this.tsUs, order, cancelledQtyLots, reason)) : orderCancelledInto(pooled, seq, this.tsUs, order, cancelledQtyLots, reason));
+    const pooled = this.pools.cancelled.next();
+    this.emit(pooled === null ? this.pools.cancelled.adopt(orderCancelled(seq, this.tsUs, order, cancelledQtyLots, reason)) : orderCancelledInto(pooled, seq, this.tsUs, order, cancelledQtyLots, reason));
   }
 
   private nextSeq(): number {
@@ -355,10 +330,10 @@ export class Engine {
     const accountId = ids.accountId ?? 0;
     const clientOrderId = ids.clientOrderId ?? "";
     const orderId = ids.orderId ?? 0;
-    const pooled = this.rejectedPool.next(this.inPlace);
+    const pooled = this.pools.rejected.next();
     this.emit(
       pooled === null
-        ? this.rejectedPool.adopt(this.inPlace, commandRejected(seq, this.tsUs, command, reason, accountId, clientOrderId, orderId))
+        ? this.pools.rejected.adopt(commandRejected(seq, this.tsUs, command, reason, accountId, clientOrderId, orderId))
         : commandRejectedInto(pooled, seq, this.tsUs, command, reason, accountId, clientOrderId, orderId),
     );
   }
@@ -391,14 +366,14 @@ export class Engine {
     for (let i = 0; i < this.touchedCashCount; i += 1) {
       const slot = this.touchedCash[i] as CashSlot;
       const seq = this.nextSeq();
-      const pooled = this.balancePool.next(this.inPlace);
-      this.emit(pooled === null ? this.balancePool.adopt(this.inPlace, balanceChanged(seq, this.tsUs, slot)) : balanceChangedInto(pooled, seq, this.tsUs, slot));
+      const pooled = this.pools.balance.next();
+      this.emit(pooled === null ? this.pools.balance.adopt(balanceChanged(seq, this.tsUs, slot)) : balanceChangedInto(pooled, seq, this.tsUs, slot));
     }
     for (let i = 0; i < this.touchedPositionCount; i += 1) {
       const slot = this.touchedPositions[i] as PositionSlot;
       const seq = this.nextSeq();
-      const pooled = this.positionPool.next(this.inPlace);
-      this.emit(pooled === null ? this.positionPool.adopt(this.inPlace, positionChanged(seq, this.tsUs, slot)) : positionChangedInto(pooled, seq, this.tsUs, slot));
+      const pooled = this.pools.position.next();
+      this.emit(pooled === null ? this.pools.position.adopt(positionChanged(seq, this.tsUs, slot)) : positionChangedInto(pooled, seq, this.tsUs, slot));
     }
     for (let i = 0; i < this.touchedLevelCount; i += 1) {
       const level = this.touchedLevels[i] as Level;
@@ -408,8 +383,8 @@ export class Engine {
       // gets one event carrying its final state.
       if (level.count === 0 && this.newerTwinTouched(i, level)) continue;
       const seq = this.nextSeq();
-      const pooled = this.levelPool.next(this.inPlace);
-      this.emit(pooled === null ? this.levelPool.adopt(this.inPlace, bookLevelChanged(seq, this.tsUs, level)) : bookLevelChangedInto(pooled, seq, this.tsUs, level));
+      const pooled = this.pools.level.next();
+      this.emit(pooled === null ? this.pools.level.adopt(bookLevelChanged(seq, this.tsUs, level)) : bookLevelChangedInto(pooled, seq, this.tsUs, level));
     }
     // Counters rather than truncation: the arrays keep their capacity, so the hot path allocates nothing here.
     this.touchedCashCount = 0;
@@ -591,8 +566,8 @@ export class Engine {
     this.orders.set(order.id, order);
     this.reserve(order, instrument, "reserve");
     const seq = this.nextSeq();
-    const pooled = this.acceptedPool.next(this.inPlace);
-    this.emit(pooled === null ? this.acceptedPool.adopt(this.inPlace, orderAccepted(seq, this.tsUs, order, c)) : orderAcceptedInto(pooled, seq, this.tsUs, order, c));
+    const pooled = this.pools.accepted.next();
+    this.emit(pooled === null ? this.pools.accepted.adopt(orderAccepted(seq, this.tsUs, order, c)) : orderAcceptedInto(pooled, seq, this.tsUs, order, c));
     if (c.orderType === "stop" || c.orderType === "stop_limit") {
       order.status = "pending_stop";
       instrument.stops.push(order);
@@ -764,8 +739,8 @@ export class Engine {
     instrument.lastPriceTicks = price;
 
     const seq = this.nextSeq();
-    const pooled = this.tradePool.next(this.inPlace);
-    this.emit(pooled === null ? this.tradePool.adopt(this.inPlace, tradeExecuted(seq, this.tsUs, this.nextTradeId, instrument.id, price, qty, notional, maker, taker, makerFee, takerFee)) : tradeExecutedInto(pooled, seq, this.tsUs, this.nextTradeId, instrument.id, price, qty, notional, maker, taker, makerFee, takerFee));
+    const pooled = this.pools.trade.next();
+    this.emit(pooled === null ? this.pools.trade.adopt(tradeExecuted(seq, this.tsUs, this.nextTradeId, instrument.id, price, qty, notional, maker, taker, makerFee, takerFee)) : tradeExecutedInto(pooled, seq, this.tsUs, this.nextTradeId, instrument.id, price, qty, notional, maker, taker, makerFee, takerFee));
     this.nextTradeId += 1;
 
     if (maker.leaves === 0) {
@@ -941,8 +916,8 @@ export class Engine {
     }
     this.reserve(order, instrument, keepPriority ? "release" : "reserve");
     const seq = this.nextSeq();
-    const pooled = this.replacedPool.next(this.inPlace);
-    this.emit(pooled === null ? this.replacedPool.adopt(this.inPlace, orderReplaced(seq, this.tsUs, order, keepPriority)) : orderReplacedInto(pooled, seq, this.tsUs, order, keepPriority));
+    const pooled = this.pools.replaced.next();
+    this.emit(pooled === null ? this.pools.replaced.adopt(orderReplaced(seq, this.tsUs, order, keepPriority)) : orderReplacedInto(pooled, seq, this.tsUs, order, keepPriority));
     if (!keepPriority) {
       this.execute(order, instrument);
       this.triggerStops(instrument);

@@ -15,7 +15,7 @@ import type {
 import type { CashSlot, PositionSlot } from "./account.ts";
 import type { Level, Order } from "./order.ts";
 
-export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Objects of one event type kept per pool: more than any usual command emits, few enough that a
@@ -26,32 +26,58 @@ export const eventsPooledMax = 256;
 
 /**
  * Event objects of one kind, reused command after command by `applyInPlace`. `next` hands out a
- * kept object to write the next event into, or null when none is free (or the command is not
- * applied in place): the caller then makes a new event and passes it to `adopt`, which keeps it
- * for later commands. `reset`, at the start of each command, frees them all, so what the pool
- * hands out is valid only until the next command.
+ * kept object to write the next event into, or null when none is free or the command is not
+ * applied in place: the caller then makes a new event and passes it to `adopt`, which keeps it
+ * for later commands when the command is applied in place. `reset`, at the start of each
+ * command, frees them all, so what the pool hands out is valid only until the next command.
  */
 export class EventPool<T extends object> {
   private readonly kept: T[] = [];
   private used = 0;
+  private inPlace = false;
 
-  next(inPlace: boolean): T | null {
-    if (!inPlace || this.used >= this.kept.length) return null;
+  next(): T | null {
+    if (!this.inPlace || this.used >= this.kept.length) return null;
     const kept = this.kept[this.used] as T;
     this.used += 1;
     return kept;
   }
 
-  adopt(inPlace: boolean, made: T): T {
-    if (inPlace && this.kept.length < eventsPooledMax) {
+  adopt(made: T): T {
+    if (this.inPlace && this.kept.length < eventsPooledMax) {
       this.kept.push(made);
       this.used += 1;
     }
     return made;
   }
 
-  reset(): void {
+  reset(inPlace: boolean): void {
     this.used = 0;
+    this.inPlace = inPlace;
+  }
+}
+
+/** An engine's pools, one per frequent kind. */
+export class EventPools {
+  readonly accepted = new EventPool<Mutable<OrderAccepted>>();
+  readonly rejected = new EventPool<Mutable<CommandRejected>>();
+  readonly trade = new EventPool<Mutable<TradeExecuted>>();
+  readonly cancelled = new EventPool<Mutable<OrderCancelled>>();
+  readonly replaced = new EventPool<Mutable<OrderReplaced>>();
+  readonly balance = new EventPool<Mutable<BalanceChanged>>();
+  readonly position = new EventPool<Mutable<PositionChanged>>();
+  readonly level = new EventPool<Mutable<BookLevelChanged>>();
+
+  /** Frees every kept object for the next command; `inPlace`: whether that command's events may be kept objects. */
+  reset(inPlace: boolean): void {
+    this.accepted.reset(inPlace);
+    this.rejected.reset(inPlace);
+    this.trade.reset(inPlace);
+    this.cancelled.reset(inPlace);
+    this.replaced.reset(inPlace);
+    this.balance.reset(inPlace);
+    this.position.reset(inPlace);
+    this.level.reset(inPlace);
   }
 }
 
