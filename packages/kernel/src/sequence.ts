@@ -1,4 +1,4 @@
-import { assert } from "./assert.ts";
+import { InvariantError } from "./assert.ts";
 
 /**
  * The items after `lastSeq` of a batch numbered by consecutive `seq`, checked to
@@ -14,7 +14,7 @@ export function unseenBySeq<T extends { readonly seq: number }>(items: readonly 
   for (let i = 0; i < fresh.length; i += 1) {
     const seq = (fresh[i] as T).seq;
     // The message is built only on failure: this runs for every event of every read model.
-    if (seq !== lastSeq + 1 + i) assert(false, `event seq ${String(seq)} where ${String(lastSeq + 1 + i)} was due: the stream has a gap`);
+    if (seq !== lastSeq + 1 + i) throw new InvariantError(`event seq ${String(seq)} where ${String(lastSeq + 1 + i)} was due: the stream has a gap`);
   }
   return fresh;
 }
