@@ -31,7 +31,7 @@ Commands:
   verify       replay the journal from the start and check it against snapshot + tail
   snapshot     write a snapshot of the current state now
   instruments  list the demo instruments
-  bench        run a benchmark: engine, e2e, ledger, marketdata, readmodels or dashboard (npm run bench:<name>)
+  bench        run a benchmark: engine, e2e, ledger, marketdata, readmodels, caches or dashboard (npm run bench:<name>)
   backup       write a verified backup of the data directory and the store, keeping the newest N
   restore      restore a backup into a data directory (and the PostgreSQL database)
 
@@ -79,7 +79,7 @@ Loads the state and writes a snapshot of it now (start-up then replays less).
 
 Lists the demo instruments: symbol, ISIN, MIC, currency, tick and lot size, reference price.
 `,
-  bench: `Usage: tradestream bench [engine|e2e|ledger|marketdata|readmodels|dashboard] [options]
+  bench: `Usage: tradestream bench [engine|e2e|ledger|marketdata|readmodels|caches|dashboard] [options]
 
 Runs npm run bench:<name> with the options after the name; each benchmark prints one JSON object on stdout
 and appends it to bench/results/<name>.jsonl. 'tradestream bench <name> --help' lists its options.
@@ -89,6 +89,7 @@ and appends it to bench/results/<name>.jsonl. 'tradestream bench <name> --help' 
   ledger            the settlement projection's throughput and lag on PostgreSQL and PGlite
   marketdata        the normalizer, and ticks end to end through NATS JetStream (needs nats-server)
   readmodels        the gateway's read models (market data, orders) and the start-up replay
+  caches            one insert into the gateway's full bounded caches (idempotency, tokens, rate limits)
   dashboard         the trader dashboard in headless Chromium: first screen, trade screen, long tasks
 `,
   backup: `Usage: tradestream backup [--data-dir DIR] [--backup-dir DIR] [--keep N]
@@ -327,7 +328,7 @@ function instruments(args: string[]): number {
   return 0;
 }
 
-const benchmarks = ["engine", "e2e", "ledger", "marketdata", "readmodels", "dashboard"];
+const benchmarks = ["engine", "e2e", "ledger", "marketdata", "readmodels", "caches", "dashboard"];
 
 function bench(args: string[]): number {
   const [which = "engine", ...rest] = args;

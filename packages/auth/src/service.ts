@@ -13,7 +13,7 @@
  *   and in other processes within `statusCacheTtlMs`.
  */
 import { randomBytes } from "node:crypto";
-import { Listeners } from "@tradestream/kernel";
+import { FifoMap, Listeners } from "@tradestream/kernel";
 import { type Algorithm, hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
 import { migrate, type Sql } from "@tradestream/store";
 import { type JWTPayload, SignJWT, errors as joseErrors, jwtVerify } from "jose";
@@ -948,7 +948,7 @@ export class AuthService {
    * the same token many times. Only the signature and claims are cached — the
    * session and user are checked on every request. Bounded; oldest dropped first.
    */
-  readonly #verifiedTokens = new Map<string, { readonly userId: number; readonly sessionId: string; readonly method: SessionMethod; readonly expiresAtMs: number }>();
+  readonly #verifiedTokens = new FifoMap<string, { readonly userId: number; readonly sessionId: string; readonly method: SessionMethod; readonly expiresAtMs: number }>();
 
   async #verifyAccessToken(token: string): Promise<{ userId: number; sessionId: string; method: SessionMethod }> {
     if (token.length === 0 || token.length > 4096) throw new AuthError("token_invalid");
@@ -980,8 +980,7 @@ export class AuthService {
     }
     const verified: { userId: number; sessionId: string; method: SessionMethod; expiresAtMs: number } = { userId, sessionId: sid, method: mth, expiresAtMs: (payload.exp ?? 0) * 1000 };
     if (this.#verifiedTokens.size >= verifiedTokensMax) {
-      const oldest = this.#verifiedTokens.keys().next();
-      if (oldest.done !== true) this.#verifiedTokens.delete(oldest.value);
+      this.#verifiedTokens.shift();
     }
     this.#verifiedTokens.set(token, verified);
     return verified;

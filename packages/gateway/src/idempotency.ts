@@ -7,7 +7,12 @@
  * order as it is now). The byte bound matters: an answer with its fills is ≈ 1 KB,
  * so 100,000 kept answers were ≈ 100 MB of old-generation strings that every
  * major collection had to mark. Cleared at end of day, when ids may be reused.
+ * The eviction order is a `FifoMap`: with a plain `Map`, finding the oldest entry
+ * of a full cache walked every slot evicted before it (≈ 30 µs per order at
+ * 100,000 entries).
  */
+import { FifoMap } from "@tradestream/kernel";
+
 
 /** Bytes of kept answers (their JSON text) before the oldest are forgotten: 32 MiB, ≈ 40,000 answers of a few fills each. */
 export const idempotencyBytesMaxDefault = 32 * 1024 * 1024;
@@ -25,7 +30,7 @@ interface Kept {
 }
 
 export class IdempotencyCache {
-  private readonly entries = new Map<string, Promise<PlaceOutcome> | Kept>();
+  private readonly entries = new FifoMap<string, Promise<PlaceOutcome> | Kept>();
   /** Characters of JSON held by the kept answers (one byte each for the ASCII they are). */
   private keptBytes = 0;
 
@@ -74,11 +79,10 @@ export class IdempotencyCache {
   /** Forgets the oldest entries while there are too many or their answers hold too many bytes. */
   private evict(): void {
     while (this.entries.size > this.maxEntries || this.keptBytes > this.maxBytes) {
-      const oldest = this.entries.entries().next();
-      if (oldest.done === true) return;
-      const [key, entry] = oldest.value;
+      const oldest = this.entries.shift();
+      if (oldest === undefined) return;
+      const entry = oldest[1];
       if (!(entry instanceof Promise)) this.keptBytes -= entry.json.length;
-      this.entries.delete(key);
     }
   }
 

@@ -2,7 +2,11 @@
  * Token-bucket rate limits per key (user id, client IP). In-process: each
  * gateway replica limits what reaches it. Buckets are refilled lazily on use and
  * idle ones are swept, so memory stays bounded by the number of active clients.
+ * At `maxKeys` the oldest bucket goes, in constant time (`FifoMap`: many new keys,
+ * as a spread of addresses brings, must not make each request walk the evicted ones).
  */
+import { FifoMap } from "@tradestream/kernel";
+
 export interface RateLimit {
   /** Sustained requests per second. */
   readonly ratePerS: number;
@@ -16,7 +20,7 @@ interface Bucket {
 }
 
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new FifoMap<string, Bucket>();
   private lastSweepMs = 0;
 
   constructor(
@@ -58,8 +62,7 @@ export class RateLimiter {
   }
 
   private evictOldest(): void {
-    const first = this.buckets.keys().next();
-    if (first.done !== true) this.buckets.delete(first.value);
+    this.buckets.shift();
   }
 }
 

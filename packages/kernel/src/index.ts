@@ -4,3 +4,4 @@ export * from "./random.ts";
 export * from "./sequence.ts";
 export * from "./listeners.ts";
 export * from "./fnv.ts";
+export * from "./fifo-map.ts";

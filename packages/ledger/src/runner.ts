@@ -246,15 +246,20 @@ export class ProjectionRunner {
     this.#logger.info("ledger projection caught up from the event log", { offset: this.#projector.offset });
   }
 
-  /** Forgets the first `count` buffered events (committed). */
+  /**
+   * Forgets the first `count` buffered events (committed). The chunks used up leave in
+   * one `splice`: a batch spans thousands of small chunks (one per command), and
+   * shifting them off one at a time moved the rest of the array each time.
+   */
   #drop(count: number): void {
     let left = count;
+    let chunksDone = 0;
     while (left > 0) {
-      const head = this.#chunks[0];
+      const head = this.#chunks[chunksDone];
       if (head === undefined) break;
       const available = head.length - this.#headIndex;
       if (left >= available) {
-        this.#chunks.shift();
+        chunksDone += 1;
         this.#headIndex = 0;
         left -= available;
         this.#buffered -= available;
@@ -264,6 +269,7 @@ export class ProjectionRunner {
         left = 0;
       }
     }
+    if (chunksDone > 0) this.#chunks.splice(0, chunksDone);
   }
 
   /** Forgets buffered events up to and including `seq` (they will be read from the log). */
