@@ -9,12 +9,17 @@
 import type { InstrumentSpec, OrderType, Side, StpMode, TimeInForce, TradingState } from "@tradestream/contracts";
 import { assert } from "@tradestream/kernel";
 import { Account } from "./account.ts";
+import type { ClientOrderIdsRow } from "./client-order-ids.ts";
 import { Engine, type EngineOptions, type Session } from "./engine.ts";
 import { Instrument } from "./instrument.ts";
 import { totalCash, totalPositions } from "./invariants.ts";
 import { Order, type OrderStatus } from "./order.ts";
 
-export const snapshotVersion = 1;
+/**
+ * 2: an account's client order ids as the set keeps them (`ClientOrderIdsRow`) instead of
+ * one string per id. Version 1 snapshots are still read.
+ */
+export const snapshotVersion = 2;
 
 type OrderRow = [
   id: number,
@@ -70,7 +75,8 @@ interface AccountRow {
   rateCount: number;
   cash: Array<[currency: string, balance: number, reserved: number]>;
   positions: Array<[instrumentId: number, position: number, reserved: number]>;
-  clientOrderIds: string[];
+  /** Version 1: every id, in the set's iteration order. */
+  clientOrderIds: ClientOrderIdsRow | string[];
 }
 
 export interface EngineSnapshot {
@@ -128,7 +134,7 @@ export function snapshotOf(engine: Engine): EngineSnapshot {
       rateCount: a.rateCount,
       cash: [...a.cash.values()].map((s) => [s.currency, s.balance, s.reserved]),
       positions: [...a.positions.values()].map((s) => [s.instrumentId, s.position, s.reserved]),
-      clientOrderIds: [...a.clientOrderIds],
+      clientOrderIds: a.clientOrderIds.toRow(),
     })),
     killedFirms: [...engine.killedFirms],
     sessions: [...engine.sessions.values()].map((s) => ({ sessionId: s.sessionId, accountId: s.accountId, cancelOnDisconnect: s.cancelOnDisconnect })),
@@ -148,8 +154,12 @@ export function encodeSnapshot(engine: Engine): Uint8Array {
 }
 
 export function restoreEngine(bytes: Uint8Array, options: EngineOptions = {}): Engine {
-  const snapshot = JSON.parse(new TextDecoder().decode(bytes)) as EngineSnapshot;
-  assert(snapshot.version === snapshotVersion, `unsupported snapshot version ${snapshot.version}`);
+  return restoreEngineFrom(JSON.parse(new TextDecoder().decode(bytes)) as EngineSnapshot, options);
+}
+
+/** An engine from a snapshot already parsed (a shard's snapshot holds it inside its own JSON). */
+export function restoreEngineFrom(snapshot: EngineSnapshot, options: EngineOptions = {}): Engine {
+  assert(snapshot.version === snapshotVersion || snapshot.version === 1, `unsupported snapshot version ${snapshot.version}`);
   const engine = new Engine(options);
   engine.eventSeq = snapshot.eventSeq;
   engine.nextOrderId = snapshot.nextOrderId;
@@ -171,7 +181,14 @@ export function restoreEngine(bytes: Uint8Array, options: EngineOptions = {}): E
       slot.position = position;
       slot.reserved = reserved;
     }
-    for (const id of row.clientOrderIds) account.clientOrderIds.add(id);
+    const ids = row.clientOrderIds;
+    if (Array.isArray(ids)) {
+      assert(snapshot.version === 1, "a version 2 snapshot keeps client order ids as a row");
+      for (const id of ids) account.clientOrderIds.add(id);
+    } else {
+      assert(snapshot.version !== 1, "a version 1 snapshot lists client order ids");
+      account.clientOrderIds.restoreFrom(ids);
+    }
     engine.accounts.set(row.id, account);
   }
   for (const firm of snapshot.killedFirms) engine.killedFirms.add(firm);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Engine, encodeSnapshot, fixtures } from "@tradestream/engine";
+import { Engine, encodeSnapshot, fixtures, snapshotOf } from "@tradestream/engine";
 import { createMemoryLog, openFileJournal, openSnapshotStore } from "@tradestream/journal";
 import { ManualClock } from "./clock.ts";
 import { replayFromZero, Shard, type CommandInput } from "./shard.ts";
@@ -111,4 +111,43 @@ describe("shard", () => {
     expect((await replayFromZero(reopenedLog)).eventHash).toBe(liveEvents);
     await restarted.close();
   });
+
+  it("restarts from a snapshot an earlier release wrote (the engine as one JSON string, client order ids one by one)", async () => {
+    const dir = tempDir();
+    const log = await openFileJournal({ dir: join(dir, "journal") });
+    const snapshots = await openSnapshotStore({ dir: join(dir, "snapshots") });
+    const live = await Shard.open({ log, clock: new ManualClock() });
+    await live.submit(createInstrument);
+    let last: Promise<unknown> = Promise.resolve();
+    for (const command of seededCommands(13, 800)) last = live.submit(command);
+    await last;
+    const liveEvents = live.eventHash;
+    const liveState = live.stateHash();
+    const current = snapshotOf(live.engine);
+    const version1 = {
+      ...current,
+      version: 1,
+      accounts: current.accounts.map((row) => ({ ...row, clientOrderIds: [...(live.engine.accounts.get(row.id)?.clientOrderIds ?? [])] })),
+    };
+    expect(version1.accounts.some((row) => row.clientOrderIds.length > 50)).toBe(true);
+    const legacy = { seq: live.seq, eventHash: liveEvents, lastTsUs: 0, engine: JSON.stringify(version1) };
+    await snapshots.save(live.seq, new TextEncoder().encode(JSON.stringify(legacy)));
+    const seq = live.seq;
+    await live.close();
+
+    const restarted = await Shard.open({ log: await openFileJournal({ dir: join(dir, "journal") }), snapshots: await openSnapshotStore({ dir: join(dir, "snapshots") }), clock: new ManualClock() });
+    expect(restarted.seq).toBe(seq);
+    expect(restarted.stateHash()).toBe(liveState);
+    expect(restarted.eventHash).toBe(liveEvents);
+    // Every id used today is still refused, and a new one taken.
+    const used = version1.accounts.find((row) => row.clientOrderIds.length > 0);
+    const usedId = used?.clientOrderIds[0];
+    expect(usedId).toBeDefined();
+    const again = await restarted.submit({ ...fixtures.limit(used?.id ?? 0, "buy", 9_000, 1), clientOrderId: usedId ?? "" });
+    expect(again.events[0]).toMatchObject({ type: "CommandRejected", reason: "duplicate_client_order_id" });
+    const fresh = await restarted.submit({ ...fixtures.limit(used?.id ?? 0, "buy", 9_000, 1), clientOrderId: "after-restart-1" });
+    expect(fresh.events[0]).toMatchObject({ type: "OrderAccepted" });
+    await restarted.close();
+  });
 });
+
