@@ -26,6 +26,7 @@ import type { CancelReason, EngineEvent, OrderAccepted, Side, StpMode, TradeExec
 import { assert, InvariantError, isSafeNonNegativeInteger, isSafePositiveInteger, Listeners, unseenBySeq } from "@tradestream/kernel";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { IdIndex } from "./id-index.ts";
+import { IdWindowMap } from "./id-window-map.ts";
 import type {
   AccountRecord,
   AccountScope,
@@ -255,11 +256,6 @@ class AccountState {
   constructor(readonly spec: AccountSpec) {}
 }
 
-interface StoredFill {
-  readonly seq: number;
-  readonly fill: Fill;
-}
-
 /** What one command changed, gathered before anything is emitted. */
 interface Changes {
   readonly orders: Map<number, OrderRecord>;
@@ -284,16 +280,17 @@ function mergePage<T>(page: { readonly lists: ReadonlyArray<readonly number[]>; 
 }
 
 export class OrdersProjection {
-  private readonly orders = new Map<number, OrderRecord>();
+  /** By order id (see IdWindowMap: a Map this size stalled the thread each time it rebuilt its table). */
+  private readonly orders = new IdWindowMap<OrderRecord>();
   private readonly accountsById = new Map<number, AccountState>();
   private readonly killedFirms = new Set<number>();
   private readonly shardOrders = new OrderSlices();
   /** Finished orders in the order they finished; `terminalHead` is the oldest still kept. */
   private terminalQueue: number[] = [];
   private terminalHead = 0;
-  private readonly fillsBySeq = new Map<number, StoredFill>();
+  private readonly fillsBySeq = new IdWindowMap<Fill>();
   private readonly shardFills = new FillIndexes();
-  private readonly fillsByOrder = new Map<number, IdIndex>();
+  private readonly fillsByOrder = new IdWindowMap<IdIndex>();
   private nextFillSeq = 1;
   private oldestFillSeq = 1;
   private readonly terminalOrdersMax: number;
@@ -489,7 +486,7 @@ export class OrdersProjection {
   private storeFill(fill: Fill): void {
     const seq = this.nextFillSeq;
     this.nextFillSeq += 1;
-    this.fillsBySeq.set(seq, { seq, fill });
+    this.fillsBySeq.set(seq, fill);
     const account = this.accountState(fill.accountId);
     account.fills.all.push(seq);
     account.fills.instrument(fill.instrumentId).push(seq);
@@ -565,10 +562,10 @@ export class OrdersProjection {
     while (this.nextFillSeq - this.oldestFillSeq > this.fillsMax) {
       const seq = this.oldestFillSeq;
       this.oldestFillSeq += 1;
-      const stored = this.fillsBySeq.get(seq);
-      assert(stored !== undefined, `fill ${String(seq)} missing`);
+      const fill = this.fillsBySeq.get(seq);
+      assert(fill !== undefined, `fill ${String(seq)} missing`);
       this.fillsBySeq.delete(seq);
-      this.dropFill(seq, stored.fill);
+      this.dropFill(seq, fill);
     }
   }
 
@@ -634,11 +631,11 @@ export class OrdersProjection {
     else if (query.accounts === "all") sources = [query.instrumentId === undefined ? this.shardFills.all : this.shardFills.byInstrument.get(query.instrumentId)];
     else sources = accounts.map((a) => (query.instrumentId === undefined ? a.fills.all : a.fills.byInstrument.get(query.instrumentId)));
     const accept = (seq: number): boolean => {
-      const fill = this.fillsBySeq.get(seq)?.fill;
+      const fill = this.fillsBySeq.get(seq);
       return fill !== undefined && inScope(fill.accountId) && (query.instrumentId === undefined || fill.instrumentId === query.instrumentId);
     };
     const lists = sources.flatMap((index) => (index === undefined ? [] : [index.collect(beforeSeq, limit + 1, accept)]));
-    return mergePage({ lists, limit, kind: "f", item: (seq) => (this.fillsBySeq.get(seq) as StoredFill).fill });
+    return mergePage({ lists, limit, kind: "f", item: (seq) => this.fillsBySeq.get(seq) as Fill });
   }
 
   /** The account's cash, by currency. */
