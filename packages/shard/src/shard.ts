@@ -97,7 +97,8 @@ interface Pending {
 
 export class Shard {
   private readonly encoder = new CommandEncoder();
-  private readonly pending: Pending[] = [];
+  /** Applied commands waiting for the log, oldest first from `pendingHead`; released slots are emptied at once. */
+  private readonly pending: Array<Pending | undefined> = [];
   private pendingHead = 0;
   private readonly listeners = new Set<(applied: Applied) => void>();
   private lastTsUs: number;
@@ -234,11 +235,17 @@ export class Shard {
     while (this.pendingHead < this.pending.length) {
       const next = this.pending[this.pendingHead];
       if (next === undefined || next.applied.seq > durableSeq) break;
+      // Drop the reference now: a released command and its events kept here until the array
+      // was next compacted outlived the young generation (copied, promoted, marked for nothing).
+      this.pending[this.pendingHead] = undefined;
       this.pendingHead += 1;
       for (const listener of this.listeners) listener(next.applied);
       next.resolve(next.applied);
     }
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+    if (this.pendingHead === this.pending.length) {
+      this.pending.length = 0;
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
       this.pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
