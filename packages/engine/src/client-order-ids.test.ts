@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ClientOrderIdSet, hash30 } from "./client-order-ids.ts";
+import { ClientOrderIdSet, hash30, type ClientOrderIdsRow } from "./client-order-ids.ts";
 
 describe("client order id set", () => {
   it("agrees with a plain Set, including iteration contents and size (property)", () => {
@@ -244,18 +244,21 @@ describe("client order id set: numbered ids", () => {
       const row = set.toRow();
       expect(row.prefix).toBe("o");
       expect(row.run).toEqual([1, 10_000, 20_000, 1]);
-      expect(row.table).toHaveLength(500);
+      expect(row.table).toEqual([["ws-1-", 1, 500]]);
       expect(row.positions).toEqual([10_001, 500]);
     });
 
     it("are refused when they break the set's invariants", () => {
-      const restore = (row: { prefix: string | null; run: number[]; table: string[]; positions: number[] }): void => new ClientOrderIdSet().restoreFrom(row);
+      const restore = (row: ClientOrderIdsRow): void => new ClientOrderIdSet().restoreFrom(row);
       expect(() => restore({ prefix: "o", run: [1, 3], table: ["x", "x"], positions: [3, 2] })).toThrow(/twice/);
       expect(() => restore({ prefix: "o", run: [1, 3], table: ["o2"], positions: [3, 1] })).toThrow(/twice/);
       expect(() => restore({ prefix: "o", run: [1, 3], table: ["o9"], positions: [3, 1] })).toThrow(/above its largest counter/);
       expect(() => restore({ prefix: "o", run: [5, 2, 3, 1], table: [], positions: [] })).toThrow(/out of order/);
       expect(() => restore({ prefix: null, run: [1, 1], table: [], positions: [] })).toThrow(/prefix/);
       expect(() => restore({ prefix: "o", run: [1, 1], table: ["x"], positions: [] })).toThrow(/positions/);
+      // A span must spell its ids as the set would: a prefix that ends in a digit cannot.
+      expect(() => restore({ prefix: "o", run: [1, 1], table: [["x1", 5, 2]], positions: [1, 2] })).toThrow(/cannot prefix/);
+      expect(() => restore({ prefix: "o", run: [1, 1], table: [["x", 5, 1]], positions: [1, 1] })).toThrow(/malformed/);
       const set = new ClientOrderIdSet();
       set.add("o1");
       expect(() => set.restoreFrom({ prefix: null, run: [], table: [], positions: [] })).toThrow(/empty/);

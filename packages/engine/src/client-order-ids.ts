@@ -135,8 +135,71 @@ const initialRunSlots = 64;
 export interface ClientOrderIdsRow {
   readonly prefix: string | null;
   readonly run: number[];
-  readonly table: string[];
+  /** The other ids; consecutive numbered ones of one prefix as `[prefix, first counter, count]`. */
+  readonly table: Array<string | [prefix: string, first: number, count: number]>;
   readonly positions: number[];
+}
+
+/** `ids` with each stretch of consecutive numbered ids of one prefix (`ws-7-41`, `ws-7-42`, …) as one span. */
+function tableSpansOf(ids: readonly string[]): Array<string | [string, number, number]> {
+  const out: Array<string | [string, number, number]> = [];
+  let at = 0;
+  while (at < ids.length) {
+    const id = ids[at] as string;
+    const start = counterStart(id);
+    if (start < 0) {
+      out.push(id);
+      at += 1;
+      continue;
+    }
+    const prefix = id.slice(0, start);
+    const first = counterAt(id, start);
+    let count = 1;
+    for (;;) {
+      const next = ids[at + count];
+      // Same prefix (it ends in a non-digit, so the counter starts at the same place) and the next counter.
+      if (next === undefined || counterAt(next, start) !== first + count || !next.startsWith(prefix)) break;
+      count += 1;
+    }
+    if (count === 1) out.push(id);
+    else out.push([prefix, first, count]);
+    at += count;
+  }
+  return out;
+}
+
+/** The counter of `id` if from `start` on it is the canonical spelling of one (digits, no leading zero, at most `runDigitsMax`), else -1. No allocation: it runs for every id of a snapshot. */
+function counterAt(id: string, start: number): number {
+  const length = id.length;
+  if (length <= start || length - start > runDigitsMax || (length - start > 1 && id.charCodeAt(start) === 48)) return -1;
+  let value = 0;
+  for (let at = start; at < length; at += 1) {
+    const code = id.charCodeAt(at);
+    if (code < 48 || code > 57) return -1;
+    value = value * 10 + (code - 48);
+  }
+  return value;
+}
+
+/** The ids `tableSpansOf` gave, checked to be spelled as it writes them. */
+function tableIdsOf(table: ClientOrderIdsRow["table"]): string[] {
+  const ids: string[] = [];
+  for (const entry of table) {
+    if (typeof entry === "string") {
+      ids.push(entry);
+      continue;
+    }
+    const [prefix, first, count] = entry;
+    if (typeof prefix !== "string" || !Number.isSafeInteger(first) || first < 0 || !Number.isSafeInteger(count) || count < 2 || first + count - 1 >= 10 ** runDigitsMax) {
+      throw new RangeError("client order id span is malformed");
+    }
+    for (let value = first; value < first + count; value += 1) {
+      const id = `${prefix}${String(value)}`;
+      if (counterStart(id) !== prefix.length) throw new RangeError(`"${prefix}" cannot prefix a numbered client order id`);
+      ids.push(id);
+    }
+  }
+  return ids;
 }
 
 /** The first `count` entries of the increasing `values` as `[first, length]` spans of consecutive values. */
@@ -386,7 +449,7 @@ export class ClientOrderIdSet {
     return {
       prefix: this.runPrefix,
       run: spansOf(this.runValues, this.runCount),
-      table: this.tableIds.slice(),
+      table: tableSpansOf(this.tableIds),
       positions: spansOf(this.tablePositions, this.tableIds.length),
     };
   }
@@ -399,9 +462,10 @@ export class ClientOrderIdSet {
   restoreFrom(row: ClientOrderIdsRow): void {
     if (this.count !== 0 || this.runPrefix !== null) throw new RangeError("restoreFrom needs an empty set");
     const run = valuesOf(row.run, 10 ** runDigitsMax - 1, "client order id run");
-    const total = run.length + row.table.length;
+    const table = tableIdsOf(row.table);
+    const total = run.length + table.length;
     const positions = valuesOf(row.positions, total - 1, "client order id positions");
-    if (positions.length !== row.table.length) throw new RangeError("client order id positions do not match the ids outside the run");
+    if (positions.length !== table.length) throw new RangeError("client order id positions do not match the ids outside the run");
     if (run.length > 0 && row.prefix === null) throw new RangeError("a client order id run needs its prefix");
     if (row.prefix !== null && counterStart(`${row.prefix}1`) !== row.prefix.length) throw new RangeError(`"${row.prefix}" cannot be a run's prefix`);
     this.runPrefix = row.prefix;
@@ -412,8 +476,8 @@ export class ClientOrderIdSet {
     this.tablePositions = new Int32Array(capacityFor(positions.length, initialSlotCount / 2));
     this.tablePositions.set(positions);
     // Half load at most, as a grow would have left it.
-    this.table = new Table(Math.log2(capacityFor(2 * (row.table.length + 1), initialSlotCount)));
-    for (const id of row.table) {
+    this.table = new Table(Math.log2(capacityFor(2 * (table.length + 1), initialSlotCount)));
+    for (const id of table) {
       const tag = hash30(id) + 1;
       const at = this.probe(this.table, id, tag);
       const value = this.runValue(id);
