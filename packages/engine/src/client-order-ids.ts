@@ -279,17 +279,9 @@ export class ClientOrderIdSet {
     const prefix = this.runPrefix;
     if (prefix === null) return -1;
     const start = prefix.length;
-    const length = id.length;
-    if (length <= start || length - start > runDigitsMax) return -1;
+    if (id.length <= start) return -1;
     for (let at = 0; at < start; at += 1) if (id.charCodeAt(at) !== prefix.charCodeAt(at)) return -1;
-    if (length - start > 1 && id.charCodeAt(start) === 48) return -1;
-    let value = 0;
-    for (let at = start; at < length; at += 1) {
-      const code = id.charCodeAt(at);
-      if (code < 48 || code > 57) return -1;
-      value = value * 10 + (code - 48);
-    }
-    return value;
+    return counterAt(id, start);
   }
 
   /** Whether the id added last is in the run (else it is the last of `tableIds`). */

@@ -21,6 +21,19 @@ afterEach(() => {
 const { type: _type, tsUs: _tsUs, ...instrumentSpec } = fixtures.instrument();
 const createInstrument: CommandInput = { type: "CreateInstrument", ...instrumentSpec };
 
+/** A shard on a new journal (no automatic snapshots) with the instrument and `count` seeded commands applied and durable. */
+async function tradedShard(seed: number, count: number): Promise<{ dir: string; snapshots: Awaited<ReturnType<typeof openSnapshotStore>>; live: Shard }> {
+  const dir = tempDir();
+  const log = await openFileJournal({ dir: join(dir, "journal") });
+  const snapshots = await openSnapshotStore({ dir: join(dir, "snapshots") });
+  const live = await Shard.open({ log, clock: new ManualClock() });
+  await live.submit(createInstrument);
+  let last: Promise<unknown> = Promise.resolve();
+  for (const command of seededCommands(seed, count)) last = live.submit(command);
+  await last;
+  return { dir, snapshots, live };
+}
+
 describe("shard", () => {
   it("stamps commands with a non-decreasing time and releases events only once durable", async () => {
     const log = createMemoryLog();
@@ -86,14 +99,7 @@ describe("shard", () => {
     ["a 64-digit SHA-256 chain value", "ab".repeat(32)],
     ["a 16-digit value of the unprefixed running hash", "0123456789abcdef"],
   ])("ignores a snapshot with an earlier scheme's event hash (%s) and replays from the start to the replay-from-zero hashes", async (_scheme, earlierHash) => {
-    const dir = tempDir();
-    const log = await openFileJournal({ dir: join(dir, "journal") });
-    const snapshots = await openSnapshotStore({ dir: join(dir, "snapshots") });
-    const live = await Shard.open({ log, clock: new ManualClock() });
-    await live.submit(createInstrument);
-    let last: Promise<unknown> = Promise.resolve();
-    for (const command of seededCommands(11, 500)) last = live.submit(command);
-    await last;
+    const { dir, snapshots, live } = await tradedShard(11, 500);
     const liveEvents = live.eventHash;
     const liveState = live.stateHash();
     // A snapshot as an earlier release wrote it, and (to be sure it is not used) an empty engine.
@@ -113,14 +119,7 @@ describe("shard", () => {
   });
 
   it("restarts from a snapshot an earlier release wrote (the engine as one JSON string, client order ids one by one)", async () => {
-    const dir = tempDir();
-    const log = await openFileJournal({ dir: join(dir, "journal") });
-    const snapshots = await openSnapshotStore({ dir: join(dir, "snapshots") });
-    const live = await Shard.open({ log, clock: new ManualClock() });
-    await live.submit(createInstrument);
-    let last: Promise<unknown> = Promise.resolve();
-    for (const command of seededCommands(13, 800)) last = live.submit(command);
-    await last;
+    const { dir, snapshots, live } = await tradedShard(13, 800);
     const liveEvents = live.eventHash;
     const liveState = live.stateHash();
     const current = snapshotOf(live.engine);
