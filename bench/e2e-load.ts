@@ -53,6 +53,14 @@ export interface PhaseResult {
   readonly serverCpuUsPerOrder?: number;
   /** The load generator's own CPU per answered order over the phase, in µs. */
   readonly loadCpuUsPerOrder?: number;
+  /**
+   * The server's event loop during the phase (prom-client's `nodejs_eventloop_lag_*`): the
+   * longest and the p99 time between two ticks of a 10 ms timer, in ms. 10 ms means the loop
+   * never fell behind; what is above it is how long the thread was held (a collection, a
+   * snapshot, a long task) or not run at all.
+   */
+  readonly serverLoopLagMaxMs?: number;
+  readonly serverLoopLagP99Ms?: number;
 }
 
 const config = JSON.parse(process.env.E2E_CONFIG ?? "{}") as LoadConfig;
@@ -440,16 +448,22 @@ async function serverCpuSeconds(): Promise<number> {
   return gauge(await (await fetch(`${config.url}/metrics`)).text(), "tradestream_process_cpu_seconds_total");
 }
 
-/** Runs a phase and charges it the server's and the load generator's CPU until the ledger has settled it. */
+/**
+ * Runs a phase and charges it the server's and the load generator's CPU until the ledger has settled it.
+ * The server's event-loop lag figures cover the phase alone: prom-client starts them afresh at every
+ * scrape, and nothing scrapes between the one before the phase and the one right after it.
+ */
 async function costed(phase: () => Promise<PhaseResult>, catchUp: (ms: number) => void): Promise<PhaseResult> {
   const serverBefore = await serverCpuSeconds();
   const loadBefore = process.cpuUsage();
   const result = await phase();
   const load = process.cpuUsage(loadBefore);
+  const lagText = await (await fetch(`${config.url}/metrics`)).text();
+  const lagMs = (name: string): number => Math.round(gauge(lagText, `tradestream_nodejs_eventloop_lag_${name}_seconds`) * 10_000) / 10;
   catchUp(await settled());
   const serverSeconds = (await serverCpuSeconds()) - serverBefore;
   const perOrder = (us: number): number => (result.acked === 0 ? 0 : Math.round((us * 10) / result.acked) / 10);
-  return { ...result, serverCpuUsPerOrder: perOrder(serverSeconds * 1e6), loadCpuUsPerOrder: perOrder(load.user + load.system) };
+  return { ...result, serverCpuUsPerOrder: perOrder(serverSeconds * 1e6), loadCpuUsPerOrder: perOrder(load.user + load.system), serverLoopLagMaxMs: lagMs("max"), serverLoopLagP99Ms: lagMs("p99") };
 }
 
 async function main(): Promise<void> {
