@@ -482,7 +482,7 @@ export class LedgerProjector {
       );
       if (moved.length !== 1) throw new LedgerOffsetConflictError(`The offset of consumer ${this.consumer} is no longer ${batch.prevSeq}: another projector runs for this stream.`);
       return ids;
-    });
+    }, { isolated: true });
     ledger.accounts.remember(learnt);
     for (const [id, instrument] of batch.instruments) this.#instruments.set(id, instrument);
     this.#boundCaches(batch.balances.size);

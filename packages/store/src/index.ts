@@ -8,7 +8,7 @@ import { openPglite } from "./pglite.ts";
 import { openPostgres } from "./postgres.ts";
 import type { Sql } from "./sql.ts";
 
-export { type Sql, TransactionAbortedError } from "./sql.ts";
+export { type Sql, type TransactionOptions, TransactionAbortedError } from "./sql.ts";
 export { openPglite, type PgliteOptions } from "./pglite.ts";
 export { openPostgres, type PostgresOptions, postgresPoolMaxDefault } from "./postgres.ts";
 export { type Migration, migrate } from "./migrate.ts";

@@ -9,7 +9,7 @@
 import { mkdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
-import { Mutex, type RawResult, type Sql, isEmpty } from "./sql.ts";
+import { Mutex, type RawResult, type Sql, type TransactionOptions, isEmpty } from "./sql.ts";
 import { TransactionScope } from "./transaction.ts";
 
 const int8Oid = 20;
@@ -178,10 +178,10 @@ class PgliteSql implements Sql {
     return result.rows as R[];
   }
 
-  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Sql) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const tx = this.#scope.current();
     if (tx !== null) return fn(tx);
-    return this.#queue.run(() => this.#scope.run(this.kind, (text, params) => this.#raw(text, params), fn));
+    return this.#queue.run(() => this.#scope.run(this.kind, (text, params) => this.#raw(text, params), fn, options?.isolated));
   }
 
   close(): Promise<void> {

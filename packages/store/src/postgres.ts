@@ -3,7 +3,7 @@
  * of the pool for its whole life; top-level statements take any free client.
  */
 import pg from "pg";
-import { type RawResult, type Sql, isEmpty } from "./sql.ts";
+import { type RawResult, type Sql, type TransactionOptions, isEmpty } from "./sql.ts";
 import { type Raw, TransactionScope } from "./transaction.ts";
 
 /** Default pool size: the store serves a few request handlers per process, not a fleet. */
@@ -57,7 +57,7 @@ class PostgresSql implements Sql {
     return result.rows as R[];
   }
 
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Sql) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const tx = this.#scope.current();
     if (tx !== null) return fn(tx);
     const client = await this.#pool.connect();
@@ -67,7 +67,7 @@ class PostgresSql implements Sql {
     client.on("error", onError);
     const raw: Raw = (text, params) => run(client, text, params);
     try {
-      const result = await this.#scope.run(this.kind, raw, fn);
+      const result = await this.#scope.run(this.kind, raw, fn, options?.isolated);
       client.off("error", onError);
       client.release();
       return result;

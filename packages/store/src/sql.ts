@@ -23,8 +23,19 @@ export interface Sql {
    * inside fn: on a single-connection database they would otherwise wait for the
    * transaction that is waiting for them.
    */
-  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Sql) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * fn runs every statement on its `tx` and nothing else it calls uses the outer handle,
+   * so nothing needs joining: the transaction does without the async context tracking that
+   * joining takes (it costs every promise in the process something while any transaction
+   * runs). A call on the outer handle from inside such an fn is not joined: on PGlite it
+   * would wait for the transaction, forever. For a hot path that owns its statements.
+   */
+  readonly isolated?: boolean;
 }
 
 /** The result of one raw statement, as each adapter's driver reports it. */

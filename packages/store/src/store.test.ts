@@ -116,6 +116,51 @@ for (const backend of backends) {
       expect(await sql.query("SELECT id FROM items")).toEqual([]);
     });
 
+    it("keeps joining outer-handle calls after earlier transactions ended, and while another one is still running", async () => {
+      // Each transaction that ends may switch the context tracking off; the next must switch it on again.
+      for (const id of [1, 2, 3]) {
+        await expect(
+          sql.transaction(async () => {
+            await sql.query("INSERT INTO items (id) VALUES ($1)", [id]);
+            throw new Error("undo");
+          }),
+        ).rejects.toThrow("undo");
+      }
+      expect(await sql.query("SELECT id FROM items")).toEqual([]);
+      if (sql.kind !== "postgres") return;
+      // Postgres runs transactions side by side: one ending must not switch the tracking off under the other.
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const long = sql.transaction(async () => {
+        await gate;
+        await sql.query("INSERT INTO items (id) VALUES (10)");
+        throw new Error("undo the long one");
+      });
+      await sql.transaction((tx) => tx.query("INSERT INTO items (id) VALUES (20)"));
+      release();
+      await expect(long).rejects.toThrow("undo the long one");
+      expect(await sql.query("SELECT id FROM items")).toEqual([{ id: 20 }]);
+    });
+
+    it("runs an isolated transaction like any other on its tx, without joining calls on the outer handle", async () => {
+      await sql.transaction((tx) => tx.query("INSERT INTO items (id) VALUES (1)"), { isolated: true });
+      await expect(
+        sql.transaction(async (tx) => {
+          await tx.query("INSERT INTO items (id) VALUES (2)");
+          throw new Error("undo");
+        }, { isolated: true }),
+      ).rejects.toThrow("undo");
+      expect(await sql.query("SELECT id FROM items")).toEqual([{ id: 1 }]);
+      if (sql.kind !== "postgres") return; // on PGlite an outer call would wait for the transaction: the caller's promise not to make one
+      await expect(
+        sql.transaction(async () => {
+          await sql.query("INSERT INTO items (id) VALUES (3)");
+          throw new Error("undo, but the outer call was its own");
+        }, { isolated: true }),
+      ).rejects.toThrow("its own");
+      expect(await sql.query("SELECT id FROM items ORDER BY id")).toEqual([{ id: 1 }, { id: 3 }]);
+    });
+
     it("refuses statements on a finished transaction", async () => {
       let escaped: Sql | undefined;
       await sql.transaction((tx) => {

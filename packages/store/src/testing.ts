@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { openPgliteFromTemplate, pgliteTemplate } from "./pglite.ts";
 import { openPostgres } from "./postgres.ts";
-import type { Sql } from "./sql.ts";
+import type { Sql, TransactionOptions } from "./sql.ts";
 
 export const testDatabaseUrlDefault = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -68,8 +68,8 @@ async function openIsolatedPostgres(url: string): Promise<Sql> {
     query<R extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
       return sql.query<R>(text, params);
     },
-    transaction<T>(fn: (tx: Sql) => Promise<T>) {
-      return sql.transaction(fn);
+    transaction<T>(fn: (tx: Sql) => Promise<T>, options?: TransactionOptions) {
+      return sql.transaction(fn, options);
     },
     async close() {
       try {
