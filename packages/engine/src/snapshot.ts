@@ -17,7 +17,7 @@ import { Order, type OrderStatus } from "./order.ts";
 
 /**
  * 2: an account's client order ids as the set keeps them (`ClientOrderIdsRow`) instead of
- * one string per id. Version 1 snapshots are still read.
+ * one string per id. A shard replays its journal from the start past a version 1 snapshot.
  */
 export const snapshotVersion = 2;
 
@@ -75,8 +75,7 @@ interface AccountRow {
   rateCount: number;
   cash: Array<[currency: string, balance: number, reserved: number]>;
   positions: Array<[instrumentId: number, position: number, reserved: number]>;
-  /** Version 1: every id, in the set's iteration order. */
-  clientOrderIds: ClientOrderIdsRow | string[];
+  clientOrderIds: ClientOrderIdsRow;
 }
 
 export interface EngineSnapshot {
@@ -159,7 +158,7 @@ export function restoreEngine(bytes: Uint8Array, options: EngineOptions = {}): E
 
 /** An engine from a snapshot already parsed (a shard's snapshot holds it inside its own JSON). */
 export function restoreEngineFrom(snapshot: EngineSnapshot, options: EngineOptions = {}): Engine {
-  assert(snapshot.version === snapshotVersion || snapshot.version === 1, `unsupported snapshot version ${snapshot.version}`);
+  assert(snapshot.version === snapshotVersion, `unsupported snapshot version ${snapshot.version}`);
   const engine = new Engine(options);
   engine.eventSeq = snapshot.eventSeq;
   engine.nextOrderId = snapshot.nextOrderId;
@@ -181,14 +180,7 @@ export function restoreEngineFrom(snapshot: EngineSnapshot, options: EngineOptio
       slot.position = position;
       slot.reserved = reserved;
     }
-    const ids = row.clientOrderIds;
-    if (Array.isArray(ids)) {
-      assert(snapshot.version === 1, "a version 2 snapshot keeps client order ids as a row");
-      for (const id of ids) account.clientOrderIds.add(id);
-    } else {
-      assert(snapshot.version !== 1, "a version 1 snapshot lists client order ids");
-      account.clientOrderIds.restoreFrom(ids);
-    }
+    account.clientOrderIds.restoreFrom(row.clientOrderIds);
     engine.accounts.set(row.id, account);
   }
   for (const firm of snapshot.killedFirms) engine.killedFirms.add(firm);

@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { CommandEncoder, decodeCommand, type Command, type EngineEvent } from "@tradestream/contracts";
-import { Engine, encodeSnapshot, restoreEngineFrom, type EngineOptions, type EngineSnapshot } from "@tradestream/engine";
+import { Engine, encodeSnapshot, restoreEngineFrom, snapshotVersion, type EngineOptions, type EngineSnapshot } from "@tradestream/engine";
 import { JournalBacklogFullError, type CommandLog, type JournalLogger, type SnapshotStore } from "@tradestream/journal";
 import { SystemClock, type Clock } from "./clock.ts";
 import { EventStreamHash } from "./event-hash.ts";
@@ -130,13 +130,19 @@ export class Shard {
         options.logger?.warn("snapshot is ahead of the log; ignoring it and replaying from the start", { snapshotSeq: saved.seq, logSeq: options.log.durableSeq });
       } else {
         const parsed = JSON.parse(new TextDecoder().decode(saved.state)) as ShardSnapshot;
-        if (parsed.eventHash.length === EventStreamHash.zero.length) {
-          engine = restoreEngineFrom(typeof parsed.engine === "string" ? (JSON.parse(parsed.engine) as EngineSnapshot) : parsed.engine, options.engine);
-          start = { seq: parsed.seq, eventHash: parsed.eventHash, lastTsUs: parsed.lastTsUs };
-        } else {
+        const engineSnapshot = typeof parsed.engine === "string" ? (JSON.parse(parsed.engine) as EngineSnapshot) : parsed.engine;
+        if (parsed.eventHash.length !== EventStreamHash.zero.length) {
           // Written before the current event-stream hash: replay once from the start so that the
           // hash is the one a replay from zero (`tradestream verify`) computes; later snapshots carry it.
           options.logger?.warn("snapshot has an event-stream hash of an earlier scheme; ignoring it and replaying from the start", { snapshotSeq: parsed.seq });
+        } else if (engineSnapshot.version !== snapshotVersion) {
+          // An earlier engine snapshot lists client order ids one by one, not in the order (and with
+          // the run) the engine keeps them: the restored state would answer the same but could hash
+          // differently from a replay from zero. Replay once; the snapshots after that are current.
+          options.logger?.warn("snapshot has an earlier engine snapshot version; ignoring it and replaying from the start", { snapshotSeq: parsed.seq, version: engineSnapshot.version, current: snapshotVersion });
+        } else {
+          engine = restoreEngineFrom(engineSnapshot, options.engine);
+          start = { seq: parsed.seq, eventHash: parsed.eventHash, lastTsUs: parsed.lastTsUs };
         }
       }
     }
