@@ -110,8 +110,8 @@ export class IdempotencyCache {
     this.written += length;
     this.keptBytes += length;
     this.ringOrder.push({ key, kept });
+    // In place of its pending promise: the entry count does not change.
     this.entries.set(key, kept);
-    this.evictEntries();
   }
 
   /** A larger ring (before it ever wrapped, so every answer keeps its offset). */
