@@ -64,10 +64,12 @@ describe("shard", () => {
 
   it("restarts from snapshot + journal tail to the same state and event hashes as the live run and a replay from zero", async () => {
     const dir = tempDir();
+    const ready: Array<{ snapshotSeq?: number }> = [];
+    const logger = { info: (_message: string, fields?: unknown) => ready.push(fields as { snapshotSeq?: number }), warn: () => undefined, error: () => undefined };
     const open = async () => {
       const log = await openFileJournal({ dir: join(dir, "journal") });
       const snapshots = await openSnapshotStore({ dir: join(dir, "snapshots") });
-      return { log, shard: await Shard.open({ log, snapshots, snapshotEvery: 700, clock: new ManualClock() }) };
+      return { log, shard: await Shard.open({ log, snapshots, snapshotEvery: 700, clock: new ManualClock(), logger }) };
     };
     const live = await open();
     await live.shard.submit(createInstrument);
@@ -80,6 +82,8 @@ describe("shard", () => {
     await live.shard.close();
 
     const restarted = await open();
+    // It started from the newest snapshot (a multiple of 700), not from the beginning.
+    expect(ready.at(-1)?.snapshotSeq).toBe(Math.floor(liveSeq / 700) * 700);
     expect(restarted.shard.seq).toBe(liveSeq);
     expect(restarted.shard.stateHash()).toBe(liveState);
     expect(restarted.shard.eventHash).toBe(liveEvents);
@@ -118,17 +122,20 @@ describe("shard", () => {
     await restarted.close();
   });
 
-  it("restarts from a snapshot in the current format whose engine is one JSON string, as an earlier release wrote it", async () => {
+  it("replays past a snapshot whose engine is one JSON string, as earlier releases wrote it, without restoring it", async () => {
     const { dir, snapshots, live } = await tradedShard(17, 600);
     const liveEvents = live.eventHash;
     const liveState = live.stateHash();
+    // Even with a current engine inside, the string form means an earlier release: it is not restored.
     const legacy = { seq: live.seq, eventHash: liveEvents, lastTsUs: 0, engine: new TextDecoder().decode(encodeSnapshot(live.engine)) };
     await snapshots.save(live.seq, new TextEncoder().encode(JSON.stringify(legacy)));
     await live.close();
     const infos: unknown[] = [];
-    const logger = { info: (_message: string, fields?: unknown) => infos.push(fields), warn: () => undefined, error: () => undefined };
+    const warnings: string[] = [];
+    const logger = { info: (_message: string, fields?: unknown) => infos.push(fields), warn: (message: string) => warnings.push(message), error: () => undefined };
     const restarted = await Shard.open({ log: await openFileJournal({ dir: join(dir, "journal") }), snapshots: await openSnapshotStore({ dir: join(dir, "snapshots") }), clock: new ManualClock(), logger });
-    expect(infos).toContainEqual(expect.objectContaining({ snapshotSeq: legacy.seq, replayedCommands: 0 }));
+    expect(warnings.some((w) => w.includes("earlier engine snapshot version"))).toBe(true);
+    expect(infos).toContainEqual(expect.objectContaining({ snapshotSeq: 0, replayedCommands: legacy.seq }));
     expect(restarted.stateHash()).toBe(liveState);
     expect(restarted.eventHash).toBe(liveEvents);
     await restarted.close();

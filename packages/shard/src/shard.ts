@@ -69,7 +69,7 @@ interface ShardSnapshot {
   readonly seq: number;
   readonly eventHash: string;
   readonly lastTsUs: number;
-  /** The engine's snapshot JSON in place; earlier snapshots hold it as one string. */
+  /** The engine's snapshot JSON in place; earlier releases wrote it as one string (of a version 1 snapshot). */
   readonly engine: EngineSnapshot | string;
 }
 
@@ -130,18 +130,18 @@ export class Shard {
         options.logger?.warn("snapshot is ahead of the log; ignoring it and replaying from the start", { snapshotSeq: saved.seq, logSeq: options.log.durableSeq });
       } else {
         const parsed = JSON.parse(new TextDecoder().decode(saved.state)) as ShardSnapshot;
-        const engineSnapshot = typeof parsed.engine === "string" ? (JSON.parse(parsed.engine) as EngineSnapshot) : parsed.engine;
         if (parsed.eventHash.length !== EventStreamHash.zero.length) {
           // Written before the current event-stream hash: replay once from the start so that the
           // hash is the one a replay from zero (`tradestream verify`) computes; later snapshots carry it.
           options.logger?.warn("snapshot has an event-stream hash of an earlier scheme; ignoring it and replaying from the start", { snapshotSeq: parsed.seq });
-        } else if (engineSnapshot.version !== snapshotVersion) {
-          // An earlier engine snapshot lists client order ids one by one, not in the order (and with
-          // the run) the engine keeps them: the restored state would answer the same but could hash
-          // differently from a replay from zero. Replay once; the snapshots after that are current.
-          options.logger?.warn("snapshot has an earlier engine snapshot version; ignoring it and replaying from the start", { snapshotSeq: parsed.seq, version: engineSnapshot.version, current: snapshotVersion });
+        } else if (typeof parsed.engine === "string" || parsed.engine.version !== snapshotVersion) {
+          // An earlier engine snapshot (earlier releases wrote it as one string) lists client order ids
+          // one by one, not in the order (and with the run) the engine keeps them: the restored state
+          // would answer the same but could hash differently from a replay from zero. Replay once; the
+          // snapshots after that are current. The string is not parsed: its version is known.
+          options.logger?.warn("snapshot has an earlier engine snapshot version; ignoring it and replaying from the start", { snapshotSeq: parsed.seq, current: snapshotVersion });
         } else {
-          engine = restoreEngineFrom(engineSnapshot, options.engine);
+          engine = restoreEngineFrom(parsed.engine, options.engine);
           start = { seq: parsed.seq, eventHash: parsed.eventHash, lastTsUs: parsed.lastTsUs };
         }
       }
