@@ -51,6 +51,14 @@ export interface PhaseResult {
    * in µs: the cost of an order, steadier than throughput on a shared machine.
    */
   readonly serverCpuUsPerOrder?: number;
+  /**
+   * The part of `serverCpuUsPerOrder` spent on the server's event loop (the one JavaScript
+   * thread that sequences orders) and on the embedded database's worker thread (settlement);
+   * the rest is the collector's and other helper threads. Null where the server cannot read
+   * its threads' CPU time (no /proc).
+   */
+  readonly serverEventLoopCpuUsPerOrder?: number | null;
+  readonly serverStoreCpuUsPerOrder?: number | null;
   /** The load generator's own CPU per answered order over the phase, in µs. */
   readonly loadCpuUsPerOrder?: number;
   /**
@@ -444,8 +452,14 @@ async function cancelAll(): Promise<void> {
   );
 }
 
-async function serverCpuSeconds(): Promise<number> {
-  return gauge(await (await fetch(`${config.url}/metrics`)).text(), "tradestream_process_cpu_seconds_total");
+/** The server's CPU seconds so far: the whole process, its event loop's thread and its store's worker thread (NaN when not exported). */
+async function serverCpuSeconds(): Promise<{ process: number; eventLoop: number; store: number }> {
+  const text = await (await fetch(`${config.url}/metrics`)).text();
+  return {
+    process: gauge(text, "tradestream_process_cpu_seconds_total"),
+    eventLoop: gauge(text, 'tradestream_thread_cpu_seconds_total{thread="event_loop"}'),
+    store: gauge(text, 'tradestream_thread_cpu_seconds_total{thread="store"}'),
+  };
 }
 
 /**
@@ -461,9 +475,18 @@ async function costed(phase: () => Promise<PhaseResult>, catchUp: (ms: number) =
   const lagText = await (await fetch(`${config.url}/metrics`)).text();
   const lagMs = (name: string): number => Math.round(gauge(lagText, `tradestream_nodejs_eventloop_lag_${name}_seconds`) * 10_000) / 10;
   catchUp(await settled());
-  const serverSeconds = (await serverCpuSeconds()) - serverBefore;
+  const serverAfter = await serverCpuSeconds();
   const perOrder = (us: number): number => (result.acked === 0 ? 0 : Math.round((us * 10) / result.acked) / 10);
-  return { ...result, serverCpuUsPerOrder: perOrder(serverSeconds * 1e6), loadCpuUsPerOrder: perOrder(load.user + load.system), serverLoopLagMaxMs: lagMs("max"), serverLoopLagP99Ms: lagMs("p99") };
+  const threadPerOrder = (seconds: number): number | null => (Number.isFinite(seconds) ? perOrder(seconds * 1e6) : null);
+  return {
+    ...result,
+    serverCpuUsPerOrder: perOrder((serverAfter.process - serverBefore.process) * 1e6),
+    serverEventLoopCpuUsPerOrder: threadPerOrder(serverAfter.eventLoop - serverBefore.eventLoop),
+    serverStoreCpuUsPerOrder: threadPerOrder(serverAfter.store - serverBefore.store),
+    loadCpuUsPerOrder: perOrder(load.user + load.system),
+    serverLoopLagMaxMs: lagMs("max"),
+    serverLoopLagP99Ms: lagMs("p99"),
+  };
 }
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@
  * order entry with idempotency and grid checks, fills, roles, ownership on every
  * route, API-key signatures, token rotation, WebSocket channels, edge errors.
  */
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { generateTotp } from "@tradestream/auth";
@@ -474,6 +475,13 @@ describe("edges", () => {
     expect(metrics.body).toContain("tradestream_http_requests_total");
     expect(metrics.body).toContain("tradestream_orders_total");
     expect(metrics.body).toContain("tradestream_engine_queue_depth");
+    // Per-thread CPU is read from /proc (Linux): the event loop's always, the store's when the embedded database runs on a worker thread.
+    if (existsSync("/proc/thread-self/stat")) {
+      const eventLoop = /^tradestream_thread_cpu_seconds_total\{thread="event_loop"\} ([0-9.e-]+)$/m.exec(metrics.body);
+      // Start-up alone (migrations, seeding, replay) kept the event loop busy for well over a tick.
+      expect(Number(eventLoop?.[1])).toBeGreaterThan(0);
+      expect(/^tradestream_thread_cpu_seconds_total\{thread="store"\} [0-9.e-]+$/m.test(metrics.body)).toBe(platform.sql.threadId != null);
+    }
     const markets = await anonymous.get("/api/v1/markets");
     expect(markets.headers.get("x-content-type-options")).toBe("nosniff");
     expect(markets.headers.get("x-request-id")).toMatch(/.+/);

@@ -14,7 +14,7 @@ import { AuthService, type OidcConfig } from "@tradestream/auth";
 import { EgressClient } from "@tradestream/egress";
 import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "@tradestream/engine";
-import { createGateway, defaultDashboardConfig, defaultGatewayConfig, GatewayMetrics, type Gateway, type GatewayConfig } from "@tradestream/gateway";
+import { callingThreadCpuSeconds, createGateway, defaultDashboardConfig, defaultGatewayConfig, GatewayMetrics, threadCpuSeconds, type Gateway, type GatewayConfig } from "@tradestream/gateway";
 import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog } from "@tradestream/journal";
 import { CardVault, LedgerProjector, openLedger, parseVaultKeys, PaymentsService, ProjectionRunner, SimulatedProvider, webhookSignatureHeader, type Ledger } from "@tradestream/ledger";
 import { MarketDataProjection } from "@tradestream/marketdata";
@@ -31,10 +31,12 @@ import type { Ingestor } from "@tradestream/ingestor";
 /**
  * The ledger commits at most one batch per this many ms while events keep coming (an idle
  * ledger commits the first event at once). Each transaction has a fixed cost in the store's
- * worker; at 4,000 orders/s this cut the server's CPU per order from ≈ 320 to ≈ 210 µs
- * (bench:e2e, serverCpuUsPerOrder). The ledger trails the engine by up to this much more.
+ * worker; at 4,000 orders/s 100 ms cut the server's CPU per order from ≈ 320 to ≈ 210 µs
+ * (bench:e2e, serverCpuUsPerOrder), and 250 ms cut the store worker's share by a further
+ * ≈ 10-15 % (serverStoreCpuUsPerOrder 80 and 75 → 72 and 61 µs in alternating runs). The
+ * ledger trails the engine by up to this much more.
  */
-const ledgerBatchIntervalMs = 100;
+const ledgerBatchIntervalMs = 250;
 
 export interface PlatformConfig {
   /** Where the journal, snapshots and PGlite live; null keeps everything in memory (tests, benchmarks). */
@@ -133,6 +135,10 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   // The relational store and sign-in.
   // PGlite runs on a worker thread unless TRADESTREAM_PGLITE_WORKER=0: its CPU time stays off the gateway and the engine.
   const sql = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgliteWorker: process.env.TRADESTREAM_PGLITE_WORKER !== "0" });
+  // Per-thread CPU on /metrics: the event loop (scrapes run on it) and the embedded database's worker.
+  metrics.trackThreadCpu("event_loop", callingThreadCpuSeconds);
+  const storeThread = sql.threadId ?? null;
+  if (storeThread !== null) metrics.trackThreadCpu("store", () => threadCpuSeconds(storeThread));
   const secret = loadSecret(config);
   // Single sign-on talks to the configured identity provider through the egress allow-list (its host allowed by being configured).
   // One outbound client for the process (the ingestor's vendor feeds use it too).

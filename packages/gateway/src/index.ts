@@ -5,5 +5,6 @@ export * from "./format.ts";
 export * from "./metrics.ts";
 export * from "./order-service.ts";
 export * from "./rate-limit.ts";
+export * from "./thread-cpu.ts";
 export * from "./ws.ts";
 export type { LedgerPort } from "./routes/ledger.ts";

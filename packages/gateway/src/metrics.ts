@@ -33,8 +33,33 @@ export class GatewayMetrics {
   readonly ledgerOffset = new Gauge({ name: "tradestream_ledger_offset", help: "Last event seq settled in the ledger.", registers: [this.registry] });
   readonly eventSeq = new Gauge({ name: "tradestream_engine_event_seq", help: "Last event seq the engine emitted (minus tradestream_ledger_offset: the settlement backlog).", registers: [this.registry] });
   readonly rateLimited = new Counter({ name: "tradestream_rate_limited_total", help: "Requests refused by rate limits, by scope.", labelNames: ["scope"] as const, registers: [this.registry] });
+  /** Threads whose CPU time is exported, with the last value read (see `trackThreadCpu`). */
+  readonly #threads = new Map<string, { readonly read: () => number | null; last: number }>();
+  readonly threadCpuSeconds = new Counter({
+    name: "tradestream_thread_cpu_seconds_total",
+    help: "CPU time of one thread of the process (event_loop: the JavaScript thread that sequences every order; store: the embedded database's worker). Linux only.",
+    labelNames: ["thread"] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [thread, tracked] of this.#threads) {
+        const seconds = tracked.read();
+        if (seconds === null || seconds <= tracked.last) continue;
+        this.threadCpuSeconds.inc({ thread }, seconds - tracked.last);
+        tracked.last = seconds;
+      }
+    },
+  });
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "tradestream_" });
+  }
+
+  /**
+   * Exports a thread's CPU seconds as `tradestream_thread_cpu_seconds_total{thread}`,
+   * read at each scrape; a reader that answers null (no /proc, thread gone) adds nothing.
+   */
+  trackThreadCpu(thread: string, read: () => number | null): void {
+    this.#threads.set(thread, { read, last: 0 });
+    this.threadCpuSeconds.inc({ thread }, 0);
   }
 }

@@ -4,7 +4,7 @@
 // database; the main thread's adapter (pglite.ts) sends it one statement at a time
 // and keeps the queue and the transactions. Plain JavaScript so that it starts the
 // same under any TypeScript loader.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
@@ -39,6 +39,16 @@ try {
 } catch {
   // Not permitted here: nothing to do.
 }
+/** This thread's id in the operating system (Linux: the first field of /proc/thread-self/stat), or null. */
+function ownThreadId() {
+  try {
+    const tid = Number(readFileSync("/proc/thread-self/stat", "latin1").split(" ", 1)[0]);
+    return Number.isSafeInteger(tid) && tid > 0 ? tid : null;
+  } catch {
+    return null;
+  }
+}
+
 const port = parentPort;
 if (port === null) throw new Error("pglite-worker.mjs runs as a worker thread");
 
@@ -50,7 +60,7 @@ try {
   if (typeof dir === "string") options.dataDir = dir;
   if (template !== undefined && template !== null) options.loadDataDir = template;
   db = await PGlite.create(options);
-  port.postMessage({ type: "ready" });
+  port.postMessage({ type: "ready", threadId: ownThreadId() });
 } catch (error) {
   port.postMessage({ type: "failed", error: errorData(error) });
 }

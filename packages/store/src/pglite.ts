@@ -55,11 +55,14 @@ export function openPgliteFromTemplate(template: Blob, options: Omit<PgliteOptio
 
 /** One statement at a time on the single connection: the in-process database or the worker's. */
 interface Database {
+  /** See `Sql.threadId`. */
+  readonly threadId: number | null;
   raw(text: string, params: readonly unknown[] | undefined): Promise<RawResult>;
   close(): Promise<void>;
 }
 
 class InProcessDatabase implements Database {
+  readonly threadId = null;
   readonly #db: PGlite;
 
   constructor(db: PGlite) {
@@ -92,12 +95,15 @@ type Reply = { readonly id: number; readonly ok: true; readonly rows: Record<str
 /** The database on a worker thread (pglite-worker.mjs): statements go by message, rows and errors come back. */
 class WorkerDatabase implements Database {
   readonly #worker: Worker;
+  /** The worker's operating-system thread id (Linux), for its CPU time; null elsewhere. */
+  readonly threadId: number | null;
   readonly #waiting = new Map<number, { resolve: (result: RawResult) => void; reject: (error: Error) => void }>();
   #nextId = 1;
   #failure: Error | null = null;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, threadId: number | null) {
     this.#worker = worker;
+    this.threadId = threadId;
     worker.on("message", (reply: Reply) => {
       const waiter = this.#waiting.get(reply.id);
       if (waiter === undefined) return;
@@ -119,9 +125,9 @@ class WorkerDatabase implements Database {
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       worker.once("error", onError);
-      worker.once("message", (message: { type: "ready" } | { type: "failed"; error: ErrorData }) => {
+      worker.once("message", (message: { type: "ready"; threadId: number | null } | { type: "failed"; error: ErrorData }) => {
         worker.off("error", onError);
-        if (message.type === "ready") resolve(new WorkerDatabase(worker));
+        if (message.type === "ready") resolve(new WorkerDatabase(worker, message.threadId));
         else {
           reject(errorOf(message.error));
           void worker.terminate();
@@ -169,6 +175,10 @@ class PgliteSql implements Sql {
 
   constructor(db: Database) {
     this.#db = db;
+  }
+
+  get threadId(): number | null {
+    return this.#db.threadId;
   }
 
   async query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]> {

@@ -16,6 +16,12 @@
  */
 export interface Sql {
   readonly kind: "pglite" | "postgres";
+  /**
+   * The operating-system thread (Linux thread id) that runs the database itself inside
+   * this process, when one does (embedded PGlite on its worker thread), for its CPU time;
+   * null or absent otherwise.
+   */
+  readonly threadId?: number | null;
   query<R extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /**
    * Runs fn in one transaction (BEGIN/COMMIT, ROLLBACK on throw). Nested calls

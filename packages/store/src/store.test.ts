@@ -283,6 +283,13 @@ describe("PGlite specifics", () => {
       expect(sql.kind).toBe("pglite");
       await sql.query("CREATE TABLE t (id integer)");
       expect(existsSync(join(dir, "pglite"))).toBe(true);
+      // The worker reports its operating-system thread id (Linux), so its CPU time can be read from /proc.
+      if (existsSync("/proc/thread-self/stat")) {
+        expect(sql.threadId).toBeGreaterThan(0);
+        expect(existsSync(`/proc/self/task/${String(sql.threadId)}/stat`)).toBe(true);
+      } else {
+        expect(sql.threadId).toBeNull();
+      }
     } finally {
       await sql.close();
     }
