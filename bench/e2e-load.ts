@@ -9,8 +9,8 @@
 // then at maximum (closed loop, a window of requests in flight per connection),
 // then fan-out to many market-data subscribers.
 
-import { Agent, request as httpRequest } from "node:http";
 import WebSocket from "ws";
+import { KeepAliveHttpClient, type HttpAnswer } from "./http-client.ts";
 import { percentile, Rng } from "./stats.ts";
 import { rawText } from "@tradestream/gateway";
 
@@ -269,54 +269,38 @@ async function wsPhase(tag: string, rate: number): Promise<PhaseResult> {
 async function restPhase(tag: string, rate: number): Promise<PhaseResult> {
   const clients = Math.min(config.restClients, config.tokens.length);
   const url = new URL(config.url);
-  const agents = Array.from({ length: clients }, () => new Agent({ keepAlive: true, maxSockets: config.restSocketsPerClient }));
-  const flows = agents.map((_, index) => new Flow(index, tag));
+  const http = Array.from({ length: clients }, () => new KeepAliveHttpClient(url.hostname, Number(url.port), config.restSocketsPerClient));
+  const headers = config.tokens.map((token) => `authorization: Bearer ${token}\r\n`);
+  const flows = http.map((_, index) => new Flow(index, tag));
   const recorder = new Recorder();
   let running = true;
   const send = (index: number, at: number): void => {
     const flow = flows[index];
-    const token = config.tokens[index];
-    if (flow === undefined || token === undefined) return;
+    const client = http[index];
+    const header = headers[index];
+    if (flow === undefined || client === undefined || header === undefined) return;
     const message = flow.next();
-    const body = message.kind === "place" ? JSON.stringify(message.body) : undefined;
     recorder.outstanding += 1;
-    const request = httpRequest(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: message.kind === "place" ? "POST" : "DELETE",
-        path: message.kind === "place" ? "/api/v1/orders" : `/api/v1/orders/${String(message.orderId)}`,
-        agent: agents[index],
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }) },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => {
-          recorder.outstanding -= 1;
-          const status = response.statusCode ?? 0;
-          recorder.record(nowMs() - at, status < 500 && status !== 429);
-          if (message.kind === "place") {
-            try {
-              flow.onAck(status, JSON.parse(Buffer.concat(chunks).toString()));
-            } catch {
-              // Not JSON: counted as answered, nothing to track.
-            }
-          }
-          if (running && rate === 0) send(index, nowMs());
-        });
-      },
-    );
-    request.on("error", () => {
+    const done = (error: Error | null, answer: HttpAnswer | null): void => {
       recorder.outstanding -= 1;
-      recorder.record(nowMs() - at, false);
-    });
-    request.end(body);
+      const status = error === null && answer !== null ? answer.status : 0;
+      recorder.record(nowMs() - at, status > 0 && status < 500 && status !== 429);
+      if (message.kind === "place" && answer !== null) {
+        try {
+          flow.onAck(status, JSON.parse(answer.body.toString()));
+        } catch {
+          // Not JSON: counted as answered, nothing to track.
+        }
+      }
+      if (running && rate === 0) send(index, nowMs());
+    };
+    if (message.kind === "place") client.request("POST", "/api/v1/orders", header, JSON.stringify(message.body), done);
+    else client.request("DELETE", `/api/v1/orders/${String(message.orderId)}`, header, undefined, done);
   };
   const elapsed = await drive(clients, config.restSocketsPerClient, rate, send, recorder, () => {
     running = false;
   });
-  for (const agent of agents) agent.destroy();
+  for (const client of http) client.close();
   return recorder.summary(elapsed, rate === 0 ? null : rate);
 }
 
