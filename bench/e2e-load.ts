@@ -11,6 +11,7 @@
 
 import WebSocket from "ws";
 import { KeepAliveHttpClient, type HttpAnswer } from "./http-client.ts";
+import { WsSubscriber } from "./ws-subscriber.ts";
 import { percentile, Rng } from "./stats.ts";
 import { rawText } from "@tradestream/gateway";
 
@@ -304,11 +305,14 @@ async function restPhase(tag: string, rate: number): Promise<PhaseResult> {
   return recorder.summary(elapsed, rate === 0 ? null : rate);
 }
 
+/** The first bytes of a trade message on the trades channel. */
+const tradePrefix = Buffer.from('{"type":"trade"', "latin1");
+
 /** Many public subscribers (book + trades); a publisher crosses orders; delivery = receipt − order send time. */
 async function fanoutPhase(): Promise<{ subscribers: number; connected: number; trades: number; deliveries: number; deliveryP50Ms: number; deliveryP99Ms: number; deliveryMaxMs: number; disconnected: number }> {
   const sent = new Map<number, number>();
   const latencies: number[] = [];
-  const sockets: WebSocket[] = [];
+  const sockets: WsSubscriber[] = [];
   let disconnected = 0;
   const pendingTrades = new Map<number, number[]>();
   const onTrade = (tradeId: number, at: number): void => {
@@ -322,21 +326,22 @@ async function fanoutPhase(): Promise<{ subscribers: number; connected: number; 
     }
     latencies.push(at - sentAt);
   };
+  const url = new URL(config.url);
   for (let batch = 0; batch < config.subscribers; batch += 250) {
     const opened = await Promise.all(
       Array.from({ length: Math.min(250, config.subscribers - batch) }, async () => {
         try {
-          const socket = await openSocket(null);
-          socket.on("message", (data: WebSocket.RawData) => {
+          const socket = await WsSubscriber.connect(url.hostname, Number(url.port), "/ws");
+          socket.onMessage = (payload: Buffer) => {
             // Only trades are timed: look at the first bytes before decoding the whole message.
-            if (Buffer.isBuffer(data) && data.toString("latin1", 0, 15) !== '{"type":"trade"') return;
+            if (payload.length < tradePrefix.length || payload.compare(tradePrefix, 0, tradePrefix.length, 0, tradePrefix.length) !== 0) return;
             const at = nowMs();
-            const tradeId = (JSON.parse(rawText(data)) as { tradeId: number }).tradeId;
+            const tradeId = (JSON.parse(payload.toString("utf8")) as { tradeId: number }).tradeId;
             onTrade(tradeId, at);
-          });
-          socket.on("close", () => {
+          };
+          socket.onClose = () => {
             disconnected += 1;
-          });
+          };
           socket.send(JSON.stringify({ op: "subscribe", channel: "book", symbol: config.symbol, depth: 10 }));
           socket.send(JSON.stringify({ op: "subscribe", channel: "trades", symbol: config.symbol }));
           return socket;
