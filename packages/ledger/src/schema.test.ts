@@ -62,7 +62,7 @@ for (const backend of backends) {
 
     it("migrates idempotently", async () => {
       await openLedger(sql, { logger: quiet });
-      expect(await sql.query("SELECT id FROM schema_migrations WHERE component = 'ledger' ORDER BY id")).toEqual([{ id: 1 }, { id: 2 }]);
+      expect(await sql.query("SELECT id FROM schema_migrations WHERE component = 'ledger' ORDER BY id")).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
     });
 
     it("commits a balanced entry written over several statements", async () => {
