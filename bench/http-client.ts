@@ -71,7 +71,8 @@ class Connection {
     const status = Number(head.slice(9, 12));
     const at = head.indexOf("\r\ncontent-length:");
     if (!head.startsWith("http/1.1 ") || !Number.isInteger(status) || at < 0) {
-      this.#fail(new Error(`unsupported answer: ${head.split("\r\n", 1)[0] ?? ""} without content-length`));
+      // An answer this client cannot read: the request fails and a new connection replaces this one.
+      this.#replace(new Error(`unsupported answer: ${head.split("\r\n", 1)[0] ?? ""} without content-length`));
       return;
     }
     const lineEnd = head.indexOf("\r\n", at + 2);
@@ -86,11 +87,6 @@ class Connection {
     if (head.includes("\r\nconnection: close")) this.#replace(null);
     current?.done(null, { status, body });
     this.onIdle(this);
-  }
-
-  /** An answer this client cannot read: the request fails and a new connection replaces this one. */
-  #fail(error: Error): void {
-    this.#replace(error);
   }
 
   /** The server closed the connection (or it failed): the request on it fails, a new connection takes its place. */
