@@ -97,6 +97,8 @@ declare module "fastify" {
     auth?: "public" | "user";
     /** Rate-limit bucket: "auth" for sign-in routes, "none" for probes. */
     limit?: "auth" | "none";
+    /** Tokens the request takes from the caller's per-user bucket (default 1): a batch takes one per order. */
+    userCost?: (request: FastifyRequest) => number;
   }
 }
 
@@ -223,7 +225,8 @@ export async function createGateway(deps: GatewayDeps, config: GatewayConfig = d
   app.addHook("preHandler", async (request) => {
     request.principal = await authenticate(request, deps.auth, metrics);
     if (request.principal !== null) {
-      const retry = userLimiter.take(String(request.principal.userId));
+      const cost = request.routeOptions.config.userCost?.(request) ?? 1;
+      const retry = userLimiter.take(String(request.principal.userId), cost);
       if (retry > 0) {
         metrics.rateLimited.inc({ scope: "user" });
         throw new ApiError("rate_limited", undefined, retry);

@@ -53,6 +53,18 @@ export interface OrderOutcome {
   readonly json?: string | undefined;
 }
 
+/** Most orders one batch may carry (REST `POST /api/v1/orders/batch`, WebSocket `place_batch`). */
+export const placeBatchMax = 20;
+
+/**
+ * The answers of a batch place, in the batch's order, as JSON text: `{"results":[…]}` where each
+ * result is `{"status","replay","body"}`, exactly what placing that order alone would have answered.
+ */
+export interface BatchOutcome {
+  readonly json: string;
+  readonly accepted: number;
+}
+
 function rejection(events: readonly EngineEvent[]): CommandRejected | undefined {
   for (const event of events) if (event.type === "CommandRejected") return event;
   return undefined;
@@ -144,6 +156,36 @@ export class OrderService {
     });
     const result = await outcome;
     return { status: replay && result.status === 201 ? 200 : result.status, body: result.body, replay, json: result.json };
+  }
+
+  /**
+   * Places up to `placeBatchMax` orders as one request. They are independent, not atomic: each
+   * is submitted in the batch's order within one turn of the event loop (so they share one group
+   * commit) and gets the answer it would have got alone: 201 with its fills, a rejection with the
+   * catalogue's code, or 200 for an idempotent retry. The batch answers once every order is
+   * durable. An error that is not the client's (a failure of the journal) fails the whole answer,
+   * as it fails a single place.
+   */
+  async placeBatch(principal: Principal, inputs: readonly PlaceInput[], via: Via, sessionIdOf: (accountId: number | undefined) => number = () => 0): Promise<BatchOutcome> {
+    requirePermission(principal, "trade");
+    if (inputs.length === 0 || inputs.length > placeBatchMax) throw new ApiError("validation_failed", `A batch carries 1 to ${String(placeBatchMax)} orders.`);
+    // Each place runs synchronously up to its submit, so the engine sees the orders in the batch's order.
+    const pending = inputs.map((input) => this.place(principal, input, via, sessionIdOf(input.accountId)));
+    const settled = await Promise.allSettled(pending);
+    const parts: string[] = [];
+    let accepted = 0;
+    for (const result of settled) {
+      if (result.status === "rejected") {
+        const error: unknown = result.reason;
+        if (!(error instanceof ApiError)) throw error;
+        parts.push(`{"status":${String(error.status)},"replay":false,"body":${JSON.stringify(errorBody(error.code, error.message))}}`);
+        continue;
+      }
+      const outcome = result.value;
+      if (outcome.status < 300) accepted += 1;
+      parts.push(`{"status":${String(outcome.status)},"replay":${String(outcome.replay)},"body":${outcome.json ?? JSON.stringify(outcome.body)}}`);
+    }
+    return { json: `{"results":[${parts.join(",")}]}`, accepted };
   }
 
   /** An order the principal may see, else unknown_order (no hint that it exists). */

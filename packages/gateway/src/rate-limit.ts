@@ -29,8 +29,11 @@ export class RateLimiter {
     private readonly maxKeys = 100_000,
   ) {}
 
-  /** Takes one token; returns 0 when allowed, else the seconds to wait before retrying. */
-  take(key: string): number {
+  /**
+   * Takes `cost` tokens (one request, or each order of a batch); returns 0 when allowed, else the
+   * seconds to wait before retrying. A refused take takes nothing.
+   */
+  take(key: string, cost = 1): number {
     const now = this.now();
     this.sweep(now);
     let bucket = this.buckets.get(key);
@@ -43,11 +46,11 @@ export class RateLimiter {
       bucket.tokens = Math.min(this.limit.burst, bucket.tokens + refill);
       bucket.updatedMs = now;
     }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= cost) {
+      bucket.tokens -= cost;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.limit.ratePerS));
+    return Math.max(1, Math.ceil((cost - bucket.tokens) / this.limit.ratePerS));
   }
 
   get size(): number {

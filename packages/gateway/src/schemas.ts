@@ -3,6 +3,8 @@
  * message) and generate the OpenAPI document. Shapes are strict — unknown fields
  * are refused, strings are bounded.
  */
+import { placeBatchMax } from "./order-service.ts";
+
 export const decimal = { type: "string", minLength: 1, maxLength: 40, pattern: "^[0-9]+(\\.[0-9]+)?$", description: "A decimal string, e.g. \"101.25\"" } as const;
 export const symbol = { type: "string", minLength: 1, maxLength: 16, pattern: "^[A-Za-z0-9._-]+$" } as const;
 export const id = { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
@@ -39,6 +41,21 @@ export const placeOrderBody = {
     displayQuantity: { ...decimal, description: "Iceberg: the visible part" },
     postOnly: { type: "boolean" },
     clientOrderId,
+  },
+} as const;
+
+export const placeBatchBody = {
+  type: "object",
+  additionalProperties: false,
+  required: ["orders"],
+  properties: {
+    orders: {
+      type: "array",
+      minItems: 1,
+      maxItems: placeBatchMax,
+      description: `1 to ${String(placeBatchMax)} orders, each with the fields of POST /api/v1/orders`,
+      items: placeOrderBody,
+    },
   },
 } as const;
 

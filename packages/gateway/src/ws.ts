@@ -23,7 +23,7 @@ import { can, mayReadOrdersOf } from "./access.ts";
 import { ApiError } from "./api-error.ts";
 import { balanceDto, candleDto, fillDto, orderDto, positionDto, tickerDto, tradeDto } from "./format.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import type { OrderService, PlaceInput } from "./order-service.ts";
+import { placeBatchMax, type OrderService, type PlaceInput } from "./order-service.ts";
 import type { FeedPort } from "./routes/markets.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { symbol as symbolSchema } from "./schemas.ts";
@@ -276,8 +276,11 @@ export class WsHub {
         case "mass_cancel":
           await this.order(client, message, id);
           return;
+        case "place_batch":
+          await this.placeBatch(client, message, id);
+          return;
         default:
-          throw new ApiError("validation_failed", "op must be one of ping, auth, subscribe, unsubscribe, place, cancel, replace, mass_cancel.");
+          throw new ApiError("validation_failed", "op must be one of ping, auth, subscribe, unsubscribe, place, place_batch, cancel, replace, mass_cancel.");
       }
     } catch (error) {
       if (error instanceof ApiError) this.sendError(client, id, error.code, error.message);
@@ -514,6 +517,35 @@ export class WsHub {
     }
     if (outcome.json === undefined) this.send(client, { type: "ack", id, status: outcome.status, replay: outcome.replay, body: outcome.body }, "orders");
     else this.sendText(client, ackText(id, outcome.status, outcome.replay, outcome.json), "orders");
+  }
+
+  /**
+   * Up to `placeBatchMax` orders in one message, answered by one ack whose body is
+   * `{"results":[…]}` in the batch's order (as REST's POST /api/v1/orders/batch). A malformed
+   * order refuses the whole message and places nothing; each order counts against the
+   * connection's order rate.
+   */
+  private async placeBatch(client: Client, message: Record<string, unknown>, id: string | number | undefined): Promise<void> {
+    const principal = client.principal;
+    if (principal === null) throw new ApiError("unauthenticated", "Authenticate first: {\"op\":\"auth\",\"token\":…}.");
+    const orders = message.orders;
+    if (!Array.isArray(orders) || orders.length === 0 || orders.length > placeBatchMax) throw new ApiError("validation_failed", `orders must be an array of 1 to ${String(placeBatchMax)} orders.`);
+    const inputs = orders.map((order: unknown, index) => {
+      try {
+        return parsePlace(order);
+      } catch (error) {
+        if (error instanceof ApiError) throw new ApiError(error.code, `orders[${String(index)}]: ${error.message}`);
+        throw error;
+      }
+    });
+    const retry = client.orderLimiter.take("orders", inputs.length);
+    if (retry > 0) throw new ApiError("rate_limited", `Too many orders on this connection; retry in ${String(retry)} s.`, retry);
+    const sessionIdOf = (accountId: number | undefined): number => {
+      const account = accountId ?? (principal.accountIds.length === 1 ? principal.accountIds[0] : undefined);
+      return account === undefined ? 0 : (client.sessions.get(account) ?? 0);
+    };
+    const batch = await this.deps.orderService.placeBatch(principal, inputs, "ws", sessionIdOf);
+    this.sendText(client, ackText(id, 200, false, batch.json), "orders");
   }
 
   private sendBookSnapshot(client: Client, info: InstrumentInfo, depth: number): void {

@@ -7,8 +7,8 @@ import { orderScope } from "../access.ts";
 import { ApiError } from "../api-error.ts";
 import type { GatewayContext } from "../app.ts";
 import { fillDto, orderDto } from "../format.ts";
-import type { OrderOutcome, PlaceInput, ReplaceInput } from "../order-service.ts";
-import { anyObject, errorResponse, listFillsQuery, listOrdersQuery, massCancelBody, orderIdParams, placeOrderBody, replaceOrderBody } from "../schemas.ts";
+import { placeBatchMax, type OrderOutcome, type PlaceInput, type ReplaceInput } from "../order-service.ts";
+import { anyObject, errorResponse, listFillsQuery, listOrdersQuery, massCancelBody, orderIdParams, placeBatchBody, placeOrderBody, replaceOrderBody } from "../schemas.ts";
 
 const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse, 422: errorResponse, 429: errorResponse };
 
@@ -36,6 +36,27 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
       },
     },
     async (request, reply) => send(reply, await orderService.place(context.principal(request), request.body, "rest")),
+  );
+
+  app.post<{ Body: { orders: PlaceInput[] } }>(
+    "/api/v1/orders/batch",
+    {
+      schema: {
+        tags: ["orders"],
+        summary: `Place up to ${String(placeBatchMax)} orders in one request`,
+        description:
+          "The orders are independent, not atomic: each is placed in the batch's order and gets, in results[i], the status and body placing it alone would have got " +
+          "(201 with its fills, a rejection with its error code, 200 for an idempotent retry). The answer (200) comes once every order is durable. " +
+          "A malformed batch (not 1 to 20 orders, a field that fails the schema) is refused whole with 400 and places nothing. Each order counts against your request rate limit.",
+        body: placeBatchBody,
+        response: { 200: anyObject, ...errors },
+      },
+      config: { userCost: (request) => (request.body as { orders?: unknown[] } | undefined)?.orders?.length ?? 1 },
+    },
+    async (request, reply) => {
+      const batch = await orderService.placeBatch(context.principal(request), request.body.orders, "rest");
+      return reply.code(200).type("application/json; charset=utf-8").send(batch.json);
+    },
   );
 
   app.get<{ Querystring: { accountId?: number; symbol?: string; status?: OrderStatus | "open" | "closed"; side?: Side; limit: number; cursor?: string } }>(
