@@ -112,6 +112,29 @@ describe("POST /api/v1/orders/batch", () => {
   });
 });
 
+describe("POST /api/v1/orders/cancel-batch", () => {
+  it("cancels each order as DELETE would, in order; another trader's order and an unknown id are refused alone", async () => {
+    const placed = await trader1.post<{ results: Result[] }>("/api/v1/orders/batch", { orders: [limit("c-1", "buy", "227.00", "1"), limit("c-2", "buy", "227.00", "2")] });
+    const [one, two] = placed.body.results.map((result) => result.body.order?.orderId ?? 0);
+    const theirs = await trader2.post<{ order: { orderId: number } }>("/api/v1/orders", limit("c-t2", "sell", "232.00", "1"));
+    const answer = await trader1.post<{ results: Result[] }>("/api/v1/orders/cancel-batch", { orderIds: [one, theirs.body.order.orderId, two, 999_999, one] });
+    expect(answer.status).toBe(200);
+    expect(answer.body.results.map((result) => [result.status, result.body.error?.code ?? result.body.order?.status])).toEqual([
+      [200, "cancelled"],
+      [404, "unknown_order"],
+      [200, "cancelled"],
+      [404, "unknown_order"],
+      [404, "unknown_order"],
+    ]);
+    const still = await trader2.get<{ order: { status: string } }>(`/api/v1/orders/${String(theirs.body.order.orderId)}`);
+    expect(still.body.order.status).toBe("new");
+    const malformed = await trader1.post<{ error: { code: string } }>("/api/v1/orders/cancel-batch", { orderIds: [one, "two"] });
+    expect(malformed.status).toBe(400);
+    expect((await trader1.post("/api/v1/orders/cancel-batch", { orderIds: [] })).status).toBe(400);
+    expect((await auditor.post("/api/v1/orders/cancel-batch", { orderIds: [theirs.body.order.orderId] })).status).toBe(403);
+  });
+});
+
 describe("WebSocket place_batch", () => {
   it("answers one ack with a result per order; a malformed order refuses the message and places nothing", async () => {
     const socket = new WebSocket(`${platform.url.replace("http", "ws")}/ws`);
@@ -154,6 +177,17 @@ describe("WebSocket place_batch", () => {
     expect(await next((m) => m.id === 4)).toMatchObject({ type: "error", error: { code: "validation_failed" } });
     socket.send(JSON.stringify({ op: "place_batch", id: 5, orders: "w-not-an-array" }));
     expect(await next((m) => m.id === 5)).toMatchObject({ type: "error", error: { code: "validation_failed" } });
+
+    const askId = results[2]?.body.order?.orderId ?? 0;
+    socket.send(JSON.stringify({ op: "cancel_batch", id: 6, orderIds: [askId, 999_999] }));
+    const cancelled = await next((m) => m.id === 6);
+    expect(cancelled).toMatchObject({ type: "ack", status: 200 });
+    expect((cancelled.body as { results: Result[] }).results.map((result) => [result.status, result.body.error?.code ?? result.body.order?.status])).toEqual([
+      [200, "cancelled"],
+      [404, "unknown_order"],
+    ]);
+    socket.send(JSON.stringify({ op: "cancel_batch", id: 7, orderIds: [askId, -1] }));
+    expect(await next((m) => m.id === 7)).toMatchObject({ type: "error", error: { code: "validation_failed", message: "orderIds[1] must be a positive integer." } });
     socket.close();
 
     const ids = await clientOrderIds(trader2, 1002);

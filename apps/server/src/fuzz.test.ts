@@ -73,6 +73,7 @@ describe("ownership on every route", () => {
       { accountId: 1001 },
       { accountId: 1001, symbol: "SAP", side: "sell", type: "limit", price: "229.00", quantity: "1", clientOrderId: "steal-1" },
       { orders: [{ accountId: 1001, symbol: "SAP", side: "sell", type: "limit", price: "229.00", quantity: "1", clientOrderId: "steal-2" }] },
+      { orderIds: [victimOrderId] },
       { price: "228.00" },
       { scope: "account", id: 1001, active: true },
       { currency: "EUR", amount: "1.00" },

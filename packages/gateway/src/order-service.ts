@@ -53,7 +53,7 @@ export interface OrderOutcome {
   readonly json?: string | undefined;
 }
 
-/** Most orders one batch may carry (REST `POST /api/v1/orders/batch`, WebSocket `place_batch`). */
+/** Most orders one batch may carry (REST `POST /api/v1/orders/batch` and `/cancel-batch`, WebSocket `place_batch` and `cancel_batch`). */
 export const placeBatchMax = 20;
 
 /**
@@ -63,6 +63,27 @@ export const placeBatchMax = 20;
 export interface BatchOutcome {
   readonly json: string;
   readonly accepted: number;
+}
+
+/**
+ * The batch's answer from each request's settled outcome: a client error (ApiError) is that
+ * request's answer; anything else (the journal failed) fails the batch, as it fails one request.
+ */
+function batchOutcome(settled: ReadonlyArray<PromiseSettledResult<OrderOutcome>>): BatchOutcome {
+  const parts: string[] = [];
+  let accepted = 0;
+  for (const result of settled) {
+    if (result.status === "rejected") {
+      const error: unknown = result.reason;
+      if (!(error instanceof ApiError)) throw error;
+      parts.push(`{"status":${String(error.status)},"replay":false,"body":${JSON.stringify(errorBody(error.code, error.message))}}`);
+      continue;
+    }
+    const outcome = result.value;
+    if (outcome.status < 300) accepted += 1;
+    parts.push(`{"status":${String(outcome.status)},"replay":${String(outcome.replay)},"body":${outcome.json ?? JSON.stringify(outcome.body)}}`);
+  }
+  return { json: `{"results":[${parts.join(",")}]}`, accepted };
 }
 
 function rejection(events: readonly EngineEvent[]): CommandRejected | undefined {
@@ -170,22 +191,14 @@ export class OrderService {
     requirePermission(principal, "trade");
     if (inputs.length === 0 || inputs.length > placeBatchMax) throw new ApiError("validation_failed", `A batch carries 1 to ${String(placeBatchMax)} orders.`);
     // Each place runs synchronously up to its submit, so the engine sees the orders in the batch's order.
-    const pending = inputs.map((input) => this.place(principal, input, via, sessionIdOf(input.accountId)));
-    const settled = await Promise.allSettled(pending);
-    const parts: string[] = [];
-    let accepted = 0;
-    for (const result of settled) {
-      if (result.status === "rejected") {
-        const error: unknown = result.reason;
-        if (!(error instanceof ApiError)) throw error;
-        parts.push(`{"status":${String(error.status)},"replay":false,"body":${JSON.stringify(errorBody(error.code, error.message))}}`);
-        continue;
-      }
-      const outcome = result.value;
-      if (outcome.status < 300) accepted += 1;
-      parts.push(`{"status":${String(outcome.status)},"replay":${String(outcome.replay)},"body":${outcome.json ?? JSON.stringify(outcome.body)}}`);
-    }
-    return { json: `{"results":[${parts.join(",")}]}`, accepted };
+    return batchOutcome(await Promise.allSettled(inputs.map((input) => this.place(principal, input, via, sessionIdOf(input.accountId)))));
+  }
+
+  /** Cancels up to `placeBatchMax` orders as one request, each answered as `cancel` alone would be (see placeBatch). */
+  async cancelBatch(principal: Principal, orderIds: readonly number[], via: Via): Promise<BatchOutcome> {
+    requirePermission(principal, "trade");
+    if (orderIds.length === 0 || orderIds.length > placeBatchMax) throw new ApiError("validation_failed", `A batch carries 1 to ${String(placeBatchMax)} order ids.`);
+    return batchOutcome(await Promise.allSettled(orderIds.map((orderId) => this.cancel(principal, orderId, via))));
   }
 
   /** An order the principal may see, else unknown_order (no hint that it exists). */

@@ -59,6 +59,15 @@ export const placeBatchBody = {
   },
 } as const;
 
+export const cancelBatchBody = {
+  type: "object",
+  additionalProperties: false,
+  required: ["orderIds"],
+  properties: {
+    orderIds: { type: "array", minItems: 1, maxItems: placeBatchMax, items: id, description: `1 to ${String(placeBatchMax)} order ids` },
+  },
+} as const;
+
 export const replaceOrderBody = {
   type: "object",
   additionalProperties: false,

@@ -279,8 +279,11 @@ export class WsHub {
         case "place_batch":
           await this.placeBatch(client, message, id);
           return;
+        case "cancel_batch":
+          await this.cancelBatch(client, message, id);
+          return;
         default:
-          throw new ApiError("validation_failed", "op must be one of ping, auth, subscribe, unsubscribe, place, place_batch, cancel, replace, mass_cancel.");
+          throw new ApiError("validation_failed", "op must be one of ping, auth, subscribe, unsubscribe, place, place_batch, cancel, cancel_batch, replace, mass_cancel.");
       }
     } catch (error) {
       if (error instanceof ApiError) this.sendError(client, id, error.code, error.message);
@@ -545,6 +548,23 @@ export class WsHub {
       return account === undefined ? 0 : (client.sessions.get(account) ?? 0);
     };
     const batch = await this.deps.orderService.placeBatch(principal, inputs, "ws", sessionIdOf);
+    this.sendText(client, ackText(id, 200, false, batch.json), "orders");
+  }
+
+  /** Up to `placeBatchMax` cancels in one message, answered by one ack of `{"results":[…]}` (as REST's cancel-batch). */
+  private async cancelBatch(client: Client, message: Record<string, unknown>, id: string | number | undefined): Promise<void> {
+    const principal = client.principal;
+    if (principal === null) throw new ApiError("unauthenticated", "Authenticate first: {\"op\":\"auth\",\"token\":…}.");
+    const orderIds = message.orderIds;
+    if (!Array.isArray(orderIds) || orderIds.length === 0 || orderIds.length > placeBatchMax) throw new ApiError("validation_failed", `orderIds must be an array of 1 to ${String(placeBatchMax)} order ids.`);
+    const ids = orderIds.map((value: unknown, index) => {
+      const orderId = int(value);
+      if (orderId === undefined) throw new ApiError("validation_failed", `orderIds[${String(index)}] must be a positive integer.`);
+      return orderId;
+    });
+    const retry = client.orderLimiter.take("orders", ids.length);
+    if (retry > 0) throw new ApiError("rate_limited", `Too many orders on this connection; retry in ${String(retry)} s.`, retry);
+    const batch = await this.deps.orderService.cancelBatch(principal, ids, "ws");
     this.sendText(client, ackText(id, 200, false, batch.json), "orders");
   }
 

@@ -8,7 +8,7 @@ import { ApiError } from "../api-error.ts";
 import type { GatewayContext } from "../app.ts";
 import { fillDto, orderDto } from "../format.ts";
 import { placeBatchMax, type OrderOutcome, type PlaceInput, type ReplaceInput } from "../order-service.ts";
-import { anyObject, errorResponse, listFillsQuery, listOrdersQuery, massCancelBody, orderIdParams, placeBatchBody, placeOrderBody, replaceOrderBody } from "../schemas.ts";
+import { anyObject, errorResponse, listFillsQuery, listOrdersQuery, massCancelBody, orderIdParams, cancelBatchBody, placeBatchBody, placeOrderBody, replaceOrderBody } from "../schemas.ts";
 
 const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse, 422: errorResponse, 429: errorResponse };
 
@@ -55,6 +55,26 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
     },
     async (request, reply) => {
       const batch = await orderService.placeBatch(context.principal(request), request.body.orders, "rest");
+      return reply.code(200).type("application/json; charset=utf-8").send(batch.json);
+    },
+  );
+
+  app.post<{ Body: { orderIds: number[] } }>(
+    "/api/v1/orders/cancel-batch",
+    {
+      schema: {
+        tags: ["orders"],
+        summary: `Cancel up to ${String(placeBatchMax)} orders in one request`,
+        description:
+          "Independent, not atomic: results[i] is the status and body DELETE /api/v1/orders/{orderId} would have answered for orderIds[i] (200 with the order, 404 unknown_order…). " +
+          "The answer (200) comes once every cancel is durable. A malformed batch is refused whole with 400. Each id counts against your request rate limit.",
+        body: cancelBatchBody,
+        response: { 200: anyObject, ...errors },
+      },
+      config: { userCost: (request) => (request.body as { orderIds?: unknown[] } | undefined)?.orderIds?.length ?? 1 },
+    },
+    async (request, reply) => {
+      const batch = await orderService.cancelBatch(context.principal(request), request.body.orderIds, "rest");
       return reply.code(200).type("application/json; charset=utf-8").send(batch.json);
     },
   );
