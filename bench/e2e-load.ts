@@ -7,7 +7,8 @@
 // acknowledgement, so a stalled server is charged for every request it delays
 // (no coordinated omission). Phases: WebSocket and REST at a fixed offered rate,
 // then at maximum (closed loop, a window of requests in flight per connection),
-// then fan-out to many market-data subscribers.
+// then batch entry at maximum (--batch orders per message: place_batch / cancel_batch,
+// POST /api/v1/orders/batch and /cancel-batch), then fan-out to many market-data subscribers.
 
 import WebSocket from "ws";
 import { KeepAliveHttpClient, type HttpAnswer } from "./http-client.ts";
@@ -34,6 +35,8 @@ export interface LoadConfig {
   readonly skip: readonly string[];
   /** Seconds of unrecorded load before the measured phases (JIT, caches, connection pools). */
   readonly warmupS: number;
+  /** Orders per message in the batch phases (place_batch / cancel_batch, POST …/batch and …/cancel-batch). */
+  readonly batch: number;
 }
 
 export interface PhaseResult {
@@ -129,6 +132,17 @@ class Flow {
         clientOrderId: `${this.tag}-${String(this.client)}-${String(this.counter)}`,
       },
     };
+  }
+
+  /** The next batch of up to `size`: cancels of the oldest open orders past 20, else new orders. */
+  nextBatch(size: number): { kind: "place"; bodies: Array<Record<string, unknown>> } | { kind: "cancel"; orderIds: number[] } {
+    if (this.open.length > 20) return { kind: "cancel", orderIds: this.open.splice(0, Math.min(size, this.open.length - 20)) };
+    const bodies: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < size; i += 1) {
+      const next = this.next();
+      if (next.kind === "place") bodies.push(next.body);
+    }
+    return { kind: "place", bodies };
   }
 
   onAck(status: number, body: unknown): void {
@@ -303,6 +317,105 @@ async function restPhase(tag: string, rate: number): Promise<PhaseResult> {
   });
   for (const client of http) client.close();
   return recorder.summary(elapsed, rate === 0 ? null : rate);
+}
+
+/** The results of a batch answer (`{"results":[{status, body}…]}`), or null when it is not one. */
+function batchResults(body: unknown): Array<{ status: number; body: unknown }> | null {
+  const results = (body as { results?: unknown } | null)?.results;
+  return Array.isArray(results) ? (results as Array<{ status: number; body: unknown }>) : null;
+}
+
+/**
+ * A batch answer's orders into the recorder: each order of the batch is one answered order with
+ * the batch's latency; a refused batch (an error, 429) counts each of its orders as an error.
+ */
+function recordBatch(recorder: Recorder, flow: Flow, size: number, latencyMs: number, status: number, body: unknown, placed: boolean): void {
+  const results = status === 200 ? batchResults(body) : null;
+  for (let i = 0; i < size; i += 1) {
+    const result = results?.[i];
+    const ok = result !== undefined && result.status < 500 && result.status !== 429;
+    recorder.record(latencyMs, ok);
+    if (placed && result !== undefined) flow.onAck(result.status, result.body);
+  }
+}
+
+/** WebSocket batch entry at maximum: closed loop, ceil(wsWindow / batch) messages in flight per connection. */
+async function wsBatchPhase(tag: string): Promise<PhaseResult> {
+  const clients = Math.min(config.wsClients, config.tokens.length);
+  const sockets = await Promise.all(config.tokens.slice(0, clients).map((token) => openSocket(token)));
+  const recorder = new Recorder();
+  const flows = sockets.map((_, index) => new Flow(index, tag));
+  const inFlight = sockets.map(() => new Map<number, { at: number; size: number; placed: boolean }>());
+  let nextId = 1;
+  let running = true;
+  const send = (index: number, at: number): void => {
+    const socket = sockets[index];
+    const flow = flows[index];
+    if (socket === undefined || flow === undefined) return;
+    const id = nextId++;
+    const batch = flow.nextBatch(config.batch);
+    const size = batch.kind === "place" ? batch.bodies.length : batch.orderIds.length;
+    inFlight[index]?.set(id, { at, size, placed: batch.kind === "place" });
+    recorder.outstanding += size;
+    sendCorked(socket, JSON.stringify(batch.kind === "place" ? { op: "place_batch", id, orders: batch.bodies } : { op: "cancel_batch", id, orderIds: batch.orderIds }));
+  };
+  sockets.forEach((socket, index) => {
+    socket.on("message", (data: WebSocket.RawData) => {
+      const message = JSON.parse(rawText(data)) as { type: string; id?: number; status?: number; body?: unknown };
+      if (message.id === undefined || (message.type !== "ack" && message.type !== "error")) return;
+      const sent = inFlight[index]?.get(message.id);
+      const flow = flows[index];
+      if (sent === undefined || flow === undefined) return;
+      inFlight[index]?.delete(message.id);
+      recorder.outstanding -= sent.size;
+      recordBatch(recorder, flow, sent.size, nowMs() - sent.at, message.type === "ack" ? (message.status ?? 0) : 0, message.body, sent.placed);
+      if (running) send(index, nowMs());
+    });
+  });
+  const elapsed = await drive(sockets.length, Math.max(1, Math.ceil(config.wsWindow / config.batch)), 0, send, recorder, () => {
+    running = false;
+  });
+  for (const socket of sockets) socket.close();
+  return recorder.summary(elapsed, null);
+}
+
+/** REST batch entry at maximum: closed loop, one batch in flight per keep-alive connection. */
+async function restBatchPhase(tag: string): Promise<PhaseResult> {
+  const clients = Math.min(config.restClients, config.tokens.length);
+  const url = new URL(config.url);
+  const http = Array.from({ length: clients }, () => new KeepAliveHttpClient(url.hostname, Number(url.port), config.restSocketsPerClient));
+  const headers = config.tokens.map((token) => `authorization: Bearer ${token}\r\n`);
+  const flows = http.map((_, index) => new Flow(index, tag));
+  const recorder = new Recorder();
+  let running = true;
+  const send = (index: number, at: number): void => {
+    const flow = flows[index];
+    const client = http[index];
+    const header = headers[index];
+    if (flow === undefined || client === undefined || header === undefined) return;
+    const batch = flow.nextBatch(config.batch);
+    const size = batch.kind === "place" ? batch.bodies.length : batch.orderIds.length;
+    recorder.outstanding += size;
+    const done = (error: Error | null, answer: HttpAnswer | null): void => {
+      recorder.outstanding -= size;
+      const status = error === null && answer !== null ? answer.status : 0;
+      let body: unknown = null;
+      try {
+        body = answer === null ? null : (JSON.parse(answer.body.toString()) as unknown);
+      } catch {
+        // Not JSON: every order of the batch counts as an error.
+      }
+      recordBatch(recorder, flow, size, nowMs() - at, status, body, batch.kind === "place");
+      if (running) send(index, nowMs());
+    };
+    if (batch.kind === "place") client.request("POST", "/api/v1/orders/batch", header, JSON.stringify({ orders: batch.bodies }), done);
+    else client.request("POST", "/api/v1/orders/cancel-batch", header, JSON.stringify({ orderIds: batch.orderIds }), done);
+  };
+  const elapsed = await drive(clients, config.restSocketsPerClient, 0, send, recorder, () => {
+    running = false;
+  });
+  for (const client of http) client.close();
+  return recorder.summary(elapsed, null);
 }
 
 /** The first bytes of a trade message on the trades channel. */
@@ -502,6 +615,12 @@ async function main(): Promise<void> {
   }
   if (!skip.has("rest") && !skip.has("rest-max")) {
     result.restMax = await costed(() => restPhase("rsm", 0), (ms) => (catchUpMs.restMax = ms));
+  }
+  if (!skip.has("ws") && !skip.has("ws-batch") && config.batch > 1) {
+    result.wsBatchMax = await costed(() => wsBatchPhase("wsb"), (ms) => (catchUpMs.wsBatchMax = ms));
+  }
+  if (!skip.has("rest") && !skip.has("rest-batch") && config.batch > 1) {
+    result.restBatchMax = await costed(() => restBatchPhase("rsb"), (ms) => (catchUpMs.restBatchMax = ms));
   }
   if (!skip.has("fanout")) {
     await cancelAll();

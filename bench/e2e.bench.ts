@@ -16,7 +16,8 @@
 //
 // Flags: --duration-s N (per phase, default 10), --clients N (default 32),
 // --ws-rate N (default 20000/s), --rest-rate N (default 5000/s), --subscribers N
-// (default 10000), --fanout-rate N (trades/s, default 10), --skip ws,ws-fixed,ws-max,rest,rest-fixed,rest-max,fanout,
+// (default 10000), --fanout-rate N (trades/s, default 10), --skip ws,ws-fixed,ws-max,ws-batch,rest,rest-fixed,rest-max,rest-batch,fanout,
+// --batch N (orders per message in the batch phases, default 10; 1 leaves them out),
 // --warmup-s N (unrecorded warm-up load first, default 3), --no-write, --profile FILE (write a CPU profile of the server during the load phases to FILE).
 // Environment: E2E_SERVER_NODE_FLAGS and E2E_LOAD_NODE_FLAGS pass Node flags to the server and to the load
 // generator (e.g. `--cpu-prof --cpu-prof-dir=DIR` to profile the load generator too);
@@ -50,11 +51,12 @@ Prints one JSON object on stdout and appends it to bench/results/e2e.jsonl.`,
     "ws-rate": { type: "string", value: "N", default: "20000", description: "orders/s offered over WebSocket in the fixed-rate phase, all clients together" },
     "rest-rate": { type: "string", value: "N", default: "5000", description: "orders/s offered over REST in the fixed-rate phase, all clients together" },
     "ws-window": { type: "string", value: "N", default: "32", description: "orders in flight per WebSocket connection in the maximum, closed-loop phase" },
+    batch: { type: "string", value: "N", default: "10", description: "orders per message in the batch phases (WebSocket place_batch/cancel_batch, REST POST /api/v1/orders/batch and /cancel-batch); 1 leaves them out" },
     "rest-sockets": { type: "string", value: "N", default: "4", description: "keep-alive HTTP connections per REST client, also its requests in flight at maximum" },
     subscribers: { type: "string", value: "N", default: "10000", description: "WebSocket subscribers to the SAP book and trades in the fan-out phase" },
     "fanout-rate": { type: "string", value: "N", default: "10", description: "trades/s crossed during the fan-out phase" },
     "fanout-duration-s": { type: "string", value: "N", default: "15", description: "seconds of trading in the fan-out phase" },
-    skip: { type: "string", value: "LIST", default: "", defaultText: "none", description: "comma-separated phases to leave out: ws, ws-fixed, ws-max, rest, rest-fixed, rest-max, fanout" },
+    skip: { type: "string", value: "LIST", default: "", defaultText: "none", description: "comma-separated phases to leave out: ws, ws-fixed, ws-max, ws-batch, rest, rest-fixed, rest-max, rest-batch, fanout" },
     "warmup-s": { type: "string", value: "N", default: "3", description: "seconds of unrecorded WebSocket and REST warm-up load first; 0 for none" },
     "no-write": { type: "boolean", description: "do not append the result to bench/results/e2e.jsonl" },
     profile: { type: "string", value: "FILE", defaultText: "none", description: "write a CPU profile of the server during the load phases to FILE" },
@@ -158,6 +160,7 @@ async function main(): Promise<void> {
       tickSize: "0.01",
       skip: flags.skip.split(",").filter((s) => s !== ""),
       warmupS: Number(flags["warmup-s"]),
+      batch: Math.min(20, Math.max(1, Number(flags.batch))),
     };
     process.stderr.write("running the load generator (separate process)\n");
     if (profile !== undefined) server.kill("SIGUSR2");
@@ -189,6 +192,8 @@ async function main(): Promise<void> {
       clients,
       ws: summary(phases.wsFixed, phases.wsMax),
       rest: summary(phases.restFixed, phases.restMax),
+      // Orders sent --batch to a message (not what the targets name: those are single orders).
+      batch: phases.wsBatchMax === undefined && phases.restBatchMax === undefined ? null : { ordersPerMessage: config.batch, ws: phases.wsBatchMax ?? null, rest: phases.restBatchMax ?? null },
       fanout: phases.fanout === undefined ? null : { ...phases.fanout, floor },
       ledgerCatchUpMs: phases.ledgerCatchUpMs ?? null,
       journalFsync,
