@@ -475,6 +475,9 @@ describe("edges", () => {
     expect(metrics.body).toContain("tradestream_http_requests_total");
     expect(metrics.body).toContain("tradestream_orders_total");
     expect(metrics.body).toContain("tradestream_engine_queue_depth");
+    // The sequence gauges are read at the scrape: they name the engine's own counters.
+    expect(/^tradestream_journal_seq (\d+)$/m.exec(metrics.body)?.[1]).toBe(String(platform.shard.seq));
+    expect(/^tradestream_engine_event_seq (\d+)$/m.exec(metrics.body)?.[1]).toBe(String(platform.shard.engine.eventSeq));
     // Per-thread CPU is read from /proc (Linux): the event loop's always, the store's when the embedded database runs on a worker thread.
     if (existsSync("/proc/thread-self/stat")) {
       const eventLoop = /^tradestream_thread_cpu_seconds_total\{thread="event_loop"\} ([0-9.e-]+)$/m.exec(metrics.body);

@@ -284,13 +284,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   shard.subscribe((applied) => {
     apply(applied.events);
     ingestor?.observeEngine(applied.events);
-    metrics.commandSeq.set(applied.seq);
-    const last = applied.events[applied.events.length - 1];
-    if (last !== undefined) metrics.eventSeq.set(last.seq);
     ledgerRunner.push(applied.events);
   });
-  metrics.commandSeq.set(shard.seq);
-  metrics.eventSeq.set(shard.engine.eventSeq);
+  metrics.trackSequences(() => shard.seq, () => shard.engine.eventSeq);
   // Sessions left open by a previous process: their connections are gone, so close them (cancel-on-disconnect).
   for (const sessionId of [...shard.engine.sessions.keys()]) await shard.submit({ type: "CloseSession", sessionId });
   ready = true;

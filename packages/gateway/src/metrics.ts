@@ -27,11 +27,27 @@ export class GatewayMetrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [this.registry],
   });
-  readonly commandSeq = new Gauge({ name: "tradestream_journal_seq", help: "Last command sequence number applied.", registers: [this.registry] });
+  /** Where the sequence gauges read their values at each scrape (see `trackSequences`). */
+  #sequences: { readonly command: () => number; readonly event: () => number } | null = null;
+  readonly commandSeq = new Gauge({
+    name: "tradestream_journal_seq",
+    help: "Last command sequence number applied.",
+    registers: [this.registry],
+    collect: () => {
+      if (this.#sequences !== null) this.commandSeq.set(this.#sequences.command());
+    },
+  });
   readonly authEvents = new Counter({ name: "tradestream_auth_events_total", help: "Authentication outcomes by method and result.", labelNames: ["method", "result"] as const, registers: [this.registry] });
   readonly reconciliationDifferences = new Gauge({ name: "tradestream_reconciliation_differences", help: "Differences found by the last engine-vs-ledger reconciliation.", registers: [this.registry] });
   readonly ledgerOffset = new Gauge({ name: "tradestream_ledger_offset", help: "Last event seq settled in the ledger.", registers: [this.registry] });
-  readonly eventSeq = new Gauge({ name: "tradestream_engine_event_seq", help: "Last event seq the engine emitted (minus tradestream_ledger_offset: the settlement backlog).", registers: [this.registry] });
+  readonly eventSeq = new Gauge({
+    name: "tradestream_engine_event_seq",
+    help: "Last event seq the engine emitted (minus tradestream_ledger_offset: the settlement backlog).",
+    registers: [this.registry],
+    collect: () => {
+      if (this.#sequences !== null) this.eventSeq.set(this.#sequences.event());
+    },
+  });
   readonly rateLimited = new Counter({ name: "tradestream_rate_limited_total", help: "Requests refused by rate limits, by scope.", labelNames: ["scope"] as const, registers: [this.registry] });
   /** Threads whose CPU time is exported, with the last value read (see `trackThreadCpu`). */
   readonly #threads = new Map<string, { readonly read: () => number | null; last: number }>();
@@ -52,6 +68,14 @@ export class GatewayMetrics {
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "tradestream_" });
+  }
+
+  /**
+   * Exports the last command and event sequence numbers, read at each scrape: setting the gauges for
+   * every command cost a label hash and an object per order on the sequencer's thread.
+   */
+  trackSequences(command: () => number, event: () => number): void {
+    this.#sequences = { command, event };
   }
 
   /**

@@ -881,11 +881,14 @@ export class WsHub {
   }
 }
 
+/** The fields of an order message: those of POST /api/v1/orders. */
+const placeFields = new Set(["accountId", "symbol", "instrumentId", "side", "type", "timeInForce", "price", "stopPrice", "quantity", "displayQuantity", "postOnly", "clientOrderId"]);
+
 function parsePlace(value: unknown): PlaceInput {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ApiError("validation_failed", "order must be an object with the same fields as POST /api/v1/orders.");
   const o = value as Record<string, unknown>;
-  const allowed = new Set(["accountId", "symbol", "instrumentId", "side", "type", "timeInForce", "price", "stopPrice", "quantity", "displayQuantity", "postOnly", "clientOrderId"]);
-  for (const key of Object.keys(o)) if (!allowed.has(key)) throw new ApiError("validation_failed", `order has an unknown field ${key}.`);
+  // A parsed JSON object has only own, enumerable keys: for…in visits exactly Object.keys without making the array.
+  for (const key in o) if (!placeFields.has(key)) throw new ApiError("validation_failed", `order has an unknown field ${key}.`);
   const optionalString = (key: string): string | undefined => {
     if (o[key] === undefined) return undefined;
     const text = str(o[key]);

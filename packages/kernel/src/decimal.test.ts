@@ -57,6 +57,8 @@ describe("decimal fast paths", () => {
     fc.stringMatching(/^\d{1,17}(\.\d{1,17})?$/),
     fc.tuple(fc.nat({ max: 1_000_000 }), fc.nat({ max: 9999 })).map(([whole, fraction]) => `${String(whole)}.${String(fraction).padStart(4, "0")}`),
     fc.constantFrom("0", "0.0", "229.50", "229.505", "999999999999999", "9999999999999999", "1e3", "-1", "", "."),
+    fc.constantFrom("1.", ".5", "00012.50", "1..2", "12a", " 1", "1 ", "\u0663", "0000000000000001.5", "1.0000000000000001", "123456789012345.1", "1.123456789012345", "+1", "1,5"),
+    fc.string({ maxLength: 20 }),
   );
 
   it("toSteps answers exactly as the bigint reference (property)", () => {

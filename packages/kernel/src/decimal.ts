@@ -88,15 +88,53 @@ function shortGrid(step: string): { readonly units: number; readonly scale: numb
   return grid;
 }
 
+/**
+ * `text` read as `shortDecimal` reads it (1–15 digits, optionally a point and 1–15 digits), one
+ * character at a time: no match array, no substrings. Returns the digits as one integer and the
+ * number of fraction digits through `scanned`, or false when the text is not of that form.
+ */
+const scanned = { whole: 0, wholeDigits: 0, fraction: 0, fractionDigits: 0 };
+function scanShortDecimal(text: string): boolean {
+  const length = text.length;
+  let at = 0;
+  let whole = 0;
+  while (at < length) {
+    const code = text.charCodeAt(at);
+    if (code < 48 || code > 57) break;
+    whole = whole * 10 + (code - 48);
+    at += 1;
+  }
+  const wholeDigits = at;
+  if (wholeDigits === 0 || wholeDigits > 15) return false;
+  let fraction = 0;
+  let fractionDigits = 0;
+  if (at < length) {
+    if (text.charCodeAt(at) !== 46) return false;
+    at += 1;
+    while (at < length) {
+      const code = text.charCodeAt(at);
+      if (code < 48 || code > 57) return false;
+      fraction = fraction * 10 + (code - 48);
+      fractionDigits += 1;
+      at += 1;
+    }
+    if (fractionDigits === 0 || fractionDigits > 15) return false;
+  }
+  scanned.whole = whole;
+  scanned.wholeDigits = wholeDigits;
+  scanned.fraction = fraction;
+  scanned.fractionDigits = fractionDigits;
+  return true;
+}
+
 function toStepsFast(text: string, step: string, maxSteps: number): GridResult | undefined {
-  const match = shortDecimal.exec(text);
   const grid = shortGrid(step);
-  if (match === null || grid === null) return undefined;
-  const whole = match[1] ?? "";
-  const fraction = match[2] ?? "";
-  const scale = Math.max(fraction.length, grid.scale);
-  if (whole.length + scale > 15) return undefined;
-  const value = Number(whole + fraction) * (pow10Numbers[scale - fraction.length] ?? Number.NaN);
+  if (grid === null || !scanShortDecimal(text)) return undefined;
+  const { whole, wholeDigits, fraction, fractionDigits } = scanned;
+  const scale = Math.max(fractionDigits, grid.scale);
+  // At most 15 digits in all: every integer below 10^15 is exact, and so is whole · 10^k + fraction.
+  if (wholeDigits + scale > 15) return undefined;
+  const value = (whole * (pow10Numbers[fractionDigits] ?? Number.NaN) + fraction) * (pow10Numbers[scale - fractionDigits] ?? Number.NaN);
   const unit = grid.units * (pow10Numbers[scale - grid.scale] ?? Number.NaN);
   if (!Number.isSafeInteger(value) || !Number.isSafeInteger(unit)) return undefined;
   if (value % unit !== 0) return { ok: false, reason: "off_grid" };
