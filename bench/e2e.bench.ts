@@ -84,7 +84,7 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
  * this bounds the order latency percentiles from below. Percentiles are bucket
  * upper bounds ("at most").
  */
-function fsyncSummary(metrics: string): { count: number; meanMs: number; p50MsAtMost: number; p99MsAtMost: number } | null {
+function fsyncSummary(metrics: string): { count: number; meanMs: number; p50MsAtMost: number; p99MsAtMost: number; over5Ms: number; over25Ms: number; over100Ms: number } | null {
   const name = "tradestream_journal_fsync_duration_seconds";
   const buckets: Array<{ le: number; count: number }> = [];
   let sum = Number.NaN;
@@ -98,7 +98,9 @@ function fsyncSummary(metrics: string): { count: number; meanMs: number; p50MsAt
   }
   if (count === 0) return null;
   const at = (p: number): number => (buckets.find((b) => b.count >= p * count)?.le ?? Number.POSITIVE_INFINITY) * 1000;
-  return { count, meanMs: Math.round((sum / count) * 1e5) / 100, p50MsAtMost: at(0.5), p99MsAtMost: at(0.99) };
+  // How many took longer than a bound (a bucket's upper edge): each such sync holds every order that waits for it.
+  const over = (ms: number): number => count - (buckets.find((b) => b.le * 1000 === ms)?.count ?? count);
+  return { count, meanMs: Math.round((sum / count) * 1e5) / 100, p50MsAtMost: at(0.5), p99MsAtMost: at(0.99), over5Ms: over(5), over25Ms: over(25), over100Ms: over(100) };
 }
 
 async function main(): Promise<void> {
