@@ -66,6 +66,38 @@ export class GatewayMetrics {
     },
   });
 
+  /**
+   * The labelled series of the per-request and per-order metrics, by their label values: prom-client
+   * hashes a label object on every `inc`/`observe`, which the hot paths do not need to repeat. Bounded
+   * by the routes, methods, statuses and reject codes that exist (the route of an unknown path is
+   * "unmatched").
+   */
+  readonly #requestSeries = new Map<string, { readonly count: { inc(): void }; readonly seconds: { observe(value: number): void } }>();
+  readonly #orderSeries = new Map<string, { inc(): void }>();
+
+  /** One answered HTTP request: `tradestream_http_requests_total` and its latency histogram. */
+  countRequest(route: string, method: string, status: number, seconds: number): void {
+    const key = `${method} ${String(status)} ${route}`;
+    let series = this.#requestSeries.get(key);
+    if (series === undefined) {
+      series = { count: this.requests.labels({ route, method, status: String(status) }), seconds: this.requestSeconds.labels({ route, method }) };
+      this.#requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.seconds.observe(seconds);
+  }
+
+  /** One order command's outcome: `tradestream_orders_total{kind, outcome, via}`. */
+  countOrder(kind: string, outcome: string, via: string): void {
+    const key = `${kind} ${outcome} ${via}`;
+    let series = this.#orderSeries.get(key);
+    if (series === undefined) {
+      series = this.orders.labels({ kind, outcome, via });
+      this.#orderSeries.set(key, series);
+    }
+    series.inc();
+  }
+
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "tradestream_" });
   }

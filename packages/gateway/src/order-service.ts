@@ -165,12 +165,12 @@ export class OrderService {
       const applied = await this.submit(command);
       const rejected = rejection(applied.events);
       if (rejected !== undefined) {
-        this.metrics.orders.inc({ kind: "place", outcome: rejected.reason, via });
+        this.metrics.countOrder("place", rejected.reason, via);
         return { status: errorCatalogue[rejected.reason].status, body: errorBody(rejected.reason) };
       }
       const accepted = applied.events.find((event) => event.type === "OrderAccepted");
       if (accepted === undefined) throw new Error("a place command produced neither an acceptance nor a rejection");
-      this.metrics.orders.inc({ kind: "place", outcome: "accepted", via });
+      this.metrics.countOrder("place", "accepted", via);
       const order = this.orders.order(accepted.orderId);
       const fills = OrdersProjection.fillsOf(applied.events, accepted.orderId).map((fill) => fillDto(fill, spec));
       return { status: 201, body: { order: order === undefined ? null : orderDto(order, spec), fills } };
@@ -253,17 +253,17 @@ export class OrderService {
       if (rejected !== undefined) throw new ApiError(rejected.reason);
       cancelled += applied.events.filter((event) => event.type === "OrderCancelled").length;
     }
-    this.metrics.orders.inc({ kind: "mass_cancel", outcome: "accepted", via });
+    this.metrics.countOrder("mass_cancel", "accepted", via);
     return { status: 200, body: { cancelled }, replay: false };
   }
 
   private answer(applied: Applied, kind: "cancel" | "replace", via: Via, orderId: number): OrderOutcome {
     const rejected = rejection(applied.events);
     if (rejected !== undefined) {
-      this.metrics.orders.inc({ kind, outcome: rejected.reason, via });
+      this.metrics.countOrder(kind, rejected.reason, via);
       return { status: errorCatalogue[rejected.reason].status, body: errorBody(rejected.reason), replay: false };
     }
-    this.metrics.orders.inc({ kind, outcome: "accepted", via });
+    this.metrics.countOrder(kind, "accepted", via);
     const order = this.orders.order(orderId);
     if (order === undefined) return { status: 200, body: { order: null }, replay: false };
     const spec = this.instrumentOf({ instrumentId: order.instrumentId });
