@@ -881,6 +881,14 @@ export class WsHub {
   }
 }
 
+/** An optional decimal field of an order message (a module function: a closure made per order costs an allocation and a name). */
+function optionalDecimal(o: Record<string, unknown>, key: string): string | undefined {
+  if (o[key] === undefined) return undefined;
+  const text = str(o[key]);
+  if (text === undefined || text.length > 40) throw new ApiError("validation_failed", `order.${key} must be a decimal string.`);
+  return text;
+}
+
 /** The fields of an order message: those of POST /api/v1/orders. */
 const placeFields = new Set(["accountId", "symbol", "instrumentId", "side", "type", "timeInForce", "price", "stopPrice", "quantity", "displayQuantity", "postOnly", "clientOrderId"]);
 
@@ -889,12 +897,6 @@ function parsePlace(value: unknown): PlaceInput {
   const o = value as Record<string, unknown>;
   // A parsed JSON object has only own, enumerable keys: for…in visits exactly Object.keys without making the array.
   for (const key in o) if (!placeFields.has(key)) throw new ApiError("validation_failed", `order has an unknown field ${key}.`);
-  const optionalString = (key: string): string | undefined => {
-    if (o[key] === undefined) return undefined;
-    const text = str(o[key]);
-    if (text === undefined || text.length > 40) throw new ApiError("validation_failed", `order.${key} must be a decimal string.`);
-    return text;
-  };
   const side = o.side;
   const type = o.type;
   const tif = o.timeInForce;
@@ -916,10 +918,10 @@ function parsePlace(value: unknown): PlaceInput {
     side,
     type,
     timeInForce: tif,
-    price: optionalString("price"),
-    stopPrice: optionalString("stopPrice"),
+    price: optionalDecimal(o, "price"),
+    stopPrice: optionalDecimal(o, "stopPrice"),
     quantity,
-    displayQuantity: optionalString("displayQuantity"),
+    displayQuantity: optionalDecimal(o, "displayQuantity"),
     postOnly: o.postOnly,
     clientOrderId,
   };
