@@ -11,6 +11,7 @@ import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
 import { rawText } from "@tradestream/gateway";
 import { testConfig, roomyRateLimits } from "./test-platform.ts";
+import { openTestSocket } from "./test-socket.ts";
 
 
 let platform: Platform;
@@ -339,32 +340,14 @@ describe("API keys", () => {
 
 describe("WebSocket", () => {
   it("sends a book snapshot then sequenced deltas, private order updates, and takes orders", async () => {
-    const socket = new WebSocket(`${platform.url.replace("http", "ws")}/ws`);
-    const messages: Array<Record<string, unknown>> = [];
-    const waiters: Array<{ match: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }> = [];
-    socket.on("message", (data: WebSocket.RawData) => {
-      const message = JSON.parse(rawText(data)) as Record<string, unknown>;
-      messages.push(message);
-      for (const waiter of [...waiters]) {
-        if (waiter.match(message)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(message);
-        }
-      }
-    });
-    const next = (match: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
-      const found = messages.find(match);
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve) => waiters.push({ match, resolve }));
-    };
-    await new Promise((resolve) => socket.once("open", resolve));
-    socket.send(JSON.stringify({ op: "auth", token: trader2.token }));
+    const { next, send, close } = await openTestSocket(platform.url);
+    send({ op: "auth", token: trader2.token });
     await next((m) => m.type === "authenticated");
-    socket.send(JSON.stringify({ op: "subscribe", channel: "book", symbol: "TTE", depth: 5 }));
-    socket.send(JSON.stringify({ op: "subscribe", channel: "orders" }));
+    send({ op: "subscribe", channel: "book", symbol: "TTE", depth: 5 });
+    send({ op: "subscribe", channel: "orders" });
     const snapshot = await next((m) => m.type === "snapshot");
     await next((m) => m.type === "subscribed" && m.channel === "orders");
-    socket.send(JSON.stringify({ op: "place", id: 7, order: { symbol: "TTE", side: "buy", type: "limit", price: "54.90", quantity: "12", clientOrderId: "t2-ws-1" } }));
+    send({ op: "place", id: 7, order: { symbol: "TTE", side: "buy", type: "limit", price: "54.90", quantity: "12", clientOrderId: "t2-ws-1" } });
     const ack = await next((m) => m.type === "ack" && m.id === 7);
     expect(ack.status).toBe(201);
     const delta = await next((m) => m.type === "delta");
@@ -372,12 +355,12 @@ describe("WebSocket", () => {
     expect(delta.changes).toEqual([["buy", "54.90", "12", 1]]);
     const update = await next((m) => m.type === "order");
     expect(update.order).toMatchObject({ clientOrderId: "t2-ws-1", status: "new" });
-    socket.send(JSON.stringify({ op: "subscribe", channel: "orders", accountId: 1001 }));
+    send({ op: "subscribe", channel: "orders", accountId: 1001 });
     const refused = await next((m) => m.type === "error" && (m.error as { code: string }).code === "not_owner");
     expect(refused).toBeDefined();
-    socket.send("not json");
+    send("not json");
     await next((m) => m.type === "error" && (m.error as { code: string }).code === "invalid_json");
-    socket.close();
+    close();
   });
 });
 

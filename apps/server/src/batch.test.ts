@@ -4,11 +4,10 @@
  * batch's order; a malformed batch places nothing; every order counts against the limits.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { rawText } from "@tradestream/gateway";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
 import { roomyRateLimits, testConfig } from "./test-platform.ts";
+import { openTestSocket } from "./test-socket.ts";
 
 interface Result {
   status: number;
@@ -137,31 +136,13 @@ describe("POST /api/v1/orders/cancel-batch", () => {
 
 describe("WebSocket place_batch", () => {
   it("answers one ack with a result per order; a malformed order refuses the message and places nothing", async () => {
-    const socket = new WebSocket(`${platform.url.replace("http", "ws")}/ws`);
-    const messages: Array<Record<string, unknown>> = [];
-    const waiters: Array<{ match: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }> = [];
-    socket.on("message", (data: WebSocket.RawData) => {
-      const message = JSON.parse(rawText(data)) as Record<string, unknown>;
-      messages.push(message);
-      for (const waiter of [...waiters]) {
-        if (waiter.match(message)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(message);
-        }
-      }
-    });
-    const next = (match: (m: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
-      const found = messages.find(match);
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve) => waiters.push({ match, resolve }));
-    };
-    await new Promise((resolve) => socket.once("open", resolve));
-    socket.send(JSON.stringify({ op: "place_batch", id: 1, orders: [limit("w-early", "sell", "231.00", "1")] }));
+    const { next, send, close } = await openTestSocket(platform.url);
+    send({ op: "place_batch", id: 1, orders: [limit("w-early", "sell", "231.00", "1")] });
     expect(await next((m) => m.id === 1)).toMatchObject({ type: "error", error: { code: "unauthenticated" } });
-    socket.send(JSON.stringify({ op: "auth", token: trader2.token }));
+    send({ op: "auth", token: trader2.token });
     await next((m) => m.type === "authenticated");
 
-    socket.send(JSON.stringify({ op: "place_batch", id: 2, orders: [limit("w-ask-1", "sell", "231.00", "1"), limit("w-off-lot", "sell", "231.00", "1.5"), limit("w-ask-2", "sell", "231.10", "2")] }));
+    send({ op: "place_batch", id: 2, orders: [limit("w-ask-1", "sell", "231.00", "1"), limit("w-off-lot", "sell", "231.00", "1.5"), limit("w-ask-2", "sell", "231.10", "2")] });
     const ack = await next((m) => m.id === 2);
     expect(ack).toMatchObject({ type: "ack", status: 200, replay: false });
     const results = (ack.body as { results: Result[] }).results;
@@ -169,26 +150,26 @@ describe("WebSocket place_batch", () => {
     expect(results[1]?.body.error?.code).toBe("quantity_off_lot");
     expect(results[2]?.body.order).toMatchObject({ clientOrderId: "w-ask-2", status: "new", accountId: 1002 });
 
-    socket.send(JSON.stringify({ op: "place_batch", id: 3, orders: [limit("w-good", "sell", "231.00", "1"), { symbol: "SAP", type: "limit", price: "231.00", quantity: "1", clientOrderId: "w-no-side" }] }));
+    send({ op: "place_batch", id: 3, orders: [limit("w-good", "sell", "231.00", "1"), { symbol: "SAP", type: "limit", price: "231.00", quantity: "1", clientOrderId: "w-no-side" }] });
     const refused = await next((m) => m.id === 3);
     expect(refused).toMatchObject({ type: "error", error: { code: "validation_failed" } });
     expect((refused.error as { message: string }).message).toMatch(/^orders\[1\]: /);
-    socket.send(JSON.stringify({ op: "place_batch", id: 4, orders: [] }));
+    send({ op: "place_batch", id: 4, orders: [] });
     expect(await next((m) => m.id === 4)).toMatchObject({ type: "error", error: { code: "validation_failed" } });
-    socket.send(JSON.stringify({ op: "place_batch", id: 5, orders: "w-not-an-array" }));
+    send({ op: "place_batch", id: 5, orders: "w-not-an-array" });
     expect(await next((m) => m.id === 5)).toMatchObject({ type: "error", error: { code: "validation_failed" } });
 
     const askId = results[2]?.body.order?.orderId ?? 0;
-    socket.send(JSON.stringify({ op: "cancel_batch", id: 6, orderIds: [askId, 999_999] }));
+    send({ op: "cancel_batch", id: 6, orderIds: [askId, 999_999] });
     const cancelled = await next((m) => m.id === 6);
     expect(cancelled).toMatchObject({ type: "ack", status: 200 });
     expect((cancelled.body as { results: Result[] }).results.map((result) => [result.status, result.body.error?.code ?? result.body.order?.status])).toEqual([
       [200, "cancelled"],
       [404, "unknown_order"],
     ]);
-    socket.send(JSON.stringify({ op: "cancel_batch", id: 7, orderIds: [askId, -1] }));
+    send({ op: "cancel_batch", id: 7, orderIds: [askId, -1] });
     expect(await next((m) => m.id === 7)).toMatchObject({ type: "error", error: { code: "validation_failed", message: "orderIds[1] must be a positive integer." } });
-    socket.close();
+    close();
 
     const ids = await clientOrderIds(trader2, 1002);
     expect(ids).toContain("w-ask-2");
