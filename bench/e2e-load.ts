@@ -240,112 +240,51 @@ async function openSocket(token: string | null): Promise<WebSocket> {
   return socket;
 }
 
-/** WebSocket order entry: fixed offered rate (rate > 0) or closed loop with a window (rate = 0). */
-async function wsPhase(tag: string, rate: number): Promise<PhaseResult> {
-  const clients = Math.min(config.wsClients, config.tokens.length);
-  const sockets = await Promise.all(config.tokens.slice(0, clients).map((token) => openSocket(token)));
-  const recorder = new Recorder();
-  const flows = sockets.map((_, index) => new Flow(index, tag));
-  const scheduled = sockets.map(() => new Map<number, number>());
-  let nextId = 1;
-  let running = true;
-  const send = (index: number, at: number): void => {
-    const socket = sockets[index];
-    const flow = flows[index];
-    if (socket === undefined || flow === undefined) return;
-    const id = nextId++;
-    scheduled[index]?.set(id, at);
-    recorder.outstanding += 1;
-    const message = flow.next();
-    sendCorked(socket, JSON.stringify(message.kind === "place" ? { op: "place", id, order: message.body } : { op: "cancel", id, orderId: message.orderId }));
-  };
-  sockets.forEach((socket, index) => {
-    socket.on("message", (data: WebSocket.RawData) => {
-      const message = JSON.parse(rawText(data)) as { type: string; id?: number; status?: number; body?: unknown };
-      if (message.id === undefined || (message.type !== "ack" && message.type !== "error")) return;
-      const at = scheduled[index]?.get(message.id);
-      if (at === undefined) return;
-      scheduled[index]?.delete(message.id);
-      recorder.outstanding -= 1;
-      const ok = message.type === "ack" && (message.status ?? 500) < 500 && message.status !== 429;
-      recorder.record(nowMs() - at, ok);
-      if (message.type === "ack") flows[index]?.onAck(message.status ?? 0, message.body);
-      if (running && rate === 0) send(index, nowMs());
-    });
-  });
-  const elapsed = await drive(sockets.length, config.wsWindow, rate, send, recorder, () => {
-    running = false;
-  });
-  for (const socket of sockets) socket.close();
-  return recorder.summary(elapsed, rate === 0 ? null : rate);
-}
-
-/** REST order entry over keep-alive connections: fixed offered rate or closed loop (rate = 0). */
-async function restPhase(tag: string, rate: number): Promise<PhaseResult> {
-  const clients = Math.min(config.restClients, config.tokens.length);
-  const url = new URL(config.url);
-  const http = Array.from({ length: clients }, () => new KeepAliveHttpClient(url.hostname, Number(url.port), config.restSocketsPerClient));
-  const headers = config.tokens.map((token) => `authorization: Bearer ${token}\r\n`);
-  const flows = http.map((_, index) => new Flow(index, tag));
-  const recorder = new Recorder();
-  let running = true;
-  const send = (index: number, at: number): void => {
-    const flow = flows[index];
-    const client = http[index];
-    const header = headers[index];
-    if (flow === undefined || client === undefined || header === undefined) return;
-    const message = flow.next();
-    recorder.outstanding += 1;
-    const done = (error: Error | null, answer: HttpAnswer | null): void => {
-      recorder.outstanding -= 1;
-      const status = error === null && answer !== null ? answer.status : 0;
-      recorder.record(nowMs() - at, status > 0 && status < 500 && status !== 429);
-      if (message.kind === "place" && answer !== null) {
-        try {
-          flow.onAck(status, JSON.parse(answer.body.toString()));
-        } catch {
-          // Not JSON: counted as answered, nothing to track.
-        }
-      }
-      if (running && rate === 0) send(index, nowMs());
-    };
-    if (message.kind === "place") client.request("POST", "/api/v1/orders", header, JSON.stringify(message.body), done);
-    else client.request("DELETE", `/api/v1/orders/${String(message.orderId)}`, header, undefined, done);
-  };
-  const elapsed = await drive(clients, config.restSocketsPerClient, rate, send, recorder, () => {
-    running = false;
-  });
-  for (const client of http) client.close();
-  return recorder.summary(elapsed, rate === 0 ? null : rate);
-}
-
 /** The results of a batch answer (`{"results":[{status, body}…]}`), or null when it is not one. */
 function batchResults(body: unknown): Array<{ status: number; body: unknown }> | null {
   const results = (body as { results?: unknown } | null)?.results;
   return Array.isArray(results) ? (results as Array<{ status: number; body: unknown }>) : null;
 }
 
+/** What one message or request carried: its scheduled time, how many orders, and whether they were placed. */
+interface Sent {
+  readonly at: number;
+  readonly size: number;
+  readonly placed: boolean;
+}
+
 /**
- * A batch answer's orders into the recorder: each order of the batch is one answered order with
- * the batch's latency; a refused batch (an error, 429) counts each of its orders as an error.
+ * An answer into the recorder and the flow. A single order is one answered order; each order of a
+ * batch is one with the batch's latency, and a refused batch (an error, 429) counts each of its
+ * orders as an error.
  */
-function recordBatch(recorder: Recorder, flow: Flow, size: number, latencyMs: number, status: number, body: unknown, placed: boolean): void {
+function recordAnswer(recorder: Recorder, flow: Flow, sent: Sent, batch: boolean, status: number, body: unknown): void {
+  const latencyMs = nowMs() - sent.at;
+  recorder.outstanding -= sent.size;
+  if (!batch) {
+    recorder.record(latencyMs, status > 0 && status < 500 && status !== 429);
+    if (sent.placed && body !== null) flow.onAck(status, body);
+    return;
+  }
   const results = status === 200 ? batchResults(body) : null;
-  for (let i = 0; i < size; i += 1) {
+  for (let i = 0; i < sent.size; i += 1) {
     const result = results?.[i];
-    const ok = result !== undefined && result.status < 500 && result.status !== 429;
-    recorder.record(latencyMs, ok);
-    if (placed && result !== undefined) flow.onAck(result.status, result.body);
+    recorder.record(latencyMs, result !== undefined && result.status < 500 && result.status !== 429);
+    if (sent.placed && result !== undefined) flow.onAck(result.status, result.body);
   }
 }
 
-/** WebSocket batch entry at maximum: closed loop, ceil(wsWindow / batch) messages in flight per connection. */
-async function wsBatchPhase(tag: string): Promise<PhaseResult> {
+/**
+ * WebSocket order entry: fixed offered rate (rate > 0) or closed loop with a window (rate = 0).
+ * With `batch` > 1 (closed loop only), `place_batch` / `cancel_batch` of up to `batch` orders,
+ * ceil(wsWindow ÷ batch) messages in flight per connection.
+ */
+async function wsPhase(tag: string, rate: number, batch = 1): Promise<PhaseResult> {
   const clients = Math.min(config.wsClients, config.tokens.length);
   const sockets = await Promise.all(config.tokens.slice(0, clients).map((token) => openSocket(token)));
   const recorder = new Recorder();
   const flows = sockets.map((_, index) => new Flow(index, tag));
-  const inFlight = sockets.map(() => new Map<number, { at: number; size: number; placed: boolean }>());
+  const inFlight = sockets.map(() => new Map<number, Sent>());
   let nextId = 1;
   let running = true;
   const send = (index: number, at: number): void => {
@@ -353,11 +292,20 @@ async function wsBatchPhase(tag: string): Promise<PhaseResult> {
     const flow = flows[index];
     if (socket === undefined || flow === undefined) return;
     const id = nextId++;
-    const batch = flow.nextBatch(config.batch);
-    const size = batch.kind === "place" ? batch.bodies.length : batch.orderIds.length;
-    inFlight[index]?.set(id, { at, size, placed: batch.kind === "place" });
-    recorder.outstanding += size;
-    sendCorked(socket, JSON.stringify(batch.kind === "place" ? { op: "place_batch", id, orders: batch.bodies } : { op: "cancel_batch", id, orderIds: batch.orderIds }));
+    let text: string;
+    let sent: Sent;
+    if (batch > 1) {
+      const next = flow.nextBatch(batch);
+      sent = { at, size: next.kind === "place" ? next.bodies.length : next.orderIds.length, placed: next.kind === "place" };
+      text = JSON.stringify(next.kind === "place" ? { op: "place_batch", id, orders: next.bodies } : { op: "cancel_batch", id, orderIds: next.orderIds });
+    } else {
+      const next = flow.next();
+      sent = { at, size: 1, placed: next.kind === "place" };
+      text = JSON.stringify(next.kind === "place" ? { op: "place", id, order: next.body } : { op: "cancel", id, orderId: next.orderId });
+    }
+    inFlight[index]?.set(id, sent);
+    recorder.outstanding += sent.size;
+    sendCorked(socket, text);
   };
   sockets.forEach((socket, index) => {
     socket.on("message", (data: WebSocket.RawData) => {
@@ -367,20 +315,23 @@ async function wsBatchPhase(tag: string): Promise<PhaseResult> {
       const flow = flows[index];
       if (sent === undefined || flow === undefined) return;
       inFlight[index]?.delete(message.id);
-      recorder.outstanding -= sent.size;
-      recordBatch(recorder, flow, sent.size, nowMs() - sent.at, message.type === "ack" ? (message.status ?? 0) : 0, message.body, sent.placed);
-      if (running) send(index, nowMs());
+      recordAnswer(recorder, flow, sent, batch > 1, message.type === "ack" ? (message.status ?? 500) : 0, message.type === "ack" ? (message.body ?? null) : null);
+      if (running && rate === 0) send(index, nowMs());
     });
   });
-  const elapsed = await drive(sockets.length, Math.max(1, Math.ceil(config.wsWindow / config.batch)), 0, send, recorder, () => {
+  const window = batch > 1 ? Math.max(1, Math.ceil(config.wsWindow / batch)) : config.wsWindow;
+  const elapsed = await drive(sockets.length, window, rate, send, recorder, () => {
     running = false;
   });
   for (const socket of sockets) socket.close();
-  return recorder.summary(elapsed, null);
+  return recorder.summary(elapsed, rate === 0 ? null : rate);
 }
 
-/** REST batch entry at maximum: closed loop, one batch in flight per keep-alive connection. */
-async function restBatchPhase(tag: string): Promise<PhaseResult> {
+/**
+ * REST order entry over keep-alive connections: fixed offered rate or closed loop (rate = 0);
+ * with `batch` > 1, `POST /api/v1/orders/batch` and `/cancel-batch` of up to `batch` orders.
+ */
+async function restPhase(tag: string, rate: number, batch = 1): Promise<PhaseResult> {
   const clients = Math.min(config.restClients, config.tokens.length);
   const url = new URL(config.url);
   const http = Array.from({ length: clients }, () => new KeepAliveHttpClient(url.hostname, Number(url.port), config.restSocketsPerClient));
@@ -393,29 +344,31 @@ async function restBatchPhase(tag: string): Promise<PhaseResult> {
     const client = http[index];
     const header = headers[index];
     if (flow === undefined || client === undefined || header === undefined) return;
-    const batch = flow.nextBatch(config.batch);
-    const size = batch.kind === "place" ? batch.bodies.length : batch.orderIds.length;
+    const next = batch > 1 ? flow.nextBatch(batch) : flow.next();
+    const size = next.kind === "place" ? ("bodies" in next ? next.bodies.length : 1) : "orderIds" in next ? next.orderIds.length : 1;
+    const sent: Sent = { at, size, placed: next.kind === "place" };
     recorder.outstanding += size;
     const done = (error: Error | null, answer: HttpAnswer | null): void => {
-      recorder.outstanding -= size;
       const status = error === null && answer !== null ? answer.status : 0;
       let body: unknown = null;
       try {
         body = answer === null ? null : (JSON.parse(answer.body.toString()) as unknown);
       } catch {
-        // Not JSON: every order of the batch counts as an error.
+        // Not JSON: counted as answered, nothing to track.
       }
-      recordBatch(recorder, flow, size, nowMs() - at, status, body, batch.kind === "place");
-      if (running) send(index, nowMs());
+      recordAnswer(recorder, flow, sent, batch > 1, status, body);
+      if (running && rate === 0) send(index, nowMs());
     };
-    if (batch.kind === "place") client.request("POST", "/api/v1/orders/batch", header, JSON.stringify({ orders: batch.bodies }), done);
-    else client.request("POST", "/api/v1/orders/cancel-batch", header, JSON.stringify({ orderIds: batch.orderIds }), done);
+    if ("bodies" in next) client.request("POST", "/api/v1/orders/batch", header, JSON.stringify({ orders: next.bodies }), done);
+    else if ("orderIds" in next) client.request("POST", "/api/v1/orders/cancel-batch", header, JSON.stringify({ orderIds: next.orderIds }), done);
+    else if (next.kind === "place") client.request("POST", "/api/v1/orders", header, JSON.stringify(next.body), done);
+    else client.request("DELETE", `/api/v1/orders/${String(next.orderId)}`, header, undefined, done);
   };
-  const elapsed = await drive(clients, config.restSocketsPerClient, 0, send, recorder, () => {
+  const elapsed = await drive(clients, config.restSocketsPerClient, rate, send, recorder, () => {
     running = false;
   });
   for (const client of http) client.close();
-  return recorder.summary(elapsed, null);
+  return recorder.summary(elapsed, rate === 0 ? null : rate);
 }
 
 /** The first bytes of a trade message on the trades channel. */
@@ -617,10 +570,10 @@ async function main(): Promise<void> {
     result.restMax = await costed(() => restPhase("rsm", 0), (ms) => (catchUpMs.restMax = ms));
   }
   if (!skip.has("ws") && !skip.has("ws-batch") && config.batch > 1) {
-    result.wsBatchMax = await costed(() => wsBatchPhase("wsb"), (ms) => (catchUpMs.wsBatchMax = ms));
+    result.wsBatchMax = await costed(() => wsPhase("wsb", 0, config.batch), (ms) => (catchUpMs.wsBatchMax = ms));
   }
   if (!skip.has("rest") && !skip.has("rest-batch") && config.batch > 1) {
-    result.restBatchMax = await costed(() => restBatchPhase("rsb"), (ms) => (catchUpMs.restBatchMax = ms));
+    result.restBatchMax = await costed(() => restPhase("rsb", 0, config.batch), (ms) => (catchUpMs.restBatchMax = ms));
   }
   if (!skip.has("fanout")) {
     await cancelAll();

@@ -10,7 +10,7 @@ import { generateTotp } from "@tradestream/auth";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
 import { rawText } from "@tradestream/gateway";
-import { testConfig, roomyRateLimits } from "./test-platform.ts";
+import { limitOrder, testConfig, roomyRateLimits } from "./test-platform.ts";
 import { openTestSocket } from "./test-socket.ts";
 
 
@@ -29,15 +29,6 @@ interface OrderBody {
   fills: Array<{ price: string; quantity: string; liquidity: string }>;
 }
 
-const limitOrder = (clientOrderId: string, side: "buy" | "sell", price: string, quantity: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  symbol: "SAP",
-  side,
-  type: "limit",
-  price,
-  quantity,
-  clientOrderId,
-  ...extra,
-});
 
 beforeAll(async () => {
   platform = await startPlatform(testConfig({

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
-import { roomyRateLimits, testConfig } from "./test-platform.ts";
+import { limitOrder, roomyRateLimits, testConfig } from "./test-platform.ts";
 import { openTestSocket } from "./test-socket.ts";
 
 interface Result {
@@ -19,15 +19,6 @@ interface Result {
   };
 }
 
-const limit = (clientOrderId: string, side: "buy" | "sell", price: string, quantity: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  symbol: "SAP",
-  side,
-  type: "limit",
-  price,
-  quantity,
-  clientOrderId,
-  ...extra,
-});
 
 let platform: Platform;
 let trader1: ApiClient;
@@ -54,14 +45,14 @@ afterAll(async () => {
 
 describe("POST /api/v1/orders/batch", () => {
   it("answers each order as placing it alone would, in the batch's order, and a retry replays each", async () => {
-    const ask = await trader2.post<{ order: { orderId: number } }>("/api/v1/orders", limit("b-t2-ask", "sell", "229.90", "3"));
+    const ask = await trader2.post<{ order: { orderId: number } }>("/api/v1/orders", limitOrder("b-t2-ask", "sell", "229.90", "3"));
     expect(ask.status).toBe(201);
     const orders = [
-      limit("b-cross", "buy", "229.90", "2"),
-      limit("b-off-tick", "buy", "229.905", "1"),
-      limit("b-rest", "buy", "229.00", "1"),
-      limit("b-theirs", "buy", "229.00", "1", { accountId: 1002 }),
-      limit("b-rest", "buy", "229.00", "1"),
+      limitOrder("b-cross", "buy", "229.90", "2"),
+      limitOrder("b-off-tick", "buy", "229.905", "1"),
+      limitOrder("b-rest", "buy", "229.00", "1"),
+      limitOrder("b-theirs", "buy", "229.00", "1", { accountId: 1002 }),
+      limitOrder("b-rest", "buy", "229.00", "1"),
     ];
     const first = await trader1.post<{ results: Result[] }>("/api/v1/orders/batch", { orders });
     expect(first.status).toBe(200);
@@ -91,21 +82,21 @@ describe("POST /api/v1/orders/batch", () => {
     const empty = await trader1.post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: [] });
     expect(empty.status).toBe(400);
     expect(empty.body.error.code).toBe("validation_failed");
-    const tooMany = await trader1.post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: Array.from({ length: 21 }, (_, i) => limit(`b-many-${String(i)}`, "buy", "228.00", "1")) });
+    const tooMany = await trader1.post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: Array.from({ length: 21 }, (_, i) => limitOrder(`b-many-${String(i)}`, "buy", "228.00", "1")) });
     expect(tooMany.status).toBe(400);
-    const oneBad = await trader1.post<{ error: { code: string; message: string } }>("/api/v1/orders/batch", { orders: [limit("b-good", "buy", "228.00", "1"), { ...limit("b-bad", "buy", "228.00", "1"), colour: "red" }] });
+    const oneBad = await trader1.post<{ error: { code: string; message: string } }>("/api/v1/orders/batch", { orders: [limitOrder("b-good", "buy", "228.00", "1"), { ...limitOrder("b-bad", "buy", "228.00", "1"), colour: "red" }] });
     expect(oneBad.status).toBe(400);
     expect(oneBad.body.error.code).toBe("validation_failed");
-    const notArray = await trader1.post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: limit("b-one", "buy", "228.00", "1") });
+    const notArray = await trader1.post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: limitOrder("b-one", "buy", "228.00", "1") });
     expect(notArray.status).toBe(400);
     expect(await clientOrderIds(trader1, 1001)).toEqual(before);
   });
 
   it("needs the trade permission for the whole batch", async () => {
-    const refused = await auditor.post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: [limit("b-auditor", "buy", "228.00", "1", { accountId: 1001 })] });
+    const refused = await auditor.post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: [limitOrder("b-auditor", "buy", "228.00", "1", { accountId: 1001 })] });
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe("forbidden");
-    const anonymous = await new ApiClient(platform.url).post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: [limit("b-anon", "buy", "228.00", "1")] });
+    const anonymous = await new ApiClient(platform.url).post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: [limitOrder("b-anon", "buy", "228.00", "1")] });
     expect(anonymous.status).toBe(401);
     expect(await clientOrderIds(trader1, 1001)).not.toContain("b-auditor");
   });
@@ -113,9 +104,9 @@ describe("POST /api/v1/orders/batch", () => {
 
 describe("POST /api/v1/orders/cancel-batch", () => {
   it("cancels each order as DELETE would, in order; another trader's order and an unknown id are refused alone", async () => {
-    const placed = await trader1.post<{ results: Result[] }>("/api/v1/orders/batch", { orders: [limit("c-1", "buy", "227.00", "1"), limit("c-2", "buy", "227.00", "2")] });
+    const placed = await trader1.post<{ results: Result[] }>("/api/v1/orders/batch", { orders: [limitOrder("c-1", "buy", "227.00", "1"), limitOrder("c-2", "buy", "227.00", "2")] });
     const [one, two] = placed.body.results.map((result) => result.body.order?.orderId ?? 0);
-    const theirs = await trader2.post<{ order: { orderId: number } }>("/api/v1/orders", limit("c-t2", "sell", "232.00", "1"));
+    const theirs = await trader2.post<{ order: { orderId: number } }>("/api/v1/orders", limitOrder("c-t2", "sell", "232.00", "1"));
     const answer = await trader1.post<{ results: Result[] }>("/api/v1/orders/cancel-batch", { orderIds: [one, theirs.body.order.orderId, two, 999_999, one] });
     expect(answer.status).toBe(200);
     expect(answer.body.results.map((result) => [result.status, result.body.error?.code ?? result.body.order?.status])).toEqual([
@@ -137,12 +128,12 @@ describe("POST /api/v1/orders/cancel-batch", () => {
 describe("WebSocket place_batch", () => {
   it("answers one ack with a result per order; a malformed order refuses the message and places nothing", async () => {
     const { next, send, close } = await openTestSocket(platform.url);
-    send({ op: "place_batch", id: 1, orders: [limit("w-early", "sell", "231.00", "1")] });
+    send({ op: "place_batch", id: 1, orders: [limitOrder("w-early", "sell", "231.00", "1")] });
     expect(await next((m) => m.id === 1)).toMatchObject({ type: "error", error: { code: "unauthenticated" } });
     send({ op: "auth", token: trader2.token });
     await next((m) => m.type === "authenticated");
 
-    send({ op: "place_batch", id: 2, orders: [limit("w-ask-1", "sell", "231.00", "1"), limit("w-off-lot", "sell", "231.00", "1.5"), limit("w-ask-2", "sell", "231.10", "2")] });
+    send({ op: "place_batch", id: 2, orders: [limitOrder("w-ask-1", "sell", "231.00", "1"), limitOrder("w-off-lot", "sell", "231.00", "1.5"), limitOrder("w-ask-2", "sell", "231.10", "2")] });
     const ack = await next((m) => m.id === 2);
     expect(ack).toMatchObject({ type: "ack", status: 200, replay: false });
     const results = (ack.body as { results: Result[] }).results;
@@ -150,7 +141,7 @@ describe("WebSocket place_batch", () => {
     expect(results[1]?.body.error?.code).toBe("quantity_off_lot");
     expect(results[2]?.body.order).toMatchObject({ clientOrderId: "w-ask-2", status: "new", accountId: 1002 });
 
-    send({ op: "place_batch", id: 3, orders: [limit("w-good", "sell", "231.00", "1"), { symbol: "SAP", type: "limit", price: "231.00", quantity: "1", clientOrderId: "w-no-side" }] });
+    send({ op: "place_batch", id: 3, orders: [limitOrder("w-good", "sell", "231.00", "1"), { symbol: "SAP", type: "limit", price: "231.00", quantity: "1", clientOrderId: "w-no-side" }] });
     const refused = await next((m) => m.id === 3);
     expect(refused).toMatchObject({ type: "error", error: { code: "validation_failed" } });
     expect((refused.error as { message: string }).message).toMatch(/^orders\[1\]: /);
@@ -183,7 +174,7 @@ describe("batch rate limits", () => {
     const tight = await startPlatform(testConfig({ seed: 8, gateway: { rateLimits: { ...roomyRateLimits, user: { ratePerS: 1, burst: 5 } } } }));
     try {
       const trader = await ApiClient.signIn(tight.url, "trader1");
-      const six = Array.from({ length: 6 }, (_, i) => limit(`r-${String(i)}`, "buy", "228.00", "1"));
+      const six = Array.from({ length: 6 }, (_, i) => limitOrder(`r-${String(i)}`, "buy", "228.00", "1"));
       const refused = await trader.post<{ error: { code: string } }>("/api/v1/orders/batch", { orders: six });
       expect(refused.status).toBe(429);
       expect(refused.body.error.code).toBe("rate_limited");

@@ -14,3 +14,8 @@ export const roomyRateLimits = { ip: { ratePerS: 2_000, burst: 4_000 }, user: { 
 export function testConfig(overrides: Partial<PlatformConfig> & { readonly seed: number }): PlatformConfig {
   return { dataDir: null, port: 0, host: "127.0.0.1", demo: true, simulator: false, argon2: cheapArgon2, ...overrides };
 }
+
+/** A limit order body for SAP as POST /api/v1/orders takes it; `extra` adds or overrides fields. */
+export function limitOrder(clientOrderId: string, side: "buy" | "sell", price: string, quantity: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { symbol: "SAP", side, type: "limit", price, quantity, clientOrderId, ...extra };
+}
