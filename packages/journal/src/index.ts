@@ -23,6 +23,7 @@ export {
 } from "./file-journal.ts";
 export { createJsonLogger } from "./logger.ts";
 export { frameBytesMax, recordBytesMax, recordHeaderBytes } from "./framing.ts";
+export { replayChunkBytes } from "./segment-reader.ts";
 export { createMemoryLog } from "./memory-log.ts";
 export {
   openSnapshotStore,
