@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
+import { durableOptions } from "./pglite-durable.mjs";
 
 const int8Oid = 20;
 const numericOid = 1700;
@@ -56,8 +57,8 @@ let db;
 try {
   const { dir, template } = workerData;
   if (typeof dir === "string") mkdirSync(dir, { recursive: true });
-  const options = { parsers };
-  if (typeof dir === "string") options.dataDir = dir;
+  // On a data directory, commits are durable (pglite-durable.mjs); in memory there is nothing to sync.
+  const options = typeof dir === "string" ? { parsers, ...durableOptions(dir) } : { parsers };
   if (template !== undefined && template !== null) options.loadDataDir = template;
   db = await PGlite.create(options);
   port.postMessage({ type: "ready", threadId: ownThreadId() });

@@ -5,10 +5,12 @@
  * gateway or the engine). It has exactly one connection, so every top-level
  * statement and every transaction passes through one queue; a transaction holds
  * the queue from BEGIN to COMMIT and no other caller's statement can land inside it.
+ * On a data directory every COMMIT is on disk before it returns (pglite-durable.mjs).
  */
 import { mkdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
+import { durableOptions } from "./pglite-durable.mjs";
 import { Mutex, type RawResult, type Sql, type TransactionOptions, isEmpty } from "./sql.ts";
 import { TransactionScope } from "./transaction.ts";
 
@@ -31,7 +33,8 @@ export async function openPglite(dir: string | null, options: PgliteOptions = {}
   if (options.worker === true) return new PgliteSql(await WorkerDatabase.start(dir, options.template ?? null));
   if (dir !== null) mkdirSync(dir, { recursive: true });
   const base = { parsers, ...(options.template === undefined ? {} : { loadDataDir: options.template }) };
-  const db = dir === null ? await PGlite.create(base) : await PGlite.create({ ...base, dataDir: dir });
+  // On a data directory, commits are durable: see pglite-durable.mjs.
+  const db = dir === null ? await PGlite.create(base) : await PGlite.create({ ...base, ...durableOptions(dir) });
   return new PgliteSql(new InProcessDatabase(db));
 }
 

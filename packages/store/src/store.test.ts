@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Migration, type Sql, TransactionAbortedError, migrate, openPglite, openStore, testBackends } from "./index.ts";
 import { openPgliteFromTemplate, pgliteTemplate } from "./pglite.ts";
+import { durableSyncCount } from "./pglite-durable.mjs";
 
 const template = pgliteTemplate();
 const pgliteOnWorker = { name: "pglite" as const, label: "pglite on a worker thread", unavailable: null, open: async () => openPgliteFromTemplate(await template, { worker: true }) };
@@ -277,12 +278,54 @@ describe("PGlite specifics", () => {
     }
   });
 
+  it("on a data directory, every commit syncs its write-ahead log to disk, and a checkpoint syncs the data files", async () => {
+    const sql = await openPglite(dir);
+    try {
+      expect(await sql.query("SHOW fsync")).toEqual([{ fsync: "on" }]);
+      expect(await sql.query("SHOW wal_sync_method")).toEqual([{ wal_sync_method: "fsync" }]);
+      await sql.query("CREATE TABLE t (id integer)");
+      let before = durableSyncCount();
+      for (let i = 0; i < 5; i += 1) await sql.query("INSERT INTO t VALUES ($1)", [i]);
+      expect(durableSyncCount() - before).toBeGreaterThanOrEqual(5);
+      before = durableSyncCount();
+      await sql.transaction(async (tx) => {
+        for (let i = 0; i < 100; i += 1) await tx.query("INSERT INTO t VALUES ($1)", [i]);
+      });
+      // One transaction, one flush of its log at COMMIT (not one per statement).
+      expect(durableSyncCount() - before).toBeGreaterThanOrEqual(1);
+      expect(durableSyncCount() - before).toBeLessThanOrEqual(3);
+      before = durableSyncCount();
+      await sql.query("SELECT count(*) FROM t");
+      expect(durableSyncCount()).toBe(before);
+      await sql.query("CHECKPOINT");
+      expect(durableSyncCount() - before).toBeGreaterThan(1);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it("in memory there is nothing to sync, and PostgreSQL runs as PGlite starts it", async () => {
+    const sql = await openPglite(null);
+    try {
+      const before = durableSyncCount();
+      await sql.query("CREATE TABLE t (id integer)");
+      await sql.query("INSERT INTO t VALUES (1)");
+      expect(durableSyncCount()).toBe(before);
+      expect(await sql.query("SHOW fsync")).toEqual([{ fsync: "off" }]);
+    } finally {
+      await sql.close();
+    }
+  });
+
   it("openStore uses PGlite under dataDir/pglite without a database URL (on a worker thread when asked)", async () => {
     const sql = await openStore({ dataDir: dir, databaseUrl: undefined, pgliteWorker: true });
     try {
       expect(sql.kind).toBe("pglite");
       await sql.query("CREATE TABLE t (id integer)");
       expect(existsSync(join(dir, "pglite"))).toBe(true);
+      // The worker's database is durable too (its syncs are counted on its own thread).
+      expect(await sql.query("SHOW fsync")).toEqual([{ fsync: "on" }]);
+      expect(await sql.query("SHOW wal_sync_method")).toEqual([{ wal_sync_method: "fsync" }]);
       // The worker reports its operating-system thread id (Linux), so its CPU time can be read from /proc.
       if (existsSync("/proc/thread-self/stat")) {
         expect(sql.threadId).toBeGreaterThan(0);
