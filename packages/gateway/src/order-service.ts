@@ -62,7 +62,6 @@ export const placeBatchMax = 20;
  */
 export interface BatchOutcome {
   readonly json: string;
-  readonly accepted: number;
 }
 
 /**
@@ -71,7 +70,6 @@ export interface BatchOutcome {
  */
 function batchOutcome(settled: ReadonlyArray<PromiseSettledResult<OrderOutcome>>): BatchOutcome {
   const parts: string[] = [];
-  let accepted = 0;
   for (const result of settled) {
     if (result.status === "rejected") {
       const error: unknown = result.reason;
@@ -80,10 +78,9 @@ function batchOutcome(settled: ReadonlyArray<PromiseSettledResult<OrderOutcome>>
       continue;
     }
     const outcome = result.value;
-    if (outcome.status < 300) accepted += 1;
     parts.push(`{"status":${String(outcome.status)},"replay":${String(outcome.replay)},"body":${outcome.json ?? JSON.stringify(outcome.body)}}`);
   }
-  return { json: `{"results":[${parts.join(",")}]}`, accepted };
+  return { json: `{"results":[${parts.join(",")}]}` };
 }
 
 function rejection(events: readonly EngineEvent[]): CommandRejected | undefined {
