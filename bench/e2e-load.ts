@@ -102,6 +102,20 @@ function sendCorked(socket: WebSocket, text: string): void {
   socket.send(text);
 }
 
+/** Orders to place or to cancel, sent as one request (a batch when `--batch` > 1). */
+type Step = { readonly kind: "place"; readonly bodies: Array<Record<string, unknown>> } | { readonly kind: "cancel"; readonly orderIds: number[] };
+
+/** What one message or request carried: its scheduled time, how many orders, and whether they were placed. */
+interface Sent {
+  readonly at: number;
+  readonly size: number;
+  readonly placed: boolean;
+}
+
+function sentOf(step: Step, at: number): Sent {
+  return step.kind === "place" ? { at, size: step.bodies.length, placed: true } : { at, size: step.orderIds.length, placed: false };
+}
+
 /** Per-client order flow: random limit orders around the reference price; past 20 open orders, cancel the oldest. */
 class Flow {
   private readonly rng: Rng;
@@ -115,34 +129,27 @@ class Flow {
     this.rng = new Rng(client * 7919 + tag.length);
   }
 
-  next(): { kind: "place"; body: Record<string, unknown> } | { kind: "cancel"; orderId: number } {
-    if (this.open.length > 20) {
-      const orderId = this.open.shift();
-      if (orderId !== undefined) return { kind: "cancel", orderId };
-    }
-    this.counter += 1;
-    return {
-      kind: "place",
-      body: {
-        symbol: config.symbol,
-        side: this.rng.next() < 0.5 ? "buy" : "sell",
-        type: "limit",
-        price: price(config.referenceTicks + this.rng.int(-5, 5)),
-        quantity: String(this.rng.int(1, 5)),
-        clientOrderId: `${this.tag}-${String(this.client)}-${String(this.counter)}`,
-      },
-    };
-  }
-
-  /** The next batch of up to `size`: cancels of the oldest open orders past 20, else new orders. */
-  nextBatch(size: number): { kind: "place"; bodies: Array<Record<string, unknown>> } | { kind: "cancel"; orderIds: number[] } {
+  /**
+   * The next step, of up to `size` orders: cancels of the oldest open orders past 20, else new
+   * orders. With `size` 1 that is one cancel or one order, sent as a single request.
+   */
+  next(size: number): Step {
     if (this.open.length > 20) return { kind: "cancel", orderIds: this.open.splice(0, Math.min(size, this.open.length - 20)) };
     const bodies: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < size; i += 1) {
-      const next = this.next();
-      if (next.kind === "place") bodies.push(next.body);
-    }
+    for (let i = 0; i < size; i += 1) bodies.push(this.order());
     return { kind: "place", bodies };
+  }
+
+  private order(): Record<string, unknown> {
+    this.counter += 1;
+    return {
+      symbol: config.symbol,
+      side: this.rng.next() < 0.5 ? "buy" : "sell",
+      type: "limit",
+      price: price(config.referenceTicks + this.rng.int(-5, 5)),
+      quantity: String(this.rng.int(1, 5)),
+      clientOrderId: `${this.tag}-${String(this.client)}-${String(this.counter)}`,
+    };
   }
 
   onAck(status: number, body: unknown): void {
@@ -246,13 +253,6 @@ function batchResults(body: unknown): Array<{ status: number; body: unknown }> |
   return Array.isArray(results) ? (results as Array<{ status: number; body: unknown }>) : null;
 }
 
-/** What one message or request carried: its scheduled time, how many orders, and whether they were placed. */
-interface Sent {
-  readonly at: number;
-  readonly size: number;
-  readonly placed: boolean;
-}
-
 /**
  * An answer into the recorder and the flow. A single order is one answered order; each order of a
  * batch is one with the batch's latency, and a refused batch (an error, 429) counts each of its
@@ -292,17 +292,12 @@ async function wsPhase(tag: string, rate: number, batch = 1): Promise<PhaseResul
     const flow = flows[index];
     if (socket === undefined || flow === undefined) return;
     const id = nextId++;
-    let text: string;
-    let sent: Sent;
-    if (batch > 1) {
-      const next = flow.nextBatch(batch);
-      sent = { at, size: next.kind === "place" ? next.bodies.length : next.orderIds.length, placed: next.kind === "place" };
-      text = JSON.stringify(next.kind === "place" ? { op: "place_batch", id, orders: next.bodies } : { op: "cancel_batch", id, orderIds: next.orderIds });
-    } else {
-      const next = flow.next();
-      sent = { at, size: 1, placed: next.kind === "place" };
-      text = JSON.stringify(next.kind === "place" ? { op: "place", id, order: next.body } : { op: "cancel", id, orderId: next.orderId });
-    }
+    const step = flow.next(batch);
+    const sent = sentOf(step, at);
+    const text =
+      batch > 1
+        ? JSON.stringify(step.kind === "place" ? { op: "place_batch", id, orders: step.bodies } : { op: "cancel_batch", id, orderIds: step.orderIds })
+        : JSON.stringify(step.kind === "place" ? { op: "place", id, order: step.bodies[0] } : { op: "cancel", id, orderId: step.orderIds[0] });
     inFlight[index]?.set(id, sent);
     recorder.outstanding += sent.size;
     sendCorked(socket, text);
@@ -344,10 +339,9 @@ async function restPhase(tag: string, rate: number, batch = 1): Promise<PhaseRes
     const client = http[index];
     const header = headers[index];
     if (flow === undefined || client === undefined || header === undefined) return;
-    const next = batch > 1 ? flow.nextBatch(batch) : flow.next();
-    const size = next.kind === "place" ? ("bodies" in next ? next.bodies.length : 1) : "orderIds" in next ? next.orderIds.length : 1;
-    const sent: Sent = { at, size, placed: next.kind === "place" };
-    recorder.outstanding += size;
+    const step = flow.next(batch);
+    const sent = sentOf(step, at);
+    recorder.outstanding += sent.size;
     const done = (error: Error | null, answer: HttpAnswer | null): void => {
       const status = error === null && answer !== null ? answer.status : 0;
       let body: unknown = null;
@@ -359,10 +353,14 @@ async function restPhase(tag: string, rate: number, batch = 1): Promise<PhaseRes
       recordAnswer(recorder, flow, sent, batch > 1, status, body);
       if (running && rate === 0) send(index, nowMs());
     };
-    if ("bodies" in next) client.request("POST", "/api/v1/orders/batch", header, JSON.stringify({ orders: next.bodies }), done);
-    else if ("orderIds" in next) client.request("POST", "/api/v1/orders/cancel-batch", header, JSON.stringify({ orderIds: next.orderIds }), done);
-    else if (next.kind === "place") client.request("POST", "/api/v1/orders", header, JSON.stringify(next.body), done);
-    else client.request("DELETE", `/api/v1/orders/${String(next.orderId)}`, header, undefined, done);
+    if (step.kind === "place") {
+      if (batch > 1) client.request("POST", "/api/v1/orders/batch", header, JSON.stringify({ orders: step.bodies }), done);
+      else client.request("POST", "/api/v1/orders", header, JSON.stringify(step.bodies[0]), done);
+    } else if (batch > 1) {
+      client.request("POST", "/api/v1/orders/cancel-batch", header, JSON.stringify({ orderIds: step.orderIds }), done);
+    } else {
+      client.request("DELETE", `/api/v1/orders/${String(step.orderIds[0])}`, header, undefined, done);
+    }
   };
   const elapsed = await drive(clients, config.restSocketsPerClient, rate, send, recorder, () => {
     running = false;
