@@ -159,7 +159,7 @@ describe("WebSocket place_batch", () => {
       [404, "unknown_order"],
     ]);
     send({ op: "cancel_batch", id: 7, orderIds: [askId, -1] });
-    expect(await next((m) => m.id === 7)).toMatchObject({ type: "error", error: { code: "validation_failed", message: "orderIds[1] must be a positive integer." } });
+    expect(await next((m) => m.id === 7)).toMatchObject({ type: "error", error: { code: "validation_failed", message: "orderIds[1]: must be a positive integer." } });
     close();
 
     const ids = await clientOrderIds(trader2, 1002);

@@ -49,7 +49,7 @@ export interface OrderOutcome {
   readonly status: number;
   readonly body: unknown;
   readonly replay: boolean;
-  /** `body` as JSON text when it was made already (place answers): send it as is. */
+  /** `body` as JSON text when it was made already (place answers, batches): send it as is. */
   readonly json?: string | undefined;
 }
 
@@ -57,18 +57,10 @@ export interface OrderOutcome {
 export const placeBatchMax = 20;
 
 /**
- * The answers of a batch place, in the batch's order, as JSON text: `{"results":[…]}` where each
- * result is `{"status","replay","body"}`, exactly what placing that order alone would have answered.
- */
-export interface BatchOutcome {
-  readonly json: string;
-}
-
-/**
  * The batch's answer from each request's settled outcome: a client error (ApiError) is that
  * request's answer; anything else (the journal failed) fails the batch, as it fails one request.
  */
-function batchOutcome(settled: ReadonlyArray<PromiseSettledResult<OrderOutcome>>): BatchOutcome {
+function batchOutcome(settled: ReadonlyArray<PromiseSettledResult<OrderOutcome>>): OrderOutcome {
   const parts: string[] = [];
   for (const result of settled) {
     if (result.status === "rejected") {
@@ -80,7 +72,8 @@ function batchOutcome(settled: ReadonlyArray<PromiseSettledResult<OrderOutcome>>
     const outcome = result.value;
     parts.push(`{"status":${String(outcome.status)},"replay":${String(outcome.replay)},"body":${outcome.json ?? JSON.stringify(outcome.body)}}`);
   }
-  return { json: `{"results":[${parts.join(",")}]}` };
+  // `{"results":[…]}`, each result `{"status","replay","body"}`: what that request alone would have answered.
+  return { status: 200, body: null, replay: false, json: `{"results":[${parts.join(",")}]}` };
 }
 
 function rejection(events: readonly EngineEvent[]): CommandRejected | undefined {
@@ -184,7 +177,7 @@ export class OrderService {
    * durable. An error that is not the client's (a failure of the journal) fails the whole answer,
    * as it fails a single place.
    */
-  async placeBatch(principal: Principal, inputs: readonly PlaceInput[], via: Via, sessionIdOf: (accountId: number | undefined) => number = () => 0): Promise<BatchOutcome> {
+  async placeBatch(principal: Principal, inputs: readonly PlaceInput[], via: Via, sessionIdOf: (accountId: number | undefined) => number = () => 0): Promise<OrderOutcome> {
     requirePermission(principal, "trade");
     if (inputs.length === 0 || inputs.length > placeBatchMax) throw new ApiError("validation_failed", `A batch carries 1 to ${String(placeBatchMax)} orders.`);
     // Each place runs synchronously up to its submit, so the engine sees the orders in the batch's order.
@@ -192,7 +185,7 @@ export class OrderService {
   }
 
   /** Cancels up to `placeBatchMax` orders as one request, each answered as `cancel` alone would be (see placeBatch). */
-  async cancelBatch(principal: Principal, orderIds: readonly number[], via: Via): Promise<BatchOutcome> {
+  async cancelBatch(principal: Principal, orderIds: readonly number[], via: Via): Promise<OrderOutcome> {
     requirePermission(principal, "trade");
     if (orderIds.length === 0 || orderIds.length > placeBatchMax) throw new ApiError("validation_failed", `A batch carries 1 to ${String(placeBatchMax)} order ids.`);
     return batchOutcome(await Promise.allSettled(orderIds.map((orderId) => this.cancel(principal, orderId, via))));

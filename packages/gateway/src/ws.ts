@@ -23,7 +23,7 @@ import { can, mayReadOrdersOf } from "./access.ts";
 import { ApiError } from "./api-error.ts";
 import { balanceDto, candleDto, fillDto, orderDto, positionDto, tickerDto, tradeDto } from "./format.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { placeBatchMax, type OrderService, type PlaceInput } from "./order-service.ts";
+import { placeBatchMax, type OrderOutcome, type OrderService, type PlaceInput } from "./order-service.ts";
 import type { FeedPort } from "./routes/markets.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { symbol as symbolSchema } from "./schemas.ts";
@@ -274,13 +274,9 @@ export class WsHub {
         case "cancel":
         case "replace":
         case "mass_cancel":
-          await this.order(client, message, id);
-          return;
         case "place_batch":
-          await this.placeBatch(client, message, id);
-          return;
         case "cancel_batch":
-          await this.cancelBatch(client, message, id);
+          await this.order(client, message, id);
           return;
         default:
           throw new ApiError("validation_failed", "op must be one of ping, auth, subscribe, unsubscribe, place, place_batch, cancel, cancel_batch, replace, mass_cancel.");
@@ -486,22 +482,34 @@ export class WsHub {
   private async order(client: Client, message: Record<string, unknown>, id: string | number | undefined): Promise<void> {
     const principal = client.principal;
     if (principal === null) throw new ApiError("unauthenticated", "Authenticate first: {\"op\":\"auth\",\"token\":…}.");
-    const retry = client.orderLimiter.take("orders");
-    if (retry > 0) throw new ApiError("rate_limited", `Too many order messages on this connection; retry in ${String(retry)} s.`, retry);
-    let outcome;
+    const outcome = message.op === "place_batch" || message.op === "cancel_batch" ? await this.batch(client, principal, message) : await this.single(client, principal, message);
+    if (outcome.json === undefined) this.send(client, { type: "ack", id, status: outcome.status, replay: outcome.replay, body: outcome.body }, "orders");
+    else this.sendText(client, ackText(id, outcome.status, outcome.replay, outcome.json), "orders");
+  }
+
+  /** Takes `count` from the connection's order rate (each order of a batch counts). */
+  private takeOrders(client: Client, count: number): void {
+    const retry = client.orderLimiter.take("orders", count);
+    if (retry > 0) throw new ApiError("rate_limited", `Too many orders on this connection; retry in ${String(retry)} s.`, retry);
+  }
+
+  /** The engine session an order joins: the connection's cancel-on-disconnect session of its account, if any. */
+  private sessionIdFor(client: Client, principal: Principal, accountId: number | undefined): number {
+    const account = accountId ?? (principal.accountIds.length === 1 ? principal.accountIds[0] : undefined);
+    return account === undefined ? 0 : (client.sessions.get(account) ?? 0);
+  }
+
+  private async single(client: Client, principal: Principal, message: Record<string, unknown>): Promise<OrderOutcome> {
+    this.takeOrders(client, 1);
     switch (message.op) {
       case "place": {
         const input = parsePlace(message.order);
-        const accountId = input.accountId ?? (principal.accountIds.length === 1 ? principal.accountIds[0] : undefined);
-        const sessionId = accountId === undefined ? 0 : (client.sessions.get(accountId) ?? 0);
-        outcome = await this.deps.orderService.place(principal, input, "ws", sessionId);
-        break;
+        return this.deps.orderService.place(principal, input, "ws", this.sessionIdFor(client, principal, input.accountId));
       }
       case "cancel": {
         const orderId = int(message.orderId);
         if (orderId === undefined) throw new ApiError("validation_failed", "orderId must be a positive integer.");
-        outcome = await this.deps.orderService.cancel(principal, orderId, "ws");
-        break;
+        return this.deps.orderService.cancel(principal, orderId, "ws");
       }
       case "replace": {
         const orderId = int(message.orderId);
@@ -509,63 +517,30 @@ export class WsHub {
         const price = message.price === undefined ? undefined : str(message.price);
         const quantity = message.quantity === undefined ? undefined : str(message.quantity);
         if ((message.price !== undefined && price === undefined) || (message.quantity !== undefined && quantity === undefined)) throw new ApiError("validation_failed", "price and quantity must be decimal strings.");
-        outcome = await this.deps.orderService.replace(principal, orderId, { price, quantity }, "ws");
-        break;
+        return this.deps.orderService.replace(principal, orderId, { price, quantity }, "ws");
       }
       default: {
         const accountId = message.accountId === undefined ? undefined : int(message.accountId);
         const symbol = message.symbol === undefined ? undefined : str(message.symbol);
-        outcome = await this.deps.orderService.massCancel(principal, { accountId, symbol }, "ws");
+        return this.deps.orderService.massCancel(principal, { accountId, symbol }, "ws");
       }
     }
-    if (outcome.json === undefined) this.send(client, { type: "ack", id, status: outcome.status, replay: outcome.replay, body: outcome.body }, "orders");
-    else this.sendText(client, ackText(id, outcome.status, outcome.replay, outcome.json), "orders");
   }
 
   /**
-   * Up to `placeBatchMax` orders in one message, answered by one ack whose body is
-   * `{"results":[…]}` in the batch's order (as REST's POST /api/v1/orders/batch). A malformed
-   * order refuses the whole message and places nothing; each order counts against the
-   * connection's order rate.
+   * `place_batch` (`orders`) or `cancel_batch` (`orderIds`), answered like REST's batches: one ack
+   * whose body is `{"results":[…]}` in the batch's order. A malformed item refuses the whole
+   * message and places nothing; each item counts against the connection's order rate.
    */
-  private async placeBatch(client: Client, message: Record<string, unknown>, id: string | number | undefined): Promise<void> {
-    const principal = client.principal;
-    if (principal === null) throw new ApiError("unauthenticated", "Authenticate first: {\"op\":\"auth\",\"token\":…}.");
-    const orders = message.orders;
-    if (!Array.isArray(orders) || orders.length === 0 || orders.length > placeBatchMax) throw new ApiError("validation_failed", `orders must be an array of 1 to ${String(placeBatchMax)} orders.`);
-    const inputs = orders.map((order: unknown, index) => {
-      try {
-        return parsePlace(order);
-      } catch (error) {
-        if (error instanceof ApiError) throw new ApiError(error.code, `orders[${String(index)}]: ${error.message}`);
-        throw error;
-      }
-    });
-    const retry = client.orderLimiter.take("orders", inputs.length);
-    if (retry > 0) throw new ApiError("rate_limited", `Too many orders on this connection; retry in ${String(retry)} s.`, retry);
-    const sessionIdOf = (accountId: number | undefined): number => {
-      const account = accountId ?? (principal.accountIds.length === 1 ? principal.accountIds[0] : undefined);
-      return account === undefined ? 0 : (client.sessions.get(account) ?? 0);
-    };
-    const batch = await this.deps.orderService.placeBatch(principal, inputs, "ws", sessionIdOf);
-    this.sendText(client, ackText(id, 200, false, batch.json), "orders");
-  }
-
-  /** Up to `placeBatchMax` cancels in one message, answered by one ack of `{"results":[…]}` (as REST's cancel-batch). */
-  private async cancelBatch(client: Client, message: Record<string, unknown>, id: string | number | undefined): Promise<void> {
-    const principal = client.principal;
-    if (principal === null) throw new ApiError("unauthenticated", "Authenticate first: {\"op\":\"auth\",\"token\":…}.");
-    const orderIds = message.orderIds;
-    if (!Array.isArray(orderIds) || orderIds.length === 0 || orderIds.length > placeBatchMax) throw new ApiError("validation_failed", `orderIds must be an array of 1 to ${String(placeBatchMax)} order ids.`);
-    const ids = orderIds.map((value: unknown, index) => {
-      const orderId = int(value);
-      if (orderId === undefined) throw new ApiError("validation_failed", `orderIds[${String(index)}] must be a positive integer.`);
-      return orderId;
-    });
-    const retry = client.orderLimiter.take("orders", ids.length);
-    if (retry > 0) throw new ApiError("rate_limited", `Too many orders on this connection; retry in ${String(retry)} s.`, retry);
-    const batch = await this.deps.orderService.cancelBatch(principal, ids, "ws");
-    this.sendText(client, ackText(id, 200, false, batch.json), "orders");
+  private async batch(client: Client, principal: Principal, message: Record<string, unknown>): Promise<OrderOutcome> {
+    if (message.op === "place_batch") {
+      const inputs = batchItems(message.orders, "orders", parsePlace);
+      this.takeOrders(client, inputs.length);
+      return this.deps.orderService.placeBatch(principal, inputs, "ws", (accountId) => this.sessionIdFor(client, principal, accountId));
+    }
+    const orderIds = batchItems(message.orderIds, "orderIds", orderIdOf);
+    this.takeOrders(client, orderIds.length);
+    return this.deps.orderService.cancelBatch(principal, orderIds, "ws");
   }
 
   private sendBookSnapshot(client: Client, info: InstrumentInfo, depth: number): void {
@@ -879,6 +854,25 @@ export class WsHub {
     }
     if (sent > 0) this.deps.metrics.wsMessagesSent.inc({ channel: "control" }, sent);
   }
+}
+
+/** A batch's items, each read by `read`; a malformed batch or item refuses the whole message, naming the item. */
+function batchItems<T>(value: unknown, field: string, read: (item: unknown) => T): T[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > placeBatchMax) throw new ApiError("validation_failed", `${field} must be an array of 1 to ${String(placeBatchMax)} items.`);
+  return value.map((item: unknown, index) => {
+    try {
+      return read(item);
+    } catch (error) {
+      if (error instanceof ApiError) throw new ApiError(error.code, `${field}[${String(index)}]: ${error.message}`);
+      throw error;
+    }
+  });
+}
+
+function orderIdOf(value: unknown): number {
+  const orderId = int(value);
+  if (orderId === undefined) throw new ApiError("validation_failed", "must be a positive integer.");
+  return orderId;
 }
 
 /** An optional decimal field of an order message (a module function: a closure made per order costs an allocation and a name). */

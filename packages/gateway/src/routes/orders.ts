@@ -53,10 +53,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
       },
       config: { userCost: (request) => (request.body as { orders?: unknown[] } | undefined)?.orders?.length ?? 1 },
     },
-    async (request, reply) => {
-      const batch = await orderService.placeBatch(context.principal(request), request.body.orders, "rest");
-      return reply.code(200).type("application/json; charset=utf-8").send(batch.json);
-    },
+    async (request, reply) => send(reply, await orderService.placeBatch(context.principal(request), request.body.orders, "rest")),
   );
 
   app.post<{ Body: { orderIds: number[] } }>(
@@ -73,10 +70,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
       },
       config: { userCost: (request) => (request.body as { orderIds?: unknown[] } | undefined)?.orderIds?.length ?? 1 },
     },
-    async (request, reply) => {
-      const batch = await orderService.cancelBatch(context.principal(request), request.body.orderIds, "rest");
-      return reply.code(200).type("application/json; charset=utf-8").send(batch.json);
-    },
+    async (request, reply) => send(reply, await orderService.cancelBatch(context.principal(request), request.body.orderIds, "rest")),
   );
 
   app.get<{ Querystring: { accountId?: number; symbol?: string; status?: OrderStatus | "open" | "closed"; side?: Side; limit: number; cursor?: string } }>(
