@@ -28,6 +28,7 @@ import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { placeBatchMax } from "@tradestream/gateway";
 import { ApiClient, freePort } from "../apps/server/src/test-client.ts";
 import { parseBenchArgs } from "./cli.ts";
 import type { LoadConfig } from "./e2e-load.ts";
@@ -51,7 +52,7 @@ Prints one JSON object on stdout and appends it to bench/results/e2e.jsonl.`,
     "ws-rate": { type: "string", value: "N", default: "20000", description: "orders/s offered over WebSocket in the fixed-rate phase, all clients together" },
     "rest-rate": { type: "string", value: "N", default: "5000", description: "orders/s offered over REST in the fixed-rate phase, all clients together" },
     "ws-window": { type: "string", value: "N", default: "32", description: "orders in flight per WebSocket connection in the maximum, closed-loop phase" },
-    batch: { type: "string", value: "N", default: "10", description: "orders per message in the batch phases (WebSocket place_batch/cancel_batch, REST POST /api/v1/orders/batch and /cancel-batch); 1 leaves them out" },
+    batch: { type: "string", value: "N", default: "10", description: "orders per message in the batch phases (WebSocket place_batch/cancel_batch, REST POST /api/v1/orders/batch and /cancel-batch), at most the API's 20; 1 leaves them out" },
     "rest-sockets": { type: "string", value: "N", default: "4", description: "keep-alive HTTP connections per REST client, also its requests in flight at maximum" },
     subscribers: { type: "string", value: "N", default: "10000", description: "WebSocket subscribers to the SAP book and trades in the fan-out phase" },
     "fanout-rate": { type: "string", value: "N", default: "10", description: "trades/s crossed during the fan-out phase" },
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
       tickSize: "0.01",
       skip: flags.skip.split(",").filter((s) => s !== ""),
       warmupS: Number(flags["warmup-s"]),
-      batch: Math.min(20, Math.max(1, Number(flags.batch))),
+      batch: Math.min(placeBatchMax, Math.max(1, Number(flags.batch))),
     };
     process.stderr.write("running the load generator (separate process)\n");
     if (profile !== undefined) server.kill("SIGUSR2");

@@ -88,12 +88,14 @@ function shortGrid(step: string): { readonly units: number; readonly scale: numb
   return grid;
 }
 
+/** What the last successful `scanShortDecimal` read (one object reused: no allocation per price). */
+const scanned = { whole: 0, wholeDigits: 0, fraction: 0, fractionDigits: 0 };
+
 /**
  * `text` read as `shortDecimal` reads it (1–15 digits, optionally a point and 1–15 digits), one
- * character at a time: no match array, no substrings. Returns the digits as one integer and the
- * number of fraction digits through `scanned`, or false when the text is not of that form.
+ * character at a time: no match array, no substrings. On success the integer and fraction parts
+ * and their digit counts are in `scanned` and it returns true; false when the text is not of that form.
  */
-const scanned = { whole: 0, wholeDigits: 0, fraction: 0, fractionDigits: 0 };
 function scanShortDecimal(text: string): boolean {
   const length = text.length;
   let at = 0;
