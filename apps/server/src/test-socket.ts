@@ -8,8 +8,6 @@ import { rawText } from "@tradestream/gateway";
 export type Message = Record<string, unknown>;
 
 export interface TestSocket {
-  readonly socket: WebSocket;
-  readonly messages: Message[];
   readonly next: (match: (message: Message) => boolean) => Promise<Message>;
   readonly send: (message: Message | string) => void;
   readonly close: () => void;
@@ -32,8 +30,6 @@ export async function openTestSocket(baseUrl: string): Promise<TestSocket> {
   });
   await new Promise((resolve) => socket.once("open", resolve));
   return {
-    socket,
-    messages,
     next: (match) => {
       const found = messages.find(match);
       if (found !== undefined) return Promise.resolve(found);
