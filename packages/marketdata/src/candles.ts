@@ -92,6 +92,25 @@ export class CandleSeries {
     return candle;
   }
 
+  /** Every candle kept, oldest first. */
+  list(): Candle[] {
+    return this.candles.slice(0, this.candles.length);
+  }
+
+  /**
+   * Fills an empty series with `candles` (this series' own, in ascending start order, as `list`
+   * gives them, say from a snapshot); when they outnumber the capacity, the newest are kept.
+   */
+  load(candles: readonly Candle[]): void {
+    assert(this.candles.length === 0, "loading candles into a series that holds some");
+    for (const candle of candles.slice(-this.candles.capacity)) {
+      const open = this.candles.last();
+      assert(candle.instrumentId === this.instrumentId && candle.interval === this.interval, "loading another series' candle");
+      assert(candle.startUs === bucketStartUs(candle.startUs, this.lengthUs) && (open === undefined || open.startUs < candle.startUs), "loading candles out of order or off their buckets");
+      this.candles.push(candle);
+    }
+  }
+
   /** The index of the first candle whose start is past `limitUs` (or, when `inclusive`, at it); the candles ascend by start. */
   private firstFrom(limitUs: number, inclusive: boolean): number {
     let low = 0;

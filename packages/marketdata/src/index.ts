@@ -4,6 +4,7 @@
  */
 export { candleIntervals, intervalUs } from "./candles.ts";
 export { candlesKeptDefault, MarketDataProjection, tradesKeptDefault } from "./projection.ts";
+export { marketDataSnapshotVersion } from "./snapshot.ts";
 export type {
   BookDelta,
   BookLevel,

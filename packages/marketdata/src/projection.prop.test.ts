@@ -20,24 +20,8 @@ import fc from "fast-check";
 import { describe, it } from "vitest";
 import { bucketStartUs, candleIntervals, dayUs, intervalUs } from "./candles.ts";
 import { MarketDataProjection } from "./projection.ts";
+import { retimed, type Timing, timingArbitrary } from "./retime.ts";
 import type { BookLevel, Candle, MarketUpdate } from "./types.ts";
-
-interface Timing {
-  /** Each microsecond of the generated stream lasts this many. */
-  readonly scale: number;
-  /** Where in the stream UTC midnight falls, in thousandths of its length. */
-  readonly midnightAtPermille: number;
-}
-
-const timingArbitrary: fc.Arbitrary<Timing> = fc.record({ scale: fc.constantFrom(1, 37, 1_000), midnightAtPermille: fc.integer({ min: 0, max: 1_000 }) });
-
-function retimed(commands: readonly Command[], timing: Timing): Command[] {
-  const startUs = commands[0]?.tsUs ?? 0;
-  const lengthUs = ((commands[commands.length - 1]?.tsUs ?? startUs) - startUs) * timing.scale;
-  const midnightUs = Math.ceil(startUs / dayUs) * dayUs;
-  const newStartUs = midnightUs - Math.floor((lengthUs * timing.midnightAtPermille) / 1_000);
-  return commands.map((command) => ({ ...command, tsUs: newStartUs + (command.tsUs - startUs) * timing.scale }));
-}
 
 type Row = [number, number, number];
 

@@ -14,12 +14,17 @@
  * book delta per instrument (the command's level changes merged, last write
  * per level wins), the public trades, then per touched instrument its ticker
  * and the candle of each interval that changed.
+ *
+ * `snapshot` and `MarketDataProjection.restore` save and reload the whole
+ * state (format in snapshot.ts), so that a restart need only replay the
+ * events after the snapshot.
  */
 import type { EngineEvent, InstrumentSpec, Side, TradingState } from "@tradestream/contracts";
 import { assert, InvariantError, isSafeNonNegativeInteger, Listeners, unseenBySeq } from "@tradestream/kernel";
 import { PublicBook } from "./book.ts";
 import { addExact, bucketStartUs, CandleSeries, candleIntervals, dayUs } from "./candles.ts";
 import { RingBuffer } from "./ring.ts";
+import { decodeMarketDataSnapshot, encodeMarketDataSnapshot, type InstrumentSnapshot } from "./snapshot.ts";
 import type {
   BookDelta,
   BookLevelChange,
@@ -38,7 +43,7 @@ export const tradesKeptDefault = 1_000;
 export const candlesKeptDefault = 1_500;
 
 /** Trading statistics of one UTC day. */
-interface DayStats {
+export interface DayStats {
   readonly dayStartUs: number;
   /** The last trade before this day, null when there was none. */
   readonly previousCloseTicks: number | null;
@@ -78,6 +83,37 @@ class InstrumentState {
     this.series = candleIntervals.map((interval) => new CandleSeries(spec.instrumentId, interval, kept.candles));
     this.candles = new Map(this.series.map((series, i) => [candleIntervals[i] as CandleInterval, series]));
     this.day = freshDay(bucketStartUs(tsUs, dayUs), null);
+  }
+
+  /** An instrument as a snapshot holds it; trades and candles beyond what is kept are dropped, oldest first. */
+  static restore(row: InstrumentSnapshot, kept: { trades: number; candles: number }): InstrumentState {
+    const state = new InstrumentState(row.spec, row.bookTsUs, kept);
+    state.state = row.state;
+    state.lastPriceTicks = row.lastPriceTicks;
+    state.bookSeq = row.bookSeq;
+    state.day = { ...row.day };
+    // Worst level first, so that each lands at the end of its side.
+    for (const level of row.bids.toReversed()) state.book.set({ side: "buy", ...level });
+    for (const level of row.asks.toReversed()) state.book.set({ side: "sell", ...level });
+    for (const trade of row.trades.slice(-state.trades.capacity)) state.trades.push(trade);
+    for (const [k, series] of state.series.entries()) series.load(row.candles[k] ?? []);
+    return state;
+  }
+
+  /** What a snapshot holds of the instrument. */
+  snapshot(): InstrumentSnapshot {
+    return {
+      spec: this.spec,
+      state: this.state,
+      lastPriceTicks: this.lastPriceTicks,
+      bookSeq: this.bookSeq,
+      bookTsUs: this.bookTsUs,
+      bids: this.book.side("buy").top(Infinity),
+      asks: this.book.side("sell").top(Infinity),
+      trades: this.trades.slice(0, this.trades.length),
+      candles: this.series.map((series) => series.list()),
+      day: this.day,
+    };
   }
 
   private cached: { readonly spec: InstrumentSpec; readonly info: InstrumentInfo } | null = null;
@@ -146,6 +182,34 @@ export class MarketDataProjection {
     this.kept = { trades: options.tradesKept ?? tradesKeptDefault, candles: options.candlesKept ?? candlesKeptDefault };
     assert(this.kept.trades >= 1 && this.kept.candles >= 1, "tradesKept and candlesKept must be at least 1");
     this.listeners = new Listeners<MarketUpdate>(options.onListenerError);
+  }
+
+  /**
+   * The projection's whole state as snapshot bytes (format in snapshot.ts): what the queries and
+   * later `apply` calls depend on, without listeners or options. The same state gives the same bytes.
+   */
+  snapshot(): Uint8Array {
+    return encodeMarketDataSnapshot({
+      lastSeq: this.lastSeq,
+      nowUs: this.nowUs,
+      symbols: [...this.bySymbol],
+      instruments: [...this.byId.values()].map((state) => state.snapshot()),
+    });
+  }
+
+  /**
+   * A projection equal to the one that wrote `bytes`, with the trade and candle limits of
+   * `options` (the newest kept when they are smaller than the snapshot's). Throws an `Error` for
+   * bytes that are not a valid snapshot of this version (`marketDataSnapshotVersion`).
+   */
+  static restore(bytes: Uint8Array, options: MarketDataOptions = {}): MarketDataProjection {
+    const snapshot = decodeMarketDataSnapshot(bytes);
+    const projection = new MarketDataProjection(options);
+    for (const row of snapshot.instruments) projection.byId.set(row.spec.instrumentId, InstrumentState.restore(row, projection.kept));
+    for (const [symbol, instrumentId] of snapshot.symbols) projection.bySymbol.set(symbol, instrumentId);
+    projection.lastSeq = snapshot.lastSeq;
+    projection.nowUs = snapshot.nowUs;
+    return projection;
   }
 
   get lastEventSeq(): number {
