@@ -4,6 +4,7 @@
  */
 export { InvalidCursorError } from "./cursor.ts";
 export { fillsMaxDefault, isOpenStatus, OrdersProjection, pageLimitMax, terminalOrdersMaxDefault } from "./projection.ts";
+export { OrdersSnapshotError, ordersSnapshotVersion } from "./snapshot.ts";
 export type {
   AccountRecord,
   AccountScope,

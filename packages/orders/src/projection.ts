@@ -21,12 +21,16 @@
  * so redelivery is harmless; a gap in the sequence throws before anything
  * changes. Updates go out after the whole batch: each changed order once with
  * its final state, then the fills, then changed balances, then changed positions.
+ *
+ * `snapshot` and `restore` save and load the whole state (see snapshot.ts), so
+ * a restart replays only the journal after the snapshot.
  */
 import type { CancelReason, EngineEvent, OrderAccepted, Side, StpMode, TradeExecuted } from "@tradestream/contracts";
 import { assert, InvariantError, isSafeNonNegativeInteger, isSafePositiveInteger, Listeners, unseenBySeq } from "@tradestream/kernel";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { IdIndex } from "./id-index.ts";
 import { IdWindowMap } from "./id-window-map.ts";
+import { decodeOrdersState, encodeOrdersState, encodeOrdersStateSteps, OrdersSnapshotError, type OrdersState } from "./snapshot.ts";
 import type {
   AccountRecord,
   AccountScope,
@@ -235,7 +239,7 @@ class OrderSlices {
 }
 
 /** What an account is created with. */
-interface AccountSpec {
+export interface AccountSpec {
   readonly accountId: number;
   readonly firmId: number;
   readonly stpMode: StpMode;
@@ -322,6 +326,112 @@ export class OrdersProjection {
       else if (event.takerOrderId === orderId) fills.push(takerFill(event));
     }
     return fills;
+  }
+
+  // ── Snapshots ───────────────────────────────────────────────────────────
+
+  /** The whole state as bytes (see snapshot.ts); listeners are not state. The same state always gives the same bytes. */
+  snapshot(): Uint8Array {
+    return encodeOrdersState(this.state());
+  }
+
+  /**
+   * `snapshot` in steps: the state is captured now (the records as they are, copies
+   * of the lists — a small part of the cost), and each `next()` encodes a few
+   * thousand records of it, so the caller can run other work in between; the
+   * generator returns the same bytes `snapshot` would have given now.
+   */
+  snapshotSteps(): Generator<void, Uint8Array, void> {
+    return encodeOrdersStateSteps(this.state());
+  }
+
+  /**
+   * A projection equal to the one that took the snapshot, with no listeners.
+   * Limits below what the snapshot holds evict at once, by the usual rules.
+   * Throws OrdersSnapshotError for bytes that are not a consistent snapshot of
+   * this version; nothing half-restored is ever returned.
+   */
+  static restore(bytes: Uint8Array, options: OrdersOptions = {}): OrdersProjection {
+    const projection = new OrdersProjection(options);
+    const state = decodeOrdersState(bytes);
+    try {
+      projection.load(state);
+      projection.evict();
+    } catch (error) {
+      if (!(error instanceof InvariantError)) throw error;
+      throw new OrdersSnapshotError(`orders snapshot is inconsistent: ${error.message}`, { cause: error });
+    }
+    return projection;
+  }
+
+  /** The state a snapshot holds, in arrays sized up front (they are long). */
+  private state(): OrdersState {
+    // The shard's index holds every kept order (and finished ones it has not yet compacted away), newest first.
+    const orderIds = this.shardOrders.whole.all.collect(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, this.isKept);
+    const orders = new Array<OrderRecord>(orderIds.length);
+    for (let i = 0; i < orderIds.length; i += 1) orders[orderIds.length - 1 - i] = this.orders.get(orderIds[i] as number) as OrderRecord;
+    const fills = new Array<Fill>(this.nextFillSeq - this.oldestFillSeq);
+    for (let i = 0; i < fills.length; i += 1) fills[i] = this.fillsBySeq.get(this.oldestFillSeq + i) as Fill;
+    const accounts = [...this.accountsById.values()];
+    const clientOrderIdEntries: number[] = [];
+    for (const account of accounts) for (const orderId of account.clientOrderIds.values()) clientOrderIdEntries.push(orderId);
+    return {
+      lastSeq: this.lastSeq,
+      nextFillSeq: this.nextFillSeq,
+      oldestFillSeq: this.oldestFillSeq,
+      accounts: accounts.map((account) => ({ spec: account.spec, killed: account.killed, openOrders: account.openOrders, balances: [...account.balances.values()], positions: [...account.positions.values()] })),
+      killedFirms: [...this.killedFirms],
+      orders,
+      finished: this.terminalQueue.slice(this.terminalHead),
+      clientOrderIdEntries,
+      fills,
+    };
+  }
+
+  /**
+   * Loads a decoded snapshot into this new projection, rebuilding the indexes
+   * from the orders in id order and the fills in sequence order, and checking
+   * what the decoder does not: every order and fill of a known account, every
+   * order sound, the open order counts, the client-order-id entries naming
+   * kept orders.
+   */
+  private load(state: OrdersState): void {
+    for (const snapshot of state.accounts) {
+      assert(!this.accountsById.has(snapshot.spec.accountId), `account ${String(snapshot.spec.accountId)} twice`);
+      const account = new AccountState(snapshot.spec);
+      account.killed = snapshot.killed;
+      for (const balance of snapshot.balances) account.balances.set(balance.currency, balance);
+      for (const position of snapshot.positions) account.positions.set(position.instrumentId, position);
+      this.accountsById.set(snapshot.spec.accountId, account);
+    }
+    for (const firmId of state.killedFirms) this.killedFirms.add(firmId);
+    for (const order of state.orders) {
+      const account = this.accountState(checked(order).accountId);
+      this.orders.set(order.orderId, order);
+      this.accepting = order.orderId;
+      if (isOpenStatus(order.status)) {
+        account.openOrders += 1;
+        this.eachSlice(order, account, this.addNew);
+      } else {
+        this.eachSlice(order, account, this.addFinished);
+      }
+    }
+    for (const snapshot of state.accounts) {
+      const open = this.accountState(snapshot.spec.accountId).openOrders;
+      assert(open === snapshot.openOrders, `account ${String(snapshot.spec.accountId)} counts ${String(snapshot.openOrders)} open orders, the snapshot holds ${String(open)}`);
+    }
+    this.terminalQueue = [...state.finished];
+    for (const orderId of state.clientOrderIdEntries) {
+      const order = this.orders.get(orderId);
+      assert(order !== undefined, `client order id entry for order ${String(orderId)}, which is not kept`);
+      const entries = this.accountState(order.accountId).clientOrderIds;
+      assert(!entries.has(order.clientOrderId), `account ${String(order.accountId)} has two entries for one client order id`);
+      entries.set(order.clientOrderId, orderId);
+    }
+    this.oldestFillSeq = state.oldestFillSeq;
+    this.nextFillSeq = state.oldestFillSeq;
+    for (const fill of state.fills) this.storeFill(fill);
+    this.lastSeq = state.lastSeq;
   }
 
   // ── Events ──────────────────────────────────────────────────────────────
@@ -530,6 +640,8 @@ export class OrdersProjection {
     slice.open.push(this.accepting);
   };
   private readonly retireKept = (slice: OrderIndexes): void => slice.all.retire(this.isKept);
+  /** For `load`: a finished order is only in the whole indexes. */
+  private readonly addFinished = (slice: OrderIndexes): void => slice.all.push(this.accepting);
 
   /** Stores an order's new state; an order that just finished leaves the open indexes. */
   private update(order: OrderRecord, changes: Changes): void {

@@ -7,7 +7,7 @@
 import type { Command, CreateInstrument, EngineEvent, Side } from "@tradestream/contracts";
 import { Engine, fixtures } from "@tradestream/engine";
 import { OrdersProjection } from "./projection.ts";
-import type { AccountUpdate, OrdersOptions } from "./types.ts";
+import type { AccountUpdate, FillQuery, OrderQuery, OrdersOptions, OrderStatusFilter, Page } from "./types.ts";
 
 export interface DeskOptions extends OrdersOptions {
   readonly instrument?: Partial<Omit<CreateInstrument, "type">>;
@@ -85,4 +85,83 @@ export function summary(updates: readonly AccountUpdate[]): string[] {
         return `position ${String(u.accountId)} ${String(u.position.instrumentId)}`;
     }
   });
+}
+
+/** What a stream of events named: the ids and client order ids whose answers `answers` collects. */
+export interface Known {
+  readonly accountIds: ReadonlySet<number>;
+  readonly instrumentIds: ReadonlySet<number>;
+  readonly orderIds: ReadonlySet<number>;
+  /** "accountId clientOrderId". */
+  readonly clientOrderIds: ReadonlySet<string>;
+}
+
+export function knownFrom(eventBatches: ReadonlyArray<readonly EngineEvent[]>): Known {
+  const known = { accountIds: new Set<number>(), instrumentIds: new Set<number>(), orderIds: new Set<number>(), clientOrderIds: new Set<string>() };
+  for (const event of eventBatches.flat()) {
+    if (event.type === "AccountCreated") known.accountIds.add(event.accountId);
+    if (event.type === "InstrumentCreated") known.instrumentIds.add(event.instrumentId);
+    if (event.type === "OrderAccepted") {
+      known.orderIds.add(event.orderId);
+      known.clientOrderIds.add(`${String(event.accountId)} ${event.clientOrderId}`);
+    }
+  }
+  return known;
+}
+
+function walk<T>(list: (cursor: string | undefined) => Page<T>): T[] {
+  const items: T[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const page = list(cursor);
+    items.push(...page.items);
+    if (page.nextCursor === null) return items;
+    cursor = page.nextCursor;
+  }
+}
+
+const statusFilters: Array<OrderStatusFilter | undefined> = [undefined, "open", "closed", "pending_trigger", "new", "partially_filled", "filled", "cancelled", "expired"];
+
+/**
+ * Every answer a projection gives about what the events named, keyed by the
+ * query: order listings walked page by page (each account and all, by
+ * instrument, status and side), fill listings (by account, instrument and
+ * order), each order by id and by client order id, balances, positions,
+ * accounts and the last event seq. Two projections that hold the same state
+ * give equal answers.
+ */
+export function answers(projection: OrdersProjection, known: Known, pageLimit: number): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const scopes: Array<readonly number[] | "all"> = ["all", ...[...known.accountIds].map((accountId) => [accountId])];
+  for (const accounts of scopes) {
+    const orders = (query: Omit<OrderQuery, "accounts" | "limit" | "cursor">): void => {
+      out.set(`listOrders ${JSON.stringify({ accounts, ...query })}`, walk((cursor) => projection.listOrders({ accounts, ...query, limit: pageLimit, cursor })));
+    };
+    const fills = (query: Omit<FillQuery, "accounts" | "limit" | "cursor">): void => {
+      out.set(`fills ${JSON.stringify({ accounts, ...query })}`, walk((cursor) => projection.fills({ accounts, ...query, limit: pageLimit, cursor })));
+    };
+    for (const status of statusFilters) orders({ status });
+    for (const side of ["buy", "sell"] as const) orders({ side });
+    orders({ status: "open", side: "sell" });
+    fills({});
+    for (const instrumentId of known.instrumentIds) {
+      orders({ instrumentId });
+      orders({ instrumentId, status: "open" });
+      orders({ instrumentId, status: "closed", side: "buy" });
+      fills({ instrumentId });
+    }
+    for (const orderId of known.orderIds) fills({ orderId });
+  }
+  for (const orderId of known.orderIds) out.set(`order ${String(orderId)}`, projection.order(orderId));
+  for (const key of known.clientOrderIds) {
+    const [accountId = "", ...rest] = key.split(" ");
+    out.set(`orderByClientId ${key}`, projection.orderByClientId(Number(accountId), rest.join(" ")));
+  }
+  for (const accountId of known.accountIds) {
+    out.set(`balances ${String(accountId)}`, projection.balances(accountId));
+    out.set(`positions ${String(accountId)}`, projection.positions(accountId));
+    out.set(`account ${String(accountId)}`, projection.account(accountId));
+  }
+  out.set("accounts", projection.accounts());
+  out.set("lastEventSeq", projection.lastEventSeq);
+  return out;
 }
