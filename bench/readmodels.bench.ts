@@ -13,8 +13,16 @@
 // over the same events, and the engine with both as the start-up replay runs them.
 // Each figure is the median of --runs runs, in commands per second.
 //
+// A restart restores the read models from their newest snapshot instead of
+// replaying the whole journal: after each replay run both projections are
+// snapshotted as the server does it — captured (the pause the gateway's thread
+// takes), then the orders encoded in steps (which the server runs in slices
+// between other work) — and restored (what start-up does in place of the
+// replay); `snapshot` reports the median milliseconds of each, the bytes, and
+// what the state held.
+//
 // Prints one JSON object on stdout
-// {"engineOnlyPerSec","marketDataPerSec","ordersPerSec","replayPerSec",…}
+// {"engineOnlyPerSec","marketDataPerSec","ordersPerSec","replayPerSec","snapshot":{…},…}
 // and appends it to bench/results/readmodels.jsonl (unless --no-write).
 
 import type { Command, EngineEvent } from "@tradestream/contracts";
@@ -70,7 +78,7 @@ function timeProjection(batches: readonly EngineEvent[][], projection: { apply(e
   return perSecond(batches.length, performance.now() - started);
 }
 
-function timeReplay(commands: readonly Command[]): number {
+function timeReplay(commands: readonly Command[]): { perSec: number; market: MarketDataProjection; orders: OrdersProjection } {
   const engine = new Engine();
   const market = new MarketDataProjection();
   const orders = new OrdersProjection();
@@ -80,7 +88,56 @@ function timeReplay(commands: readonly Command[]): number {
     market.apply(events);
     orders.apply(events);
   }
-  return perSecond(commands.length, performance.now() - started);
+  return { perSec: perSecond(commands.length, performance.now() - started), market, orders };
+}
+
+/**
+ * Snapshot and restore of both read models, as the server takes them: the capture (the
+ * market data encoded, the orders' lists copied: the pause on the gateway's thread), the
+ * orders encoded in steps (run in slices between other work), and the restore.
+ */
+function timeSnapshot(market: MarketDataProjection, orders: OrdersProjection): { captureMs: number; encodeMs: number; restoreMs: number; bytes: number } {
+  const captureStart = performance.now();
+  const steps = orders.snapshotSteps();
+  const marketBytes = market.snapshot();
+  const captureMs = performance.now() - captureStart;
+  let step = steps.next();
+  while (step.done !== true) step = steps.next();
+  const ordersBytes = step.value;
+  const encodeMs = performance.now() - captureStart - captureMs;
+  const restoreStart = performance.now();
+  const restored = OrdersProjection.restore(ordersBytes);
+  MarketDataProjection.restore(marketBytes);
+  const restoreMs = performance.now() - restoreStart;
+  if (restored.lastEventSeq !== orders.lastEventSeq) throw new Error("the restored orders projection is not the one snapshotted");
+  return { captureMs, encodeMs, restoreMs, bytes: ordersBytes.length + marketBytes.length };
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** How many items a paged listing holds in all. */
+function countPages(list: (cursor: string | undefined) => { items: unknown[]; nextCursor: string | null }): number {
+  let count = 0;
+  let cursor: string | undefined;
+  for (;;) {
+    const page = list(cursor);
+    count += page.items.length;
+    if (page.nextCursor === null) return count;
+    cursor = page.nextCursor;
+  }
+}
+
+/** What the orders projection holds: kept orders (open among them) and kept fills. */
+function heldBy(orders: OrdersProjection): { orders: number; openOrders: number; fills: number } {
+  let openOrders = 0;
+  for (const account of orders.accounts()) openOrders += account.openOrders;
+  return {
+    orders: countPages((cursor) => orders.listOrders({ accounts: "all", limit: 1_000, cursor })),
+    openOrders,
+    fills: countPages((cursor) => orders.fills({ accounts: "all", limit: 1_000, cursor })),
+  };
 }
 
 function main(): void {
@@ -89,7 +146,9 @@ function main(): void {
   const batches = commands.map((command) => generator.apply(command));
   const events = batches.reduce((n, batch) => n + batch.length, 0);
   process.stderr.write(`stream: ${commands.length} commands, ${events} events\n`);
-  const samples = { engine: [] as number[], market: [] as number[], orders: [] as number[], replay: [] as number[] };
+  const samples = { engine: [] as number[], market: [] as number[], orders: [] as number[], replay: [] as number[], capture: [] as number[], encode: [] as number[], restore: [] as number[] };
+  let snapshotBytes = 0;
+  let held = { orders: 0, openOrders: 0, fills: 0 };
   // One unrecorded round first: the optimizing compiler sees every path before anything is timed.
   timeProjection(batches, new MarketDataProjection());
   timeProjection(batches, new OrdersProjection());
@@ -97,8 +156,15 @@ function main(): void {
     samples.engine.push(timeEngine(commands));
     samples.market.push(timeProjection(batches, new MarketDataProjection()));
     samples.orders.push(timeProjection(batches, new OrdersProjection()));
-    samples.replay.push(timeReplay(commands));
-    process.stderr.write(`run ${run + 1}: engine ${samples.engine.at(-1)}/s, market data ${samples.market.at(-1)}/s, orders ${samples.orders.at(-1)}/s, replay ${samples.replay.at(-1)}/s\n`);
+    const replay = timeReplay(commands);
+    samples.replay.push(replay.perSec);
+    const snapshot = timeSnapshot(replay.market, replay.orders);
+    samples.capture.push(snapshot.captureMs);
+    samples.encode.push(snapshot.encodeMs);
+    samples.restore.push(snapshot.restoreMs);
+    snapshotBytes = snapshot.bytes;
+    held = heldBy(replay.orders);
+    process.stderr.write(`run ${run + 1}: engine ${samples.engine.at(-1)}/s, market data ${samples.market.at(-1)}/s, orders ${samples.orders.at(-1)}/s, replay ${samples.replay.at(-1)}/s, snapshot capture ${snapshot.captureMs.toFixed(1)} ms + encode ${snapshot.encodeMs.toFixed(1)} ms, restore ${snapshot.restoreMs.toFixed(1)} ms\n`);
   }
   const output = {
     bench: "readmodels",
@@ -106,6 +172,7 @@ function main(): void {
     marketDataPerSec: median(samples.market),
     ordersPerSec: median(samples.orders),
     replayPerSec: median(samples.replay),
+    snapshot: { captureMs: round1(median(samples.capture)), encodeMs: round1(median(samples.encode)), restoreMs: round1(median(samples.restore)), bytes: snapshotBytes, ...held },
     timestamp: new Date().toISOString(),
     commit: gitCommit(),
     node: process.version,

@@ -15,7 +15,7 @@ import { EgressClient } from "@tradestream/egress";
 import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "@tradestream/engine";
 import { callingThreadCpuSeconds, createGateway, defaultDashboardConfig, defaultGatewayConfig, GatewayMetrics, threadCpuSeconds, type Gateway, type GatewayConfig } from "@tradestream/gateway";
-import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog } from "@tradestream/journal";
+import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog, type SnapshotStore } from "@tradestream/journal";
 import { CardVault, LedgerProjector, openLedger, parseVaultKeys, PaymentsService, ProjectionRunner, SimulatedProvider, webhookSignatureHeader, type Ledger } from "@tradestream/ledger";
 import { MarketDataProjection } from "@tradestream/marketdata";
 import { OrdersProjection } from "@tradestream/orders";
@@ -24,6 +24,7 @@ import { openStore, type Sql } from "@tradestream/store";
 import { seedDemo } from "./demo.ts";
 import { demoUsers, seedDemoUsers } from "./demo-users.ts";
 import { logger } from "./log.ts";
+import { loadReadModels, ReadModelCheckpoints, readModelSnapshotEveryDefault } from "./read-model-snapshots.ts";
 import { startSimulator, type Simulator } from "./simulator.ts";
 import { feedPortOf, ingestorFromEnv } from "./ingestor-config.ts";
 import type { Ingestor } from "@tradestream/ingestor";
@@ -61,6 +62,8 @@ export interface PlatformConfig {
   readonly gateway?: Partial<GatewayConfig> | undefined;
   readonly argon2?: { memoryCost: number; timeCost: number; parallelism: number } | undefined;
   readonly snapshotEvery?: number | undefined;
+  /** Commands between two read-model snapshots at least (default `readModelSnapshotEveryDefault`); each is taken with a shard snapshot, and a clean stop takes one. */
+  readonly readModelSnapshotEvery?: number | undefined;
 }
 
 export interface Platform {
@@ -76,6 +79,8 @@ export interface Platform {
   readonly simulator: Simulator | null;
   /** The market-data ingestor, when one runs in process: reference prices, external candles and tickers. */
   readonly ingestor: Ingestor | null;
+  /** How the read models started: the command of the snapshot they were restored from (0 for none) and the journal commands replayed after it. */
+  readonly readModels: { readonly snapshotSeq: number; readonly replayedCommands: number };
   close(): Promise<void>;
 }
 
@@ -107,6 +112,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   // The command log and the shard.
   let log: CommandLog;
   let shard: Shard;
+  // Read-model snapshots pair with shard snapshots (see read-model-snapshots.ts); set up once the read models exist.
+  let checkpoints: ReadModelCheckpoints | null = null;
+  let readModelStore: SnapshotStore | null = null;
   if (config.dataDir === null) {
     log = createMemoryLog();
     shard = await Shard.open({ log, logger, snapshotEvery: 0 });
@@ -125,7 +133,9 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     };
     log = await openFileJournal({ dir: join(config.dataDir, "journal"), logger, io });
     const snapshots = await openSnapshotStore({ dir: join(config.dataDir, "snapshots"), logger });
-    shard = await Shard.open({ log, snapshots, logger, ...(config.snapshotEvery === undefined ? {} : { snapshotEvery: config.snapshotEvery }) });
+    readModelStore = await openSnapshotStore({ dir: join(config.dataDir, "snapshots", "read-models"), snapshotsKept: 2, logger });
+    const onSnapshot = (seq: number, bytes: Uint8Array): void => checkpoints?.shardSnapshot(seq, bytes);
+    shard = await Shard.open({ log, snapshots, logger, onSnapshot, ...(config.snapshotEvery === undefined ? {} : { snapshotEvery: config.snapshotEvery }) });
   }
   if (config.demo && shard.seq === 0) {
     await seedDemo(shard);
@@ -201,9 +211,10 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
       : null;
   for (const instrument of shard.engine.instruments.values()) ingestor?.noteTradingState(instrument.spec.instrumentId, instrument.state);
 
-  // Read models, rebuilt from the whole log (the shard itself starts from its newest snapshot).
-  const market = new MarketDataProjection();
-  const orders = new OrdersProjection();
+  // Read models: from their newest usable snapshot and the journal after it, else rebuilt from the whole journal.
+  const restored = readModelStore === null ? null : await loadReadModels(readModelStore, { logSeq: log.durableSeq, ledgerOffset: projector.offset, logger });
+  const market = restored?.market ?? new MarketDataProjection();
+  const orders = restored?.orders ?? new OrdersProjection();
   let ready = false;
   // The trader dashboard (apps/dashboard, built into its dist/) on the same origin; `gateway.dashboard` overrides it.
   const gatewayConfig: GatewayConfig = { ...defaultGatewayConfig, dashboard: { ...defaultDashboardConfig, dir: dashboardDist }, ...config.gateway };
@@ -265,24 +276,38 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     orders.apply(events);
     gateway.context.orderService.observe(events);
   };
-  const rebuild = new Engine();
+  const rebuild = restored?.engine ?? new Engine();
+  if (restored !== null) gateway.context.orderService.resumeDay(restored.dayStartUs);
+  const replayFrom = (restored?.seq ?? 0) + 1;
   let replayed = 0;
   // Events the ledger has not settled yet (a fresh ledger, or one that was behind at the last stop).
   const unsettled: EngineEvent[] = [];
-  await log.replay(1, (seq, record) => {
+  await log.replay(replayFrom, (seq, record) => {
     if (seq > shard.seq) return;
     const events = rebuild.apply(decodeCommand(record));
     apply(events);
     for (const event of events) if (event.seq > projector.offset) unsettled.push(event);
     replayed += 1;
   });
+  if (rebuild.eventSeq !== shard.engine.eventSeq) throw new Error(`the read models' replay ended at event ${String(rebuild.eventSeq)}, the engine at ${String(shard.engine.eventSeq)}`);
   for (let from = 0; from < unsettled.length; from += 20_000) await projector.apply(unsettled.slice(from, from + 20_000));
   unsettled.length = 0;
+  if (readModelStore !== null) {
+    checkpoints = new ReadModelCheckpoints({
+      store: readModelStore,
+      every: config.readModelSnapshotEvery ?? readModelSnapshotEveryDefault,
+      lastSeq: restored?.seq ?? 0,
+      capture: () => ({ orders: orders.snapshotSteps(), market: market.snapshot(), dayStartUs: gateway.context.orderService.dayStartUs }),
+      logger,
+    });
+    checkpoints.reached(shard.seq);
+  }
   // From here on the ledger follows the engine without ever slowing it: a bounded buffer, retried with back-off.
   const ledgerRunner = new ProjectionRunner(projector, { logger, batchIntervalMs: ledgerBatchIntervalMs, onCommitted: (offset) => metrics.ledgerOffset.set(offset) });
   metrics.ledgerOffset.set(projector.offset);
   shard.subscribe((applied) => {
     apply(applied.events);
+    checkpoints?.reached(applied.seq);
     ingestor?.observeEngine(applied.events);
     ledgerRunner.push(applied.events);
   });
@@ -290,7 +315,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   // Sessions left open by a previous process: their connections are gone, so close them (cancel-on-disconnect).
   for (const sessionId of [...shard.engine.sessions.keys()]) await shard.submit({ type: "CloseSession", sessionId });
   ready = true;
-  logger.info("read models rebuilt", { commands: replayed, ms: Date.now() - started });
+  logger.info("read models rebuilt", { fromSnapshotSeq: restored?.seq ?? 0, commands: replayed, ms: Date.now() - started });
 
   const address = await gateway.listen(config.port, config.host);
   const url = address.replace("[::1]", "127.0.0.1");
@@ -326,14 +351,19 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     ledgerRunner,
     simulator,
     ingestor,
+    readModels: { snapshotSeq: restored?.seq ?? 0, replayedCommands: replayed },
     async close() {
       if (closed) return;
       closed = true;
       await simulator?.stop();
       await ingestor?.stop();
       await gateway.close();
-      if (config.dataDir !== null) await shard.snapshot();
+      if (config.dataDir !== null) {
+        checkpoints?.force();
+        await shard.snapshot();
+      }
       await shard.close();
+      await checkpoints?.drained();
       await ledgerRunner.drained().catch((error: unknown) => logger.warn("ledger projection did not drain before stop", { error: String(error) }));
       await ledgerRunner.close();
       await auth.close();

@@ -83,7 +83,7 @@ function rejection(events: readonly EngineEvent[]): CommandRejected | undefined 
 
 export class OrderService {
   private readonly idempotency = new IdempotencyCache();
-  private dayStartUs = 0;
+  private dayStart = 0;
 
   constructor(
     private readonly trading: TradingPort,
@@ -92,12 +92,22 @@ export class OrderService {
     private readonly metrics: GatewayMetrics,
   ) {}
 
+  /** When the current trading day began (the last end of day; 0 before the first): read-model snapshots keep it. */
+  get dayStartUs(): number {
+    return this.dayStart;
+  }
+
+  /** Continues from a read-model snapshot: the day began at `dayStartUs`. */
+  resumeDay(dayStartUs: number): void {
+    this.dayStart = dayStartUs;
+  }
+
   /** Feed every applied command's events (for end-of-day and trade counts). */
   observe(events: readonly EngineEvent[]): void {
     for (const event of events) {
       if (event.type === "DayEnded") {
         this.idempotency.clear();
-        this.dayStartUs = event.tsUs;
+        this.dayStart = event.tsUs;
       } else if (event.type === "TradeExecuted") {
         this.metrics.trades.inc();
       }
@@ -148,7 +158,7 @@ export class OrderService {
     const key = IdempotencyCache.key(accountId, input.clientOrderId);
     // An order accepted earlier today but no longer cached: answer with its current state.
     const known = this.orders.orderByClientId(accountId, input.clientOrderId);
-    if (known !== undefined && known.createdAtUs >= this.dayStartUs && !this.idempotency.has(key)) {
+    if (known !== undefined && known.createdAtUs >= this.dayStart && !this.idempotency.has(key)) {
       return { status: 200, body: { order: orderDto(known, spec), fills: [] }, replay: true };
     }
     const { outcome, replay } = this.idempotency.run(key, async (): Promise<PlaceOutcome> => {

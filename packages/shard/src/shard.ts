@@ -55,6 +55,12 @@ export interface ShardOptions {
   readonly clock?: Clock;
   readonly logger?: JournalLogger;
   readonly engine?: EngineOptions;
+  /**
+   * Told of every snapshot the shard takes, as it takes it: the command the state follows
+   * and the snapshot's bytes (which `readShardSnapshot` reads). Called on the sequencer's
+   * thread before the snapshot is durable; the bytes are the caller's to keep.
+   */
+  readonly onSnapshot?: (seq: number, bytes: Uint8Array) => void;
 }
 
 export const snapshotEveryDefault = 100_000;
@@ -88,6 +94,37 @@ function shardSnapshotBytes(head: Omit<ShardSnapshot, "engine">, engine: Uint8Ar
   return bytes;
 }
 
+/** A shard's state as a snapshot holds it. */
+export interface ShardState {
+  /** The last command applied. */
+  readonly seq: number;
+  readonly eventHash: string;
+  readonly lastTsUs: number;
+  readonly engine: Engine;
+}
+
+/**
+ * The state in a shard snapshot's bytes, or null (with a warning) for a snapshot of an
+ * earlier scheme, which a replay from the start must replace.
+ */
+export function readShardSnapshot(bytes: Uint8Array, options: { readonly engine?: EngineOptions; readonly logger?: JournalLogger } = {}): ShardState | null {
+  const parsed = JSON.parse(new TextDecoder().decode(bytes)) as ShardSnapshot;
+  if (parsed.eventHash.length !== EventStreamHash.zero.length) {
+    // Written before the current event-stream hash: replay once from the start so that the
+    // hash is the one a replay from zero (`tradestream verify`) computes; later snapshots carry it.
+    options.logger?.warn("snapshot has an event-stream hash of an earlier scheme; ignoring it and replaying from the start", { snapshotSeq: parsed.seq });
+    return null;
+  }
+  if (typeof parsed.engine === "string" || parsed.engine.version !== snapshotVersion) {
+    // An earlier engine snapshot (earlier releases wrote it as one string) lists client order ids
+    // one by one, not in the order (and with the run) the engine keeps them: the restored state
+    // would answer the same but could hash differently from a replay from zero. Replay once; the
+    // snapshots after that are current. The string is not parsed: its version is known.
+    options.logger?.warn("snapshot has an earlier engine snapshot version; ignoring it and replaying from the start", { snapshotSeq: parsed.seq, current: snapshotVersion });
+    return null;
+  }
+  return { seq: parsed.seq, eventHash: parsed.eventHash, lastTsUs: parsed.lastTsUs, engine: restoreEngineFrom(parsed.engine, options.engine) };
+}
 
 interface Pending {
   readonly applied: Applied;
@@ -129,20 +166,10 @@ export class Shard {
       if (saved.seq > options.log.durableSeq) {
         options.logger?.warn("snapshot is ahead of the log; ignoring it and replaying from the start", { snapshotSeq: saved.seq, logSeq: options.log.durableSeq });
       } else {
-        const parsed = JSON.parse(new TextDecoder().decode(saved.state)) as ShardSnapshot;
-        if (parsed.eventHash.length !== EventStreamHash.zero.length) {
-          // Written before the current event-stream hash: replay once from the start so that the
-          // hash is the one a replay from zero (`tradestream verify`) computes; later snapshots carry it.
-          options.logger?.warn("snapshot has an event-stream hash of an earlier scheme; ignoring it and replaying from the start", { snapshotSeq: parsed.seq });
-        } else if (typeof parsed.engine === "string" || parsed.engine.version !== snapshotVersion) {
-          // An earlier engine snapshot (earlier releases wrote it as one string) lists client order ids
-          // one by one, not in the order (and with the run) the engine keeps them: the restored state
-          // would answer the same but could hash differently from a replay from zero. Replay once; the
-          // snapshots after that are current. The string is not parsed: its version is known.
-          options.logger?.warn("snapshot has an earlier engine snapshot version; ignoring it and replaying from the start", { snapshotSeq: parsed.seq, current: snapshotVersion });
-        } else {
-          engine = restoreEngineFrom(parsed.engine, options.engine);
-          start = { seq: parsed.seq, eventHash: parsed.eventHash, lastTsUs: parsed.lastTsUs };
+        const restored = readShardSnapshot(saved.state, options);
+        if (restored !== null) {
+          engine = restored.engine;
+          start = { seq: restored.seq, eventHash: restored.eventHash, lastTsUs: restored.lastTsUs };
         }
       }
     }
@@ -179,6 +206,11 @@ export class Shard {
   /** The last command applied (acknowledged or not yet durable). */
   get seq(): number {
     return this.appliedSeq;
+  }
+
+  /** The time stamped on the last command applied (µs; 0 before the first). */
+  get lastCommandTsUs(): number {
+    return this.lastTsUs;
   }
 
   get durableSeq(): number {
@@ -275,6 +307,7 @@ export class Shard {
     const store = this.options.snapshots;
     if (store === undefined) return Promise.resolve();
     const bytes = shardSnapshotBytes({ seq, eventHash: this.eventStream.value, lastTsUs: this.lastTsUs }, encodeSnapshot(this.engineValue));
+    this.options.onSnapshot?.(seq, bytes);
     this.snapshotting = this.snapshotting
       .then(() => this.options.log.waitDurable(seq))
       .then(() => store.save(seq, bytes))
