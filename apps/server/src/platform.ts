@@ -24,6 +24,7 @@ import { openStore, type Sql } from "@tradestream/store";
 import { seedDemo } from "./demo.ts";
 import { demoUsers, seedDemoUsers } from "./demo-users.ts";
 import { logger } from "./log.ts";
+import { DayCloseScheduler, formatDayClose, missedClose, nextClose, type DayClose } from "./trading-day.ts";
 import { loadReadModels, ReadModelCheckpoints, readModelSnapshotEveryDefault } from "./read-model-snapshots.ts";
 import { startSimulator, type Simulator } from "./simulator.ts";
 import { feedPortOf, ingestorFromEnv } from "./ingestor-config.ts";
@@ -64,6 +65,10 @@ export interface PlatformConfig {
   readonly snapshotEvery?: number | undefined;
   /** Commands between two read-model snapshots at least (default `readModelSnapshotEveryDefault`); each is taken with a shard snapshot, and a clean stop takes one. */
   readonly readModelSnapshotEvery?: number | undefined;
+  /** When the trading day closes (DAY orders expire, client order ids free up); null or absent: never on its own (`POST /api/v1/admin/end-of-day` still ends it). */
+  readonly endOfDay?: DayClose | null | undefined;
+  /** The wall clock the trading day's close is scheduled by (default Date.now); tests move it. */
+  readonly nowMs?: (() => number) | undefined;
 }
 
 export interface Platform {
@@ -137,6 +142,8 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     const onSnapshot = (seq: number, bytes: Uint8Array): void => checkpoints?.shardSnapshot(seq, bytes);
     shard = await Shard.open({ log, snapshots, logger, onSnapshot, ...(config.snapshotEvery === undefined ? {} : { snapshotEvery: config.snapshotEvery }) });
   }
+  // The last command before this process's: a trading day's close missed while down is caught up below.
+  const lastCommandUs = shard.seq === 0 ? 0 : shard.lastCommandTsUs;
   if (config.demo && shard.seq === 0) {
     await seedDemo(shard);
     logger.info("demo market seeded");
@@ -314,6 +321,24 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   metrics.trackSequences(() => shard.seq, () => shard.engine.eventSeq);
   // Sessions left open by a previous process: their connections are gone, so close them (cancel-on-disconnect).
   for (const sessionId of [...shard.engine.sessions.keys()]) await shard.submit({ type: "CloseSession", sessionId });
+  const dayClose = config.endOfDay ?? null;
+  const nowMs = config.nowMs ?? Date.now;
+  if (dayClose !== null && missedClose({ nowMs: nowMs(), lastCommandUs, lastDayEndUs: gateway.context.orderService.dayStartUs, close: dayClose })) {
+    const applied = await shard.submit({ type: "EndOfDay" });
+    logger.warn("end of day missed while stopped, run now", { expiredOrders: applied.events.filter((event) => event.type === "OrderExpired").length });
+  }
+  const dayCloser =
+    dayClose === null
+      ? null
+      : new DayCloseScheduler(
+          dayClose,
+          async () => {
+            const applied = await shard.submit({ type: "EndOfDay" });
+            logger.info("end of day", { expiredOrders: applied.events.filter((event) => event.type === "OrderExpired").length, next: new Date(nextClose(nowMs(), dayClose)).toISOString() });
+          },
+          (error) => logger.error("end of day failed", { error: String(error) }),
+          nowMs,
+        );
   ready = true;
   logger.info("read models rebuilt", { fromSnapshotSeq: restored?.seq ?? 0, commands: replayed, ms: Date.now() - started });
 
@@ -326,6 +351,10 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   if (recovered.length > 0) logger.warn("payments recovered", { count: recovered.length, statuses: recovered.map((p) => `${p.paymentId}:${p.status}`) });
 
   await ingestor?.start();
+  if (dayClose !== null && dayCloser !== null) {
+    dayCloser.start();
+    logger.info("trading day closes every day", { at: formatDayClose(dayClose), next: new Date(dayCloser.next).toISOString() });
+  }
 
   let simulator: Simulator | null = null;
   if (config.demo && config.simulator) {
@@ -355,6 +384,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     async close() {
       if (closed) return;
       closed = true;
+      await dayCloser?.stop();
       await simulator?.stop();
       await ingestor?.stop();
       await gateway.close();

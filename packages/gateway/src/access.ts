@@ -16,7 +16,7 @@ export type Permission =
   | "read_users"
   | "manage_users"
   | "manage_instruments" // create, update bands and limits
-  | "halt" // halt / resume / close instruments
+  | "halt" // halt / resume / close instruments, end the trading day
   | "kill_switch"
   | "manage_accounts" // create accounts, deposits and withdrawals
   | "operator_mass_cancel" // mass cancel across accounts

@@ -279,6 +279,25 @@ export function registerAdminRoutes(app: FastifyInstance, context: GatewayContex
     },
   );
 
+  app.post(
+    "/api/v1/admin/end-of-day",
+    {
+      schema: {
+        tags: ["admin"],
+        summary: "End the trading day now (compliance, admin)",
+        description:
+          "What the scheduled close (TRADESTREAM_END_OF_DAY) does: every DAY order expires and its reservation is released, and client order ids become free for the next day. Answers with the number of orders that expired.",
+        response: { 200: anyObject, ...errors },
+      },
+    },
+    async (request) => {
+      await allow(request, "halt", "trading_day.end", "*");
+      const events = await run(request, "trading_day.end", "*", { type: "EndOfDay" });
+      const ended = events.find((event) => event.type === "DayEnded");
+      return { expiredOrders: events.filter((event) => event.type === "OrderExpired").length, endedAt: new Date(Math.floor((ended?.tsUs ?? 0) / 1_000)).toISOString() };
+    },
+  );
+
   app.get("/api/v1/admin/users", { schema: { tags: ["admin"], summary: "List users (compliance, auditors, support, admin)", response: { 200: anyObject, ...errors } } }, async (request) => {
     await allow(request, "read_users", "user.list", "*");
     return { items: (await deps.auth.listUsers()).map(userDto) };

@@ -1,0 +1,193 @@
+/**
+ * The trading day's close: the schedule in a time zone (across daylight saving),
+ * the scheduler, a close missed while stopped caught up at start-up, and the
+ * admin route that ends the day on demand. At every close DAY orders expire,
+ * their cash is released, and their client order ids are free again.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeCommand } from "@tradestream/contracts";
+import type { CommandLog } from "@tradestream/journal";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { startPlatform } from "./platform.ts";
+import { ApiClient } from "./test-client.ts";
+import { limitOrder, testConfig } from "./test-platform.ts";
+import { DayCloseScheduler, formatDayClose, missedClose, nextClose, parseDayClose, previousClose } from "./trading-day.ts";
+
+const paris = { hour: 17, minute: 30, timeZone: "Europe/Paris" };
+const at = (iso: string): number => Date.parse(iso);
+
+describe("the close's schedule", () => {
+  it("reads HH:MM and a time zone, or off, and names what is wrong", () => {
+    expect(parseDayClose("17:30 Europe/Paris")).toEqual(paris);
+    expect(parseDayClose(" 09:05 ")).toEqual({ hour: 9, minute: 5, timeZone: "UTC" });
+    expect(parseDayClose("off")).toBeNull();
+    expect(formatDayClose(paris)).toBe("17:30 Europe/Paris");
+    expect(() => parseDayClose("5pm")).toThrow('end of day "5pm" is not "HH:MM Zone/Name" (e.g. "17:30 Europe/Paris") or "off"');
+    expect(() => parseDayClose("24:00 UTC")).toThrow(RangeError);
+    expect(() => parseDayClose("17:30 Mars/Olympus")).toThrow('end of day "17:30 Mars/Olympus": unknown time zone Mars/Olympus');
+  });
+
+  it("falls at the local time in winter and in summer", () => {
+    // 17:30 in Paris is 16:30 UTC in winter (CET) and 15:30 UTC in summer (CEST).
+    expect(nextClose(at("2026-01-15T12:00:00Z"), paris)).toBe(at("2026-01-15T16:30:00Z"));
+    expect(nextClose(at("2026-01-15T16:30:00Z"), paris)).toBe(at("2026-01-16T16:30:00Z"));
+    expect(previousClose(at("2026-01-15T16:30:00Z"), paris)).toBe(at("2026-01-15T16:30:00Z"));
+    expect(previousClose(at("2026-01-15T16:29:59Z"), paris)).toBe(at("2026-01-14T16:30:00Z"));
+    expect(nextClose(at("2026-07-01T00:00:00Z"), paris)).toBe(at("2026-07-01T15:30:00Z"));
+    // Across the spring change (29 March 2026) and the autumn one (25 October 2026).
+    expect(nextClose(at("2026-03-28T16:31:00Z"), paris)).toBe(at("2026-03-29T15:30:00Z"));
+    expect(nextClose(at("2026-10-24T15:31:00Z"), paris)).toBe(at("2026-10-25T16:30:00Z"));
+    // Late in the UTC day but already tomorrow in Tokyo.
+    expect(nextClose(at("2026-01-15T23:00:00Z"), { hour: 15, minute: 0, timeZone: "Asia/Tokyo" })).toBe(at("2026-01-16T06:00:00Z"));
+  });
+
+  it("counts a close as missed only when the last command and the last end of day both precede it", () => {
+    const nowMs = at("2026-01-16T09:00:00Z");
+    const us = (iso: string): number => at(iso) * 1_000;
+    expect(missedClose({ nowMs, lastCommandUs: us("2026-01-15T15:00:00Z"), lastDayEndUs: 0, close: paris })).toBe(true);
+    expect(missedClose({ nowMs, lastCommandUs: us("2026-01-15T17:00:00Z"), lastDayEndUs: 0, close: paris })).toBe(false);
+    expect(missedClose({ nowMs, lastCommandUs: us("2026-01-15T15:00:00Z"), lastDayEndUs: us("2026-01-15T16:30:00Z"), close: paris })).toBe(false);
+    expect(missedClose({ nowMs, lastCommandUs: 0, lastDayEndUs: 0, close: paris })).toBe(false);
+  });
+});
+
+describe("the scheduler", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("runs at every close, one day apart, until stopped", async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(at("2026-01-15T12:00:00Z"));
+    const runs: string[] = [];
+    const scheduler = new DayCloseScheduler(
+      paris,
+      () => {
+        runs.push(new Date(Date.now()).toISOString());
+        return Promise.resolve();
+      },
+      (error) => {
+        throw error;
+      },
+    );
+    expect(scheduler.next).toBe(at("2026-01-15T16:30:00Z"));
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(4 * 3_600_000);
+    expect(runs).toEqual([]);
+    await vi.advanceTimersByTimeAsync(3 * 24 * 3_600_000);
+    expect(runs).toEqual(["2026-01-15T16:30:00.000Z", "2026-01-16T16:30:00.000Z", "2026-01-17T16:30:00.000Z"]);
+    await scheduler.stop();
+    await vi.advanceTimersByTimeAsync(2 * 24 * 3_600_000);
+    expect(runs.length).toBe(3);
+  });
+
+  it("reports a failed close and still runs the next one", async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(at("2026-01-15T12:00:00Z"));
+    const errors: unknown[] = [];
+    let calls = 0;
+    const scheduler = new DayCloseScheduler(
+      paris,
+      () => {
+        calls += 1;
+        return calls === 1 ? Promise.reject(new Error("journal full")) : Promise.resolve();
+      },
+      (error) => errors.push(error),
+    );
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(2 * 24 * 3_600_000);
+    expect(calls).toBe(2);
+    expect(errors).toEqual([new Error("journal full")]);
+    await scheduler.stop();
+  });
+});
+
+const dir = mkdtempSync(join(tmpdir(), "tradestream-trading-day-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface OrderView {
+  readonly order: { readonly orderId: number; readonly status: string; readonly timeInForce: string };
+}
+
+describe("end of day in the platform", () => {
+  it("expires DAY orders on demand (compliance and admin only, audited) and frees their client order ids", async () => {
+    const platform = await startPlatform(testConfig({ seed: 21 }));
+    try {
+      const trader = await ApiClient.signIn(platform.url, "trader1");
+      const compliance = await ApiClient.signIn(platform.url, "compliance1");
+      const available = async (): Promise<string | undefined> => (await trader.get<{ items: Array<{ currency: string; available: string }> }>("/api/v1/accounts/1001/balances")).body.items.find((b) => b.currency === "EUR")?.available;
+      const gtc = await trader.post<OrderView>("/api/v1/orders", limitOrder("gtc-1", "buy", "225.00", "2"));
+      const beforeDay = await available();
+      const day = await trader.post<OrderView>("/api/v1/orders", limitOrder("day-1", "buy", "225.00", "2", { timeInForce: "DAY" }));
+      expect([day.status, gtc.status]).toEqual([201, 201]);
+      expect(await available()).not.toBe(beforeDay);
+
+      const refused = await trader.post("/api/v1/admin/end-of-day");
+      expect(refused.status).toBe(403);
+      const ended = await compliance.post<{ expiredOrders: number; endedAt: string }>("/api/v1/admin/end-of-day");
+      expect(ended.status).toBe(200);
+      expect(ended.body.expiredOrders).toBe(1);
+      expect(Math.abs(Date.parse(ended.body.endedAt) - Date.now())).toBeLessThan(60_000);
+
+      expect((await trader.get<OrderView>(`/api/v1/orders/${String(day.body.order.orderId)}`)).body.order.status).toBe("expired");
+      expect((await trader.get<OrderView>(`/api/v1/orders/${String(gtc.body.order.orderId)}`)).body.order.status).toBe("new");
+      // The DAY order's reservation (price and fees) is released to the cent; the GTC order's stays.
+      expect(await available()).toBe(beforeDay);
+      // A new day: the client order id is free again (a new order, not a replay of the expired one).
+      const again = await trader.post<OrderView>("/api/v1/orders", limitOrder("day-1", "buy", "226.00", "1", { timeInForce: "DAY" }));
+      expect(again.status).toBe(201);
+      expect(again.body.order.orderId).not.toBe(day.body.order.orderId);
+
+      const auditor = await ApiClient.signIn(platform.url, "auditor1");
+      const audit = await auditor.get<{ items: Array<{ action: string; outcome: string }> }>("/api/v1/admin/audit?limit=50");
+      expect(audit.body.items.filter((item) => item.action === "trading_day.end").map((item) => item.outcome).sort()).toEqual(["denied", "ok"]);
+    } finally {
+      await platform.close();
+    }
+  });
+
+  it("catches up a close missed while stopped, before it answers", async () => {
+    const config = testConfig({ seed: 22, dataDir: dir });
+    const first = await startPlatform(config);
+    let orderId: number;
+    let token: string | null;
+    try {
+      const trader = await ApiClient.signIn(first.url, "trader2");
+      token = trader.token;
+      const day = await trader.post<OrderView>("/api/v1/orders", limitOrder("night-1", "buy", "225.00", "1", { timeInForce: "DAY" }));
+      expect(day.status).toBe(201);
+      orderId = day.body.order.orderId;
+    } finally {
+      await first.close();
+    }
+    // Started again "two days later": the closes in between were missed.
+    const twoDaysMs = 2 * 24 * 3_600_000;
+    const second = await startPlatform({ ...config, endOfDay: paris, nowMs: () => Date.now() + twoDaysMs });
+    try {
+      const trader = new ApiClient(second.url, token);
+      expect((await trader.get<OrderView>(`/api/v1/orders/${String(orderId)}`)).body.order.status).toBe("expired");
+    } finally {
+      await second.close();
+    }
+    // And not again: the day has ended since the last close.
+    const third = await startPlatform({ ...config, endOfDay: paris });
+    try {
+      expect(third.shard.engine.eventSeq).toBeGreaterThan(0);
+      const dayEnds = await countDayEnds(third.shard.log);
+      expect(dayEnds).toBe(1);
+    } finally {
+      await third.close();
+    }
+  });
+});
+
+/** How many EndOfDay commands the journal holds. */
+async function countDayEnds(log: CommandLog): Promise<number> {
+  let count = 0;
+  await log.replay(1, (_seq, record) => {
+    if (decodeCommand(record).type === "EndOfDay") count += 1;
+  });
+  return count;
+}
