@@ -210,20 +210,23 @@ async function start(args: string[]): Promise<number> {
   process.stdout.write(`${lines.join("\n")}\n`);
   const profileFile = process.env.TRADESTREAM_CPU_PROFILE;
   if (profileFile !== undefined && profileFile !== "") toggleProfileOnSignal(profileFile);
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    await platform.close();
-    logger.info("stopped", { seq: platform.shard.seq, eventHash: platform.shard.eventHash });
-  };
+  // One clean stop, however many signals ask for it: `npm start` and a terminal's Ctrl-C deliver
+  // the same signal to every process of the group, and the wrappers relay it again.
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopped ??= platform.close().then(() => logger.info("stopped", { seq: platform.shard.seq, eventHash: platform.shard.eventHash })));
+  await untilSignal(stop, values["duration-s"]);
+  return 0;
+}
+
+/** Runs `stop` at the first SIGINT or SIGTERM (or after `durationS`); resolves when it is done. Later signals wait for the same stop. */
+async function untilSignal(stop: () => Promise<void>, durationS: string | undefined): Promise<void> {
   await new Promise<void>((resolveStop) => {
     const onSignal = (): void => void stop().then(resolveStop);
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    if (values["duration-s"] !== undefined) setTimeout(onSignal, Number(values["duration-s"]) * 1000);
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    if (durationS !== undefined) setTimeout(onSignal, Number(durationS) * 1000);
   });
-  return 0;
 }
 
 async function ingestorRole(values: { port?: string | undefined; host?: string | undefined; seed: string; "duration-s"?: string | undefined }): Promise<number> {
@@ -234,12 +237,8 @@ async function ingestorRole(values: { port?: string | undefined; host?: string |
     seed: Number(values.seed),
   });
   process.stdout.write(`TradeStream ingestor is running: ${role.url}/health  ${role.url}/metrics  ${role.url}/status\nStop with Ctrl-C.\n`);
-  await new Promise<void>((resolveStop) => {
-    const onSignal = (): void => void role.close().then(resolveStop);
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    if (values["duration-s"] !== undefined) setTimeout(onSignal, Number(values["duration-s"]) * 1000);
-  });
+  let stopped: Promise<void> | null = null;
+  await untilSignal(() => (stopped ??= role.close()), values["duration-s"]);
   return 0;
 }
 
