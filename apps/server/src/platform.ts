@@ -273,6 +273,12 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
           store: sql.kind,
           instruments: market.instruments().length,
           openOrders: shard.engine.orders.size,
+          readModels: { snapshotSeq: restored?.seq ?? 0, replayedCommands: replayed },
+          tradingDay: {
+            closesAt: dayClose === null ? null : formatDayClose(dayClose),
+            nextCloseAt: dayCloser === null ? null : new Date(dayCloser.next).toISOString(),
+            startedAt: gateway.context.orderService.dayStartUs === 0 ? null : new Date(Math.floor(gateway.context.orderService.dayStartUs / 1_000)).toISOString(),
+          },
         };
       },
     },

@@ -168,6 +168,12 @@ describe("end of day in the platform", () => {
     try {
       const trader = new ApiClient(second.url, token);
       expect((await trader.get<OrderView>(`/api/v1/orders/${String(orderId)}`)).body.order.status).toBe("expired");
+      // Operators see the schedule and when the current day began.
+      const sre = await ApiClient.signIn(second.url, "sre1");
+      const status = await sre.get<{ tradingDay: { closesAt: string; nextCloseAt: string; startedAt: string } }>("/api/v1/ops/status");
+      expect(status.body.tradingDay.closesAt).toBe("17:30 Europe/Paris");
+      expect(Date.parse(status.body.tradingDay.nextCloseAt)).toBe(nextClose(Date.now() + twoDaysMs, paris));
+      expect(Math.abs(Date.parse(status.body.tradingDay.startedAt) - Date.now())).toBeLessThan(60_000);
     } finally {
       await second.close();
     }
