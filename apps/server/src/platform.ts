@@ -302,7 +302,10 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     for (const event of events) if (event.seq > projector.offset) unsettled.push(event);
     replayed += 1;
   });
-  if (rebuild.eventSeq !== shard.engine.eventSeq) throw new Error(`the read models' replay ended at event ${String(rebuild.eventSeq)}, the engine at ${String(shard.engine.eventSeq)}`);
+  if (rebuild.eventSeq !== shard.engine.eventSeq) {
+    const remedy = restored === null ? "" : `; move ${join(config.dataDir ?? "", "snapshots", "read-models")} aside to rebuild the read models from the whole journal`;
+    throw new Error(`the read models' replay ended at event ${String(rebuild.eventSeq)}, the engine at ${String(shard.engine.eventSeq)}${remedy}`);
+  }
   for (let from = 0; from < unsettled.length; from += 20_000) await projector.apply(unsettled.slice(from, from + 20_000));
   unsettled.length = 0;
   if (readModelStore !== null) {
