@@ -362,7 +362,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   await ingestor?.start();
   if (dayClose !== null && dayCloser !== null) {
     dayCloser.start();
-    logger.info("trading day closes every day", { at: formatDayClose(dayClose), next: new Date(dayCloser.next).toISOString() });
+    logger.info("trading day closes", { at: formatDayClose(dayClose), next: new Date(dayCloser.next).toISOString() });
   }
 
   let simulator: Simulator | null = null;

@@ -15,18 +15,28 @@ import { ApiClient } from "./test-client.ts";
 import { limitOrder, testConfig } from "./test-platform.ts";
 import { DayCloseScheduler, formatDayClose, missedClose, nextClose, parseDayClose, previousClose } from "./trading-day.ts";
 
-const paris = { hour: 17, minute: 30, timeZone: "Europe/Paris" };
+const paris = { hour: 17, minute: 30, timeZone: "Europe/Paris", days: [0, 1, 2, 3, 4, 5, 6] };
+const parisWeekdays = { ...paris, days: [1, 2, 3, 4, 5] };
 const at = (iso: string): number => Date.parse(iso);
 
 describe("the close's schedule", () => {
-  it("reads HH:MM and a time zone, or off, and names what is wrong", () => {
+  it("reads HH:MM, a time zone and the days, or off, and names what is wrong", () => {
     expect(parseDayClose("17:30 Europe/Paris")).toEqual(paris);
-    expect(parseDayClose(" 09:05 ")).toEqual({ hour: 9, minute: 5, timeZone: "UTC" });
+    expect(parseDayClose("17:30 Europe/Paris daily")).toEqual(paris);
+    expect(parseDayClose("17:30 Europe/Paris Mon-Fri")).toEqual(parisWeekdays);
+    expect(parseDayClose("17:30 Europe/Paris fri,mon,Wed,Mon")?.days).toEqual([1, 3, 5]);
+    expect(parseDayClose("17:30 Asia/Dubai Sun-Thu")?.days).toEqual([0, 1, 2, 3, 4]);
+    expect(parseDayClose("22:00 UTC Fri-Mon")?.days).toEqual([0, 1, 5, 6]);
+    expect(parseDayClose(" 09:05 ")).toEqual({ hour: 9, minute: 5, timeZone: "UTC", days: paris.days });
     expect(parseDayClose("off")).toBeNull();
-    expect(formatDayClose(paris)).toBe("17:30 Europe/Paris");
-    expect(() => parseDayClose("5pm")).toThrow('end of day "5pm" is not "HH:MM Zone/Name" (e.g. "17:30 Europe/Paris") or "off"');
+    expect(formatDayClose(paris)).toBe("17:30 Europe/Paris daily");
+    expect(formatDayClose(parisWeekdays)).toBe("17:30 Europe/Paris Mon-Fri");
+    expect(formatDayClose({ ...paris, days: [1, 3, 5] })).toBe("17:30 Europe/Paris Mon,Wed,Fri");
+    expect(parseDayClose(formatDayClose({ ...paris, days: [0, 1, 5, 6] }))?.days).toEqual([0, 1, 5, 6]);
+    expect(() => parseDayClose("5pm")).toThrow('end of day "5pm" is not "HH:MM Zone/Name Days" (e.g. "17:30 Europe/Paris Mon-Fri") or "off"');
     expect(() => parseDayClose("24:00 UTC")).toThrow(RangeError);
     expect(() => parseDayClose("17:30 Mars/Olympus")).toThrow('end of day "17:30 Mars/Olympus": unknown time zone Mars/Olympus');
+    expect(() => parseDayClose("17:30 UTC Mon-Fry")).toThrow('end of day "17:30 UTC Mon-Fry": days "Mon-Fry" are not a range (Mon-Fri), a list (Mon,Wed,Fri) or daily');
   });
 
   it("falls at the local time in winter and in summer", () => {
@@ -39,8 +49,12 @@ describe("the close's schedule", () => {
     // Across the spring change (29 March 2026) and the autumn one (25 October 2026).
     expect(nextClose(at("2026-03-28T16:31:00Z"), paris)).toBe(at("2026-03-29T15:30:00Z"));
     expect(nextClose(at("2026-10-24T15:31:00Z"), paris)).toBe(at("2026-10-25T16:30:00Z"));
+    // Weekdays only: from Friday's close to Monday's, and back from the weekend to Friday.
+    expect(nextClose(at("2026-01-16T16:30:00Z"), parisWeekdays)).toBe(at("2026-01-19T16:30:00Z"));
+    expect(previousClose(at("2026-01-18T12:00:00Z"), parisWeekdays)).toBe(at("2026-01-16T16:30:00Z"));
+    expect(nextClose(at("2026-01-17T12:00:00Z"), parisWeekdays)).toBe(at("2026-01-19T16:30:00Z"));
     // Late in the UTC day but already tomorrow in Tokyo.
-    expect(nextClose(at("2026-01-15T23:00:00Z"), { hour: 15, minute: 0, timeZone: "Asia/Tokyo" })).toBe(at("2026-01-16T06:00:00Z"));
+    expect(nextClose(at("2026-01-15T23:00:00Z"), { hour: 15, minute: 0, timeZone: "Asia/Tokyo", days: paris.days })).toBe(at("2026-01-16T06:00:00Z"));
   });
 
   it("counts a close as missed only when the last command and the last end of day both precede it", () => {
@@ -50,6 +64,10 @@ describe("the close's schedule", () => {
     expect(missedClose({ nowMs, lastCommandUs: us("2026-01-15T17:00:00Z"), lastDayEndUs: 0, close: paris })).toBe(false);
     expect(missedClose({ nowMs, lastCommandUs: us("2026-01-15T15:00:00Z"), lastDayEndUs: us("2026-01-15T16:30:00Z"), close: paris })).toBe(false);
     expect(missedClose({ nowMs, lastCommandUs: 0, lastDayEndUs: 0, close: paris })).toBe(false);
+    // Over a weekend: Friday's close is the one missed, none on Saturday or Sunday.
+    const monday = at("2026-01-19T08:00:00Z");
+    expect(missedClose({ nowMs: monday, lastCommandUs: us("2026-01-16T17:00:00Z"), lastDayEndUs: us("2026-01-16T16:30:00Z"), close: parisWeekdays })).toBe(false);
+    expect(missedClose({ nowMs: monday, lastCommandUs: us("2026-01-16T15:00:00Z"), lastDayEndUs: us("2026-01-15T16:30:00Z"), close: parisWeekdays })).toBe(true);
   });
 });
 
@@ -81,6 +99,27 @@ describe("the scheduler", () => {
     await scheduler.stop();
     await vi.advanceTimersByTimeAsync(2 * 24 * 3_600_000);
     expect(runs.length).toBe(3);
+  });
+
+  it("runs on the configured weekdays only", async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(at("2026-01-15T12:00:00Z"));
+    const runs: string[] = [];
+    const scheduler = new DayCloseScheduler(
+      parisWeekdays,
+      () => {
+        runs.push(new Date(Date.now()).toISOString().slice(0, 10));
+        return Promise.resolve();
+      },
+      (error) => {
+        throw error;
+      },
+    );
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(6 * 24 * 3_600_000);
+    // Thursday, Friday, then Monday and Tuesday: no close on the weekend.
+    expect(runs).toEqual(["2026-01-15", "2026-01-16", "2026-01-19", "2026-01-20"]);
+    await scheduler.stop();
   });
 
   it("reports a failed close and still runs the next one", async () => {
@@ -171,7 +210,7 @@ describe("end of day in the platform", () => {
       // Operators see the schedule and when the current day began.
       const sre = await ApiClient.signIn(second.url, "sre1");
       const status = await sre.get<{ tradingDay: { closesAt: string; nextCloseAt: string; startedAt: string } }>("/api/v1/ops/status");
-      expect(status.body.tradingDay.closesAt).toBe("17:30 Europe/Paris");
+      expect(status.body.tradingDay.closesAt).toBe("17:30 Europe/Paris daily");
       expect(Date.parse(status.body.tradingDay.nextCloseAt)).toBe(nextClose(Date.now() + twoDaysMs, paris));
       expect(Math.abs(Date.parse(status.body.tradingDay.startedAt) - Date.now())).toBeLessThan(60_000);
     } finally {

@@ -1,8 +1,9 @@
 /**
  * The trading day's close. At the configured local time in the configured time
- * zone (`TRADESTREAM_END_OF_DAY`, default "17:30 Europe/Paris", every day) the
- * platform submits the engine's `EndOfDay` command: DAY orders expire, their
- * reservations are released, and client order ids become free for the next day.
+ * zone, on the configured weekdays (`TRADESTREAM_END_OF_DAY`, default "17:30
+ * Europe/Paris Mon-Fri"), the platform submits the engine's `EndOfDay` command:
+ * DAY orders expire, their reservations are released, and client order ids
+ * become free for the next day.
  * It is a command like any other, journaled, so a replay reproduces it.
  *
  * A close the platform slept through is caught up at start-up: when the journal's
@@ -12,33 +13,68 @@
  * Clock time is read here, at the edge: the engine only sees the command's stamp.
  */
 
-/** When the trading day closes: a local wall-clock time in an IANA time zone. */
+/** When the trading day closes: a local wall-clock time in an IANA time zone, on some days of the week. */
 export interface DayClose {
   readonly hour: number;
   readonly minute: number;
   readonly timeZone: string;
+  /** The local weekdays with a close, 0 = Sunday … 6 = Saturday. */
+  readonly days: readonly number[];
 }
 
-export const dayCloseDefault = "17:30 Europe/Paris";
+export const dayCloseDefault = "17:30 Europe/Paris Mon-Fri";
 
-/** "HH:MM Zone/Name" (or "HH:MM" for UTC); "off" for none. Throws a RangeError that names the value. */
+const weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
+const everyDay = [0, 1, 2, 3, 4, 5, 6] as const;
+
+/** "Mon-Fri" (a range, wrapping past Saturday), "Mon,Wed,Fri" (a list) or "daily": the weekdays, ascending; null when not one of those. */
+function parseDays(text: string): number[] | null {
+  if (text === "daily") return [...everyDay];
+  const dayOf = (name: string): number => weekdays.findIndex((day) => day.toLowerCase() === name.toLowerCase());
+  const range = /^(\w{3})-(\w{3})$/.exec(text);
+  if (range !== null) {
+    const from = dayOf(range[1] ?? "");
+    const to = dayOf(range[2] ?? "");
+    if (from < 0 || to < 0) return null;
+    const days: number[] = [];
+    for (let day = from; ; day = (day + 1) % 7) {
+      days.push(day);
+      if (day === to) return days.sort((a, b) => a - b);
+    }
+  }
+  const list = text.split(",").map(dayOf);
+  return list.some((day) => day < 0) ? null : [...new Set(list)].sort((a, b) => a - b);
+}
+
+/**
+ * "HH:MM Zone/Name Days": the time, an IANA time zone (UTC when left out) and the days
+ * (`Mon-Fri`, `Mon,Wed,Fri` or `daily`; daily when left out); "off" for none. Throws a
+ * RangeError that names the value.
+ */
 export function parseDayClose(text: string): DayClose | null {
   const trimmed = text.trim();
   if (trimmed === "off") return null;
-  const match = /^([01]\d|2[0-3]):([0-5]\d)(?:\s+(\S+))?$/.exec(trimmed);
-  if (match === null) throw new RangeError(`end of day "${text}" is not "HH:MM Zone/Name" (e.g. "${dayCloseDefault}") or "off"`);
+  const match = /^([01]\d|2[0-3]):([0-5]\d)(?:\s+(\S+))?(?:\s+(\S+))?$/.exec(trimmed);
+  if (match === null) throw new RangeError(`end of day "${text}" is not "HH:MM Zone/Name Days" (e.g. "${dayCloseDefault}") or "off"`);
   const timeZone = match[3] ?? "UTC";
   try {
     new Intl.DateTimeFormat("en-US", { timeZone });
   } catch {
     throw new RangeError(`end of day "${text}": unknown time zone ${timeZone}`);
   }
-  return { hour: Number(match[1]), minute: Number(match[2]), timeZone };
+  const days = parseDays(match[4] ?? "daily");
+  if (days === null) throw new RangeError(`end of day "${text}": days "${match[4] ?? ""}" are not a range (Mon-Fri), a list (Mon,Wed,Fri) or daily`);
+  return { hour: Number(match[1]), minute: Number(match[2]), timeZone, days };
 }
 
-/** As `parseDayClose` reads it: "17:30 Europe/Paris". */
+/** As `parseDayClose` reads it: "17:30 Europe/Paris Mon-Fri". */
 export function formatDayClose(close: DayClose): string {
-  return `${String(close.hour).padStart(2, "0")}:${String(close.minute).padStart(2, "0")} ${close.timeZone}`;
+  const { days } = close;
+  const first = days[0] ?? 0;
+  const last = days[days.length - 1] ?? 0;
+  const consecutive = days.every((day, i) => day === first + i);
+  const dayText = days.length === 7 ? "daily" : consecutive && days.length > 1 ? `${weekdays[first] ?? ""}-${weekdays[last] ?? ""}` : days.map((day) => weekdays[day] ?? "").join(",");
+  return `${String(close.hour).padStart(2, "0")}:${String(close.minute).padStart(2, "0")} ${close.timeZone} ${dayText}`;
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
@@ -68,22 +104,30 @@ function closeOn(year: number, month: number, day: number, close: DayClose): num
   return instant;
 }
 
+/** The close on the local calendar day `offset` days from `nowMs`'s, or null when that day has none. */
+function closeOnDayFrom(nowMs: number, offset: number, close: DayClose): number | null {
+  const today = wallClock(nowMs, close.timeZone);
+  const day = new Date(Date.UTC(today.year, today.month - 1, today.day + offset));
+  if (!close.days.includes(day.getUTCDay())) return null;
+  return closeOn(day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), close);
+}
+
 /** The latest scheduled close at or before `nowMs`. */
 export function previousClose(nowMs: number, close: DayClose): number {
-  const today = wallClock(nowMs, close.timeZone);
-  const candidate = closeOn(today.year, today.month, today.day, close);
-  if (candidate <= nowMs) return candidate;
-  const yesterday = new Date(Date.UTC(today.year, today.month - 1, today.day - 1));
-  return closeOn(yesterday.getUTCFullYear(), yesterday.getUTCMonth() + 1, yesterday.getUTCDate(), close);
+  for (let offset = 0; offset >= -7; offset -= 1) {
+    const candidate = closeOnDayFrom(nowMs, offset, close);
+    if (candidate !== null && candidate <= nowMs) return candidate;
+  }
+  throw new RangeError("a trading day close needs at least one day of the week");
 }
 
 /** The first scheduled close after `nowMs`. */
 export function nextClose(nowMs: number, close: DayClose): number {
-  const today = wallClock(nowMs, close.timeZone);
-  const candidate = closeOn(today.year, today.month, today.day, close);
-  if (candidate > nowMs) return candidate;
-  const tomorrow = new Date(Date.UTC(today.year, today.month - 1, today.day + 1));
-  return closeOn(tomorrow.getUTCFullYear(), tomorrow.getUTCMonth() + 1, tomorrow.getUTCDate(), close);
+  for (let offset = 0; offset <= 7; offset += 1) {
+    const candidate = closeOnDayFrom(nowMs, offset, close);
+    if (candidate !== null && candidate > nowMs) return candidate;
+  }
+  throw new RangeError("a trading day close needs at least one day of the week");
 }
 
 /**
