@@ -14,7 +14,7 @@ import { AuthService, type OidcConfig } from "@tradestream/auth";
 import { EgressClient } from "@tradestream/egress";
 import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "@tradestream/engine";
-import { callingThreadCpuSeconds, createGateway, defaultDashboardConfig, defaultGatewayConfig, GatewayMetrics, threadCpuSeconds, type Gateway, type GatewayConfig } from "@tradestream/gateway";
+import { callingThreadCpuSeconds, createGateway, defaultDashboardConfig, defaultGatewayConfig, GatewayMetrics, isoTime, threadCpuSeconds, type Gateway, type GatewayConfig } from "@tradestream/gateway";
 import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog, type SnapshotStore } from "@tradestream/journal";
 import { CardVault, LedgerProjector, openLedger, parseVaultKeys, PaymentsService, ProjectionRunner, SimulatedProvider, webhookSignatureHeader, type Ledger } from "@tradestream/ledger";
 import { MarketDataProjection } from "@tradestream/marketdata";
@@ -273,11 +273,11 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
           store: sql.kind,
           instruments: market.instruments().length,
           openOrders: shard.engine.orders.size,
-          readModels: { snapshotSeq: restored?.seq ?? 0, replayedCommands: replayed },
+          readModels: readModelStart,
           tradingDay: {
             closesAt: dayClose === null ? null : formatDayClose(dayClose),
             nextCloseAt: dayCloser === null ? null : new Date(dayCloser.next).toISOString(),
-            startedAt: gateway.context.orderService.dayStartUs === 0 ? null : new Date(Math.floor(gateway.context.orderService.dayStartUs / 1_000)).toISOString(),
+            startedAt: gateway.context.orderService.dayStartUs === 0 ? null : isoTime(gateway.context.orderService.dayStartUs),
           },
         };
       },
@@ -302,6 +302,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     for (const event of events) if (event.seq > projector.offset) unsettled.push(event);
     replayed += 1;
   });
+  const readModelStart = { snapshotSeq: restored?.seq ?? 0, replayedCommands: replayed };
   if (rebuild.eventSeq !== shard.engine.eventSeq) {
     const remedy = restored === null ? "" : `; move ${join(config.dataDir ?? "", "snapshots", "read-models")} aside to rebuild the read models from the whole journal`;
     throw new Error(`the read models' replay ended at event ${String(rebuild.eventSeq)}, the engine at ${String(shard.engine.eventSeq)}${remedy}`);
@@ -332,19 +333,17 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   for (const sessionId of [...shard.engine.sessions.keys()]) await shard.submit({ type: "CloseSession", sessionId });
   const dayClose = config.endOfDay ?? null;
   const nowMs = config.nowMs ?? Date.now;
+  /** Ends the trading day; the number of DAY orders that expired. */
+  const endDay = async (): Promise<number> => (await shard.submit({ type: "EndOfDay" })).events.filter((event) => event.type === "OrderExpired").length;
   if (dayClose !== null && missedClose({ nowMs: nowMs(), lastCommandUs, lastDayEndUs: gateway.context.orderService.dayStartUs, close: dayClose })) {
-    const applied = await shard.submit({ type: "EndOfDay" });
-    logger.warn("end of day missed while stopped, run now", { expiredOrders: applied.events.filter((event) => event.type === "OrderExpired").length });
+    logger.warn("end of day missed while stopped, run now", { expiredOrders: await endDay() });
   }
   const dayCloser =
     dayClose === null
       ? null
       : new DayCloseScheduler(
           dayClose,
-          async () => {
-            const applied = await shard.submit({ type: "EndOfDay" });
-            logger.info("end of day", { expiredOrders: applied.events.filter((event) => event.type === "OrderExpired").length, next: new Date(nextClose(nowMs(), dayClose)).toISOString() });
-          },
+          async () => logger.info("end of day", { expiredOrders: await endDay(), next: new Date(nextClose(nowMs(), dayClose)).toISOString() }),
           (error) => logger.error("end of day failed", { error: String(error) }),
           nowMs,
         );
@@ -389,7 +388,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     ledgerRunner,
     simulator,
     ingestor,
-    readModels: { snapshotSeq: restored?.seq ?? 0, replayedCommands: replayed },
+    readModels: readModelStart,
     async close() {
       if (closed) return;
       closed = true;

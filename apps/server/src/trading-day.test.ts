@@ -13,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { startPlatform } from "./platform.ts";
 import { ApiClient } from "./test-client.ts";
 import { limitOrder, testConfig } from "./test-platform.ts";
-import { DayCloseScheduler, formatDayClose, missedClose, nextClose, parseDayClose, previousClose } from "./trading-day.ts";
+import { DayCloseScheduler, formatDayClose, type DayClose, missedClose, nextClose, parseDayClose, previousClose } from "./trading-day.ts";
 
 const paris = { hour: 17, minute: 30, timeZone: "Europe/Paris", days: [0, 1, 2, 3, 4, 5, 6] };
 const parisWeekdays = { ...paris, days: [1, 2, 3, 4, 5] };
@@ -76,12 +76,13 @@ describe("the scheduler", () => {
     vi.useRealTimers();
   });
 
-  it("runs at every close, one day apart, until stopped", async () => {
+  /** A scheduler on fake timers from Thursday 15 January 2026, 12:00 UTC, noting the time of each close it runs. */
+  function recording(close: DayClose): { scheduler: DayCloseScheduler; runs: string[] } {
     vi.useFakeTimers();
     vi.setSystemTime(at("2026-01-15T12:00:00Z"));
     const runs: string[] = [];
     const scheduler = new DayCloseScheduler(
-      paris,
+      close,
       () => {
         runs.push(new Date(Date.now()).toISOString());
         return Promise.resolve();
@@ -90,6 +91,11 @@ describe("the scheduler", () => {
         throw error;
       },
     );
+    return { scheduler, runs };
+  }
+
+  it("runs at every close, one day apart, until stopped", async () => {
+    const { scheduler, runs } = recording(paris);
     expect(scheduler.next).toBe(at("2026-01-15T16:30:00Z"));
     scheduler.start();
     await vi.advanceTimersByTimeAsync(4 * 3_600_000);
@@ -102,23 +108,11 @@ describe("the scheduler", () => {
   });
 
   it("runs on the configured weekdays only", async () => {
-    vi.useFakeTimers();
-    vi.setSystemTime(at("2026-01-15T12:00:00Z"));
-    const runs: string[] = [];
-    const scheduler = new DayCloseScheduler(
-      parisWeekdays,
-      () => {
-        runs.push(new Date(Date.now()).toISOString().slice(0, 10));
-        return Promise.resolve();
-      },
-      (error) => {
-        throw error;
-      },
-    );
+    const { scheduler, runs } = recording(parisWeekdays);
     scheduler.start();
     await vi.advanceTimersByTimeAsync(6 * 24 * 3_600_000);
     // Thursday, Friday, then Monday and Tuesday: no close on the weekend.
-    expect(runs).toEqual(["2026-01-15", "2026-01-16", "2026-01-19", "2026-01-20"]);
+    expect(runs).toEqual(["2026-01-15T16:30:00.000Z", "2026-01-16T16:30:00.000Z", "2026-01-19T16:30:00.000Z", "2026-01-20T16:30:00.000Z"]);
     await scheduler.stop();
   });
 

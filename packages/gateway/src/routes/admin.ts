@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { requirePermission, type Permission } from "../access.ts";
 import { ApiError } from "../api-error.ts";
 import type { GatewayContext } from "../app.ts";
-import { currencyDecimals, instrumentDto, parseAmount, parsePrice, parseQuantity } from "../format.ts";
+import { currencyDecimals, instrumentDto, isoTime, parseAmount, parsePrice, parseQuantity } from "../format.ts";
 import type { CommandInput } from "@tradestream/shard";
 import { accountIdParams, anyObject, decimal, errorResponse, id, symbol, symbolParams } from "../schemas.ts";
 import { userDto } from "./auth.ts";
@@ -294,7 +294,7 @@ export function registerAdminRoutes(app: FastifyInstance, context: GatewayContex
       await allow(request, "halt", "trading_day.end", "*");
       const events = await run(request, "trading_day.end", "*", { type: "EndOfDay" });
       const ended = events.find((event) => event.type === "DayEnded");
-      return { expiredOrders: events.filter((event) => event.type === "OrderExpired").length, endedAt: new Date(Math.floor((ended?.tsUs ?? 0) / 1_000)).toISOString() };
+      return { expiredOrders: events.filter((event) => event.type === "OrderExpired").length, endedAt: isoTime(ended?.tsUs ?? 0) };
     },
   );
 
