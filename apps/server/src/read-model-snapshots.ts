@@ -30,8 +30,8 @@
  * same replay) — is ignored with a warning, and the read models are rebuilt from
  * the start of the journal as before.
  */
-import { MarketDataProjection, type MarketDataOptions } from "@tradestream/marketdata";
-import { OrdersProjection, type OrdersOptions } from "@tradestream/orders";
+import { MarketDataProjection } from "@tradestream/marketdata";
+import { OrdersProjection } from "@tradestream/orders";
 import type { JournalLogger, SnapshotStore } from "@tradestream/journal";
 import { readShardSnapshot } from "@tradestream/shard";
 import type { Engine } from "@tradestream/engine";
@@ -99,10 +99,11 @@ export interface LoadOptions {
   readonly logSeq: number;
   /** The last event the ledger has settled: it catches up from the replay, so a snapshot past it is ignored. */
   readonly ledgerOffset: number;
-  readonly orders?: OrdersOptions;
-  readonly market?: MarketDataOptions;
   readonly logger: JournalLogger;
 }
+
+/** How every warning about an unusable snapshot ends. */
+const rebuilding = "; rebuilding the read models from the start of the journal";
 
 /** The newest usable read-model snapshot, restored; null when there is none (rebuild from the start). */
 export async function loadReadModels(store: SnapshotStore, options: LoadOptions): Promise<RestoredReadModels | null> {
@@ -111,12 +112,12 @@ export async function loadReadModels(store: SnapshotStore, options: LoadOptions)
   try {
     saved = await store.loadLatest();
   } catch (error) {
-    logger.warn("read-model snapshots unreadable; rebuilding the read models from the start of the journal", { error: String(error) });
+    logger.warn(`read-model snapshots unreadable${rebuilding}`, { error: String(error) });
     return null;
   }
   if (saved === null) return null;
   if (saved.seq > options.logSeq) {
-    logger.warn("read-model snapshot is ahead of the journal; rebuilding the read models from the start of the journal", { snapshotSeq: saved.seq, logSeq: options.logSeq });
+    logger.warn(`read-model snapshot is ahead of the journal${rebuilding}`, { snapshotSeq: saved.seq, logSeq: options.logSeq });
     return null;
   }
   try {
@@ -125,17 +126,17 @@ export async function loadReadModels(store: SnapshotStore, options: LoadOptions)
     if (shard === null) return null;
     if (shard.seq !== saved.seq) throw new Error(`its engine state follows command ${String(shard.seq)}, not ${String(saved.seq)}`);
     if (shard.engine.eventSeq > options.ledgerOffset) {
-      logger.warn("the ledger has not settled everything the read-model snapshot covers; rebuilding the read models from the start of the journal", { snapshotSeq: saved.seq, snapshotEventSeq: shard.engine.eventSeq, ledgerOffset: options.ledgerOffset });
+      logger.warn(`the ledger has not settled everything the read-model snapshot covers${rebuilding}`, { snapshotSeq: saved.seq, snapshotEventSeq: shard.engine.eventSeq, ledgerOffset: options.ledgerOffset });
       return null;
     }
-    const orders = OrdersProjection.restore(parts.orders, options.orders);
-    const market = MarketDataProjection.restore(parts.market, options.market);
+    const orders = OrdersProjection.restore(parts.orders);
+    const market = MarketDataProjection.restore(parts.market);
     if (orders.lastEventSeq !== shard.engine.eventSeq || market.lastEventSeq !== shard.engine.eventSeq) {
       throw new Error(`its read models end at events ${String(orders.lastEventSeq)} and ${String(market.lastEventSeq)}, its engine at ${String(shard.engine.eventSeq)}`);
     }
     return { seq: saved.seq, engine: shard.engine, orders, market, dayStartUs: parts.dayStartUs };
   } catch (error) {
-    logger.warn("read-model snapshot unusable; rebuilding the read models from the start of the journal", { snapshotSeq: saved.seq, error: error instanceof Error ? error.message : String(error) });
+    logger.warn(`read-model snapshot unusable${rebuilding}`, { snapshotSeq: saved.seq, error: error instanceof Error ? error.message : String(error) });
     return null;
   }
 }
