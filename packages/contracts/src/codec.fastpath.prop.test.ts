@@ -146,4 +146,27 @@ describe("fast PlaceOrder and CancelOrder decoding", () => {
       expect(decodeCommand(buffer.subarray(offset, offset + record.length))).toEqual({ type: "CancelOrder", tsUs: 5, accountId: 7, orderId: 9 });
     }
   });
+
+  it("reads records packed side by side in shared buffers, the buffers taking turns, as replay hands them over", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(command, fc.nat({ max: 2 })), { minLength: 1, maxLength: 40 }), (items) => {
+        // Up to three chunks; each record goes into the chunk its number names, right after the previous one.
+        const chunks = [new Uint8Array(64 * 1024), new Uint8Array(64 * 1024), new Uint8Array(64 * 1024)];
+        const used = [3, 0, 5];
+        const records = items.map(([c, which]) => {
+          const bytes = encodeCommand(c);
+          const chunk = chunks[which] as Uint8Array;
+          const at = used[which] as number;
+          chunk.set(bytes, at);
+          used[which] = at + bytes.length;
+          return { c, view: chunk.subarray(at, at + bytes.length) };
+        });
+        for (const { c, view } of records) {
+          expect(decodeCommand(view)).toEqual(decodeBySchema(view));
+          expect(decodeCommand(view)).toEqual(c);
+        }
+      }),
+      { numRuns: Math.ceil(runs / 10), ...replay },
+    );
+  });
 });

@@ -271,32 +271,70 @@ const timesInForce = enumValues("PlaceOrder", "tif") as readonly TimeInForce[];
 const placeOrderFixedBytes = 2 + 8 * 8 + 3 + 1 + 2;
 const cancelOrderBytes = 2 + 3 * 8;
 
-/** An 8-byte scratch: a float64 is copied there from any offset and read little-endian. */
-const scratch = new Uint8Array(8);
-const scratchView = new DataView(scratch.buffer);
+/**
+ * A view of the buffer the last records came from: replay hands over records that sit side by
+ * side in one large chunk, so the view is made once per chunk, and a float64 is then one
+ * unaligned load at the record's offset (no copy, no allocation per field).
+ */
+let viewBuffer: ArrayBufferLike | null = null;
+let viewOfBuffer: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(8));
 
-/** The little-endian float64 at `at` (the caller has checked the bounds). */
-function float64At(record: Uint8Array, at: number): number {
-  scratch[0] = record[at] as number;
-  scratch[1] = record[at + 1] as number;
-  scratch[2] = record[at + 2] as number;
-  scratch[3] = record[at + 3] as number;
-  scratch[4] = record[at + 4] as number;
-  scratch[5] = record[at + 5] as number;
-  scratch[6] = record[at + 6] as number;
-  scratch[7] = record[at + 7] as number;
-  return scratchView.getFloat64(0, true);
+/** The view of `record`'s buffer (the caller reads at `record.byteOffset + at`). */
+function viewOf(record: Uint8Array): DataView<ArrayBufferLike> {
+  const buffer = record.buffer;
+  if (buffer !== viewBuffer) {
+    viewOfBuffer = new DataView(buffer);
+    viewBuffer = buffer;
+  }
+  return viewOfBuffer;
 }
 
-/** The ASCII text of `length` bytes at `at`, or null when a byte is not ASCII (the caller decodes UTF-8 then). */
+/**
+ * The ASCII text of `length` bytes at `at`, or null when a byte is not ASCII (the caller decodes
+ * UTF-8 then). Up to eight characters are made by one `String.fromCharCode` call, so a short id
+ * is one string, not one per character.
+ */
 function asciiAt(record: Uint8Array, at: number, length: number): string | null {
+  let high = 0;
+  for (let i = at; i < at + length; i += 1) high |= record[i] as number;
+  if (high >= 0x80) return null;
   let text = "";
-  for (let i = at; i < at + length; i += 1) {
-    const byte = record[i] as number;
-    if (byte >= 0x80) return null;
-    text += String.fromCharCode(byte);
+  let i = at;
+  const end = at + length;
+  while (end - i >= 8) {
+    text += String.fromCharCode(
+      record[i] as number, record[i + 1] as number, record[i + 2] as number, record[i + 3] as number,
+      record[i + 4] as number, record[i + 5] as number, record[i + 6] as number, record[i + 7] as number,
+    );
+    i += 8;
   }
-  return text;
+  switch (end - i) {
+    case 0:
+      return text;
+    case 1:
+      return text + String.fromCharCode(record[i] as number);
+    case 2:
+      return text + String.fromCharCode(record[i] as number, record[i + 1] as number);
+    case 3:
+      return text + String.fromCharCode(record[i] as number, record[i + 1] as number, record[i + 2] as number);
+    case 4:
+      return text + String.fromCharCode(record[i] as number, record[i + 1] as number, record[i + 2] as number, record[i + 3] as number);
+    case 5:
+      return text + String.fromCharCode(record[i] as number, record[i + 1] as number, record[i + 2] as number, record[i + 3] as number, record[i + 4] as number);
+    case 6:
+      return (
+        text +
+        String.fromCharCode(record[i] as number, record[i + 1] as number, record[i + 2] as number, record[i + 3] as number, record[i + 4] as number, record[i + 5] as number)
+      );
+    default:
+      return (
+        text +
+        String.fromCharCode(
+          record[i] as number, record[i + 1] as number, record[i + 2] as number, record[i + 3] as number,
+          record[i + 4] as number, record[i + 5] as number, record[i + 6] as number,
+        )
+      );
+  }
 }
 
 /** A well-formed PlaceOrder record, or null for the schema decoder to judge. */
@@ -304,21 +342,23 @@ function decodePlaceOrder(record: Uint8Array): PlaceOrder | null {
   if (record.length < placeOrderFixedBytes) return null;
   const idBytes = (record[26] as number) | ((record[27] as number) << 8);
   if (idBytes > clientOrderIdBytesMax || record.length !== placeOrderFixedBytes + idBytes) return null;
-  const tsUs = float64At(record, 2);
-  const accountId = float64At(record, 10);
-  const instrumentId = float64At(record, 18);
+  const view = viewOf(record);
+  const base = record.byteOffset;
+  const tsUs = view.getFloat64(base + 2, true);
+  const accountId = view.getFloat64(base + 10, true);
+  const instrumentId = view.getFloat64(base + 18, true);
   const clientOrderId = asciiAt(record, 28, idBytes);
   let at = 28 + idBytes;
   const side = sides[record[at] as number];
   const orderType = orderTypes[record[at + 1] as number];
   const tif = timesInForce[record[at + 2] as number];
-  const priceTicks = float64At(record, at + 3);
-  const stopPriceTicks = float64At(record, at + 11);
-  const qtyLots = float64At(record, at + 19);
-  const displayQtyLots = float64At(record, at + 27);
+  const priceTicks = view.getFloat64(base + at + 3, true);
+  const stopPriceTicks = view.getFloat64(base + at + 11, true);
+  const qtyLots = view.getFloat64(base + at + 19, true);
+  const displayQtyLots = view.getFloat64(base + at + 27, true);
   const postOnly = record[at + 35] as number;
   at += 36;
-  const sessionId = float64At(record, at);
+  const sessionId = view.getFloat64(base + at, true);
   if (
     clientOrderId === null || side === undefined || orderType === undefined || tif === undefined || postOnly > 1 ||
     !Number.isSafeInteger(tsUs) || !Number.isSafeInteger(accountId) || !Number.isSafeInteger(instrumentId) ||
@@ -337,9 +377,11 @@ function decodePlaceOrder(record: Uint8Array): PlaceOrder | null {
 /** A well-formed CancelOrder record, or null for the schema decoder to judge. */
 function decodeCancelOrder(record: Uint8Array): CancelOrder | null {
   if (record.length !== cancelOrderBytes) return null;
-  const tsUs = float64At(record, 2);
-  const accountId = float64At(record, 10);
-  const orderId = float64At(record, 18);
+  const view = viewOf(record);
+  const base = record.byteOffset;
+  const tsUs = view.getFloat64(base + 2, true);
+  const accountId = view.getFloat64(base + 10, true);
+  const orderId = view.getFloat64(base + 18, true);
   if (!Number.isSafeInteger(tsUs) || !Number.isSafeInteger(accountId) || !Number.isSafeInteger(orderId)) return null;
   return { type: "CancelOrder", tsUs, accountId, orderId };
 }
