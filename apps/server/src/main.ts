@@ -19,7 +19,7 @@ import { defaultGatewayConfig, parseRateLimits } from "@tradestream/gateway";
 import { logger } from "./log.ts";
 import { startPlatform } from "./platform.ts";
 import { ingestorPortDefault, startIngestorRole } from "./ingestor-role.ts";
-import { dayCloseDefault, parseDayClose } from "./trading-day.ts";
+import { dayCloseDefault, holidaysDefault, parseDayClose, parseHolidays } from "./trading-day.ts";
 import { BackupError, createBackup, defaultBackupDir, defaultBackupKeep, restoreBackup } from "./backup.ts";
 
 const usage = `tradestream — an open-source trading platform
@@ -183,7 +183,7 @@ async function start(args: string[]): Promise<number> {
     feed: !values["no-feed"] && (demo || (process.env.INGESTOR_FEED ?? "") !== ""),
     seed: Number(values.seed),
     oidc: oidcFromEnv(),
-    endOfDay: parseDayClose(process.env.TRADESTREAM_END_OF_DAY ?? dayCloseDefault),
+    endOfDay: parseDayClose(process.env.TRADESTREAM_END_OF_DAY ?? dayCloseDefault, parseHolidays(process.env.TRADESTREAM_HOLIDAYS ?? holidaysDefault)),
     gateway: {
       corsOrigins,
       tls,

@@ -1,6 +1,6 @@
 /**
  * The trading day's close: the schedule in a time zone (across daylight saving),
- * the scheduler, a close missed while stopped caught up at start-up, and the
+ * holidays (the Euronext calendar by its Easter rule, explicit dates), the scheduler, a close missed while stopped caught up at start-up, and the
  * admin route that ends the day on demand. At every close DAY orders expire,
  * their cash is released, and their client order ids are free again.
  */
@@ -13,11 +13,26 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { startPlatform } from "./platform.ts";
 import { ApiClient } from "./test-client.ts";
 import { limitOrder, testConfig } from "./test-platform.ts";
-import { DayCloseScheduler, formatDayClose, type DayClose, missedClose, nextClose, parseDayClose, previousClose } from "./trading-day.ts";
+import {
+  DayCloseScheduler,
+  closeSearchDaysMax,
+  easterSunday,
+  formatDayClose,
+  type DayClose,
+  holidayDatesMax,
+  missedClose,
+  nextClose,
+  parseDayClose,
+  parseHolidays,
+  previousClose,
+} from "./trading-day.ts";
 
 const paris = { hour: 17, minute: 30, timeZone: "Europe/Paris", days: [0, 1, 2, 3, 4, 5, 6] };
 const parisWeekdays = { ...paris, days: [1, 2, 3, 4, 5] };
+const euronext = { rules: ["euronext"], dates: [] } as const;
+const parisEuronext: DayClose = { ...parisWeekdays, holidays: euronext };
 const at = (iso: string): number => Date.parse(iso);
+const iso = (ms: number): string => new Date(ms).toISOString();
 
 describe("the close's schedule", () => {
   it("reads HH:MM, a time zone and the days, or off, and names what is wrong", () => {
@@ -71,15 +86,123 @@ describe("the close's schedule", () => {
   });
 });
 
+describe("holidays", () => {
+  it("finds Easter Sunday by the Gregorian computus", () => {
+    const easter = (year: number): string => {
+      const { month, day } = easterSunday(year);
+      return `${String(year)}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+    };
+    // The earliest (22 March) and latest (25 April) dates the computus can give are among these.
+    expect([2024, 2025, 2026, 2027, 2038, 1818, 2285, 2000, 2019].map(easter)).toEqual([
+      "2024-03-31",
+      "2025-04-20",
+      "2026-04-05",
+      "2027-03-28",
+      "2038-04-25",
+      "1818-03-22",
+      "2285-03-22",
+      "2000-04-23",
+      "2019-04-21",
+    ]);
+    expect(() => easterSunday(1582)).toThrow("Easter of 1582: the Gregorian computus needs a year from 1583");
+    expect(() => easterSunday(2026.5)).toThrow(RangeError);
+  });
+
+  it("reads none, euronext and dates, alone or together, and names what is wrong", () => {
+    expect(parseHolidays("none")).toEqual({ rules: [], dates: [] });
+    expect(parseHolidays("euronext")).toEqual(euronext);
+    expect(parseHolidays(" Euronext , 2027-05-14,2026-12-31,2027-05-14 ")).toEqual({ rules: ["euronext"], dates: ["2026-12-31", "2027-05-14"] });
+    expect(parseHolidays("2024-02-29")).toEqual({ rules: [], dates: ["2024-02-29"] });
+    expect(parseDayClose("17:30 Europe/Paris Mon-Fri", parseHolidays("euronext"))).toEqual(parisEuronext);
+    expect(parseDayClose("off", parseHolidays("euronext"))).toBeNull();
+    expect(() => parseHolidays("2026-02-30")).toThrow('holidays "2026-02-30": 2026-02-30 is not a calendar date');
+    expect(() => parseHolidays("2025-02-29")).toThrow('holidays "2025-02-29": 2025-02-29 is not a calendar date');
+    expect(() => parseHolidays("euronext,2026-13-01")).toThrow('holidays "euronext,2026-13-01": 2026-13-01 is not a calendar date');
+    expect(() => parseHolidays("nyse")).toThrow('holidays "nyse": "nyse" is not euronext or a date YYYY-MM-DD (or the whole value none)');
+    expect(() => parseHolidays("2026-1-01")).toThrow('holidays "2026-1-01": "2026-1-01" is not euronext or a date YYYY-MM-DD (or the whole value none)');
+    expect(() => parseHolidays("none,2026-12-31")).toThrow('"none" is not euronext');
+    expect(() => parseHolidays("euronext,")).toThrow('holidays "euronext,": "" is not euronext');
+    expect(() => parseHolidays("")).toThrow(RangeError);
+    // At the limit of explicit dates, and one past it.
+    const days = (count: number): string[] => Array.from({ length: count }, (_, i) => iso(at("2030-01-01T00:00:00Z") + i * 86_400_000).slice(0, 10));
+    expect(parseHolidays(days(holidayDatesMax).join(",")).dates.length).toBe(holidayDatesMax);
+    expect(() => parseHolidays(days(holidayDatesMax + 1).join(","))).toThrow(`${String(holidayDatesMax + 1)} dates, more than ${String(holidayDatesMax)}`);
+  });
+
+  it("shows them in short after the schedule", () => {
+    expect(formatDayClose(parisEuronext)).toBe("17:30 Europe/Paris Mon-Fri, holidays euronext");
+    expect(formatDayClose({ ...parisWeekdays, holidays: parseHolidays("euronext,2027-05-14") })).toBe("17:30 Europe/Paris Mon-Fri, holidays euronext+1 date");
+    expect(formatDayClose({ ...parisWeekdays, holidays: parseHolidays("2027-05-14,2027-05-13") })).toBe("17:30 Europe/Paris Mon-Fri, holidays 2 dates");
+    expect(formatDayClose({ ...parisWeekdays, holidays: parseHolidays("none") })).toBe("17:30 Europe/Paris Mon-Fri");
+  });
+
+  it("has no close on a holiday: a DAY order lives until the next trading day's close", () => {
+    // Thursday 24 December 2026 after the close: Friday 25 is Christmas, then the weekend.
+    expect(iso(nextClose(at("2026-12-24T16:30:00Z"), parisEuronext))).toBe("2026-12-28T16:30:00.000Z");
+    expect(iso(nextClose(at("2026-12-24T16:30:00Z"), parisWeekdays))).toBe("2026-12-25T16:30:00.000Z");
+    // Tuesday 26 December 2028 is the second Christmas holiday: Friday 22 → Wednesday 27.
+    expect(iso(nextClose(at("2028-12-22T17:00:00Z"), parisEuronext))).toBe("2028-12-27T16:30:00.000Z");
+    // Easter 2027: Thursday 25 March (CET) to Tuesday 30 March (CEST, clocks went forward on Easter Sunday).
+    expect(iso(nextClose(at("2027-03-25T16:30:00Z"), parisEuronext))).toBe("2027-03-30T15:30:00.000Z");
+    expect(iso(previousClose(at("2027-03-29T18:00:00Z"), parisEuronext))).toBe("2027-03-25T16:30:00.000Z");
+    expect(iso(previousClose(at("2027-03-30T15:29:59Z"), parisEuronext))).toBe("2027-03-25T16:30:00.000Z");
+    expect(iso(previousClose(at("2027-03-30T15:30:00Z"), parisEuronext))).toBe("2027-03-30T15:30:00.000Z");
+    // On a holiday itself (Christmas 2026, after what would have been its close): the last close was the day before.
+    expect(iso(previousClose(at("2026-12-25T18:00:00Z"), parisEuronext))).toBe("2026-12-24T16:30:00.000Z");
+    expect(iso(previousClose(at("2026-12-25T18:00:00Z"), parisWeekdays))).toBe("2026-12-25T16:30:00.000Z");
+    // New Year's Day and 1 May: Thursday 31 December 2026 → Monday 4 January 2027; Thursday 30 April 2026 → Monday 4 May.
+    expect(iso(nextClose(at("2026-12-31T16:30:00Z"), parisEuronext))).toBe("2027-01-04T16:30:00.000Z");
+    expect(iso(nextClose(at("2026-04-30T15:30:00Z"), parisEuronext))).toBe("2026-05-04T15:30:00.000Z");
+    // An explicit date on top of the calendar: Friday 14 May 2027.
+    const bridge: DayClose = { ...parisWeekdays, holidays: parseHolidays("euronext,2027-05-14") };
+    expect(iso(nextClose(at("2027-05-13T15:30:00Z"), bridge))).toBe("2027-05-17T15:30:00.000Z");
+    expect(iso(nextClose(at("2027-05-13T15:30:00Z"), parisEuronext))).toBe("2027-05-14T15:30:00.000Z");
+    // No holiday near: the schedule is as without a calendar.
+    expect(iso(nextClose(at("2026-01-15T12:00:00Z"), parisEuronext))).toBe("2026-01-15T16:30:00.000Z");
+  });
+
+  it("reads a holiday as a local date in the close's time zone", () => {
+    // 01:00 in Tokyo on 2 January is 16:00 UTC on 1 January: the holiday on 2 January removes that close,
+    // and the next is 01:00 on 3 January, 16:00 UTC on 2 January.
+    const tokyo: DayClose = { hour: 1, minute: 0, timeZone: "Asia/Tokyo", days: paris.days, holidays: parseHolidays("2026-01-02") };
+    expect(iso(nextClose(at("2026-01-01T12:00:00Z"), tokyo))).toBe("2026-01-02T16:00:00.000Z");
+    expect(iso(previousClose(at("2026-01-01T18:00:00Z"), tokyo))).toBe("2025-12-31T16:00:00.000Z");
+    // A holiday on 1 January leaves the close at 16:00 UTC on 1 January alone: there it is already 2 January.
+    const tokyoNewYear: DayClose = { ...tokyo, holidays: parseHolidays("2026-01-01") };
+    expect(iso(nextClose(at("2026-01-01T12:00:00Z"), tokyoNewYear))).toBe("2026-01-01T16:00:00.000Z");
+  });
+
+  it("counts no close missed on a holiday the platform slept through", () => {
+    const us = (text: string): number => at(text) * 1_000;
+    // Stopped on Thursday 24 December 2026 after its close, started on Monday 28 in the morning.
+    const monday = at("2026-12-28T08:00:00Z");
+    const afterThursdayClose = { nowMs: monday, lastCommandUs: us("2026-12-24T17:00:00Z"), lastDayEndUs: us("2026-12-24T16:30:00Z") };
+    expect(missedClose({ ...afterThursdayClose, close: parisEuronext })).toBe(false);
+    // Without the calendar, Christmas Day's close would have been missed.
+    expect(missedClose({ ...afterThursdayClose, close: parisWeekdays })).toBe(true);
+    // Stopped before Thursday's close: that one was missed, holidays or not.
+    expect(missedClose({ nowMs: monday, lastCommandUs: us("2026-12-24T15:00:00Z"), lastDayEndUs: us("2026-12-23T16:30:00Z"), close: parisEuronext })).toBe(true);
+    // Over Easter 2027, from Thursday after the close to Tuesday morning.
+    expect(missedClose({ nowMs: at("2027-03-30T07:00:00Z"), lastCommandUs: us("2027-03-25T17:00:00Z"), lastDayEndUs: us("2027-03-25T16:30:00Z"), close: parisEuronext })).toBe(false);
+  });
+
+  it("gives up, naming the instant, when no trading day is near", () => {
+    const closed: DayClose = { ...paris, days: [1], holidays: parseHolidays(Array.from({ length: 60 }, (_, i) => iso(at("2026-01-05T00:00:00Z") + i * 7 * 86_400_000).slice(0, 10)).join(",")) };
+    // Sixty Mondays in a row are holidays: more than a year without a close.
+    expect(() => nextClose(at("2026-01-01T00:00:00Z"), closed)).toThrow(`no trading day close within ${String(closeSearchDaysMax)} days of 2026-01-01T00:00:00.000Z`);
+    expect(iso(previousClose(at("2026-01-01T00:00:00Z"), closed))).toBe("2025-12-29T16:30:00.000Z");
+  });
+});
+
 describe("the scheduler", () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
-  /** A scheduler on fake timers from Thursday 15 January 2026, 12:00 UTC, noting the time of each close it runs. */
-  function recording(close: DayClose): { scheduler: DayCloseScheduler; runs: string[] } {
+  /** A scheduler on fake timers from `start` (Thursday 15 January 2026, 12:00 UTC, unless told), noting the time of each close it runs. */
+  function recording(close: DayClose, start = "2026-01-15T12:00:00Z"): { scheduler: DayCloseScheduler; runs: string[] } {
     vi.useFakeTimers();
-    vi.setSystemTime(at("2026-01-15T12:00:00Z"));
+    vi.setSystemTime(at(start));
     const runs: string[] = [];
     const scheduler = new DayCloseScheduler(
       close,
@@ -113,6 +236,17 @@ describe("the scheduler", () => {
     await vi.advanceTimersByTimeAsync(6 * 24 * 3_600_000);
     // Thursday, Friday, then Monday and Tuesday: no close on the weekend.
     expect(runs).toEqual(["2026-01-15T16:30:00.000Z", "2026-01-16T16:30:00.000Z", "2026-01-19T16:30:00.000Z", "2026-01-20T16:30:00.000Z"]);
+    await scheduler.stop();
+  });
+
+  it("skips holidays: no close from Christmas Eve to the Monday after", async () => {
+    const { scheduler, runs } = recording(parisEuronext, "2026-12-23T12:00:00Z");
+    expect(scheduler.next).toBe(at("2026-12-23T16:30:00Z"));
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(9 * 24 * 3_600_000);
+    // Wednesday 23, Thursday 24, Monday 28 to Thursday 31 December 2026; Monday 4 January 2027 is past the window.
+    expect(runs).toEqual(["2026-12-23T16:30:00.000Z", "2026-12-24T16:30:00.000Z", "2026-12-28T16:30:00.000Z", "2026-12-29T16:30:00.000Z", "2026-12-30T16:30:00.000Z", "2026-12-31T16:30:00.000Z"]);
+    expect(scheduler.next).toBe(at("2027-01-04T16:30:00Z"));
     await scheduler.stop();
   });
 

@@ -6,6 +6,12 @@
  * become free for the next day.
  * It is a command like any other, journaled, so a replay reproduces it.
  *
+ * Holidays (`TRADESTREAM_HOLIDAYS`, default the Euronext calendar) have no close:
+ * they are local calendar dates in the close's time zone, and a DAY order entered
+ * before one lives until the close of the next trading day. Every function here
+ * is pure — the time is passed in — except the scheduler, which reads a clock
+ * given to it.
+ *
  * A close the platform slept through is caught up at start-up: when the journal's
  * last command and the last end of day are both before the latest scheduled close,
  * `EndOfDay` runs before the platform answers `/ready`.
@@ -20,9 +26,31 @@ export interface DayClose {
   readonly timeZone: string;
   /** The local weekdays with a close, 0 = Sunday … 6 = Saturday. */
   readonly days: readonly number[];
+  /** The local dates without a close, even on one of `days`; none when left out. */
+  readonly holidays?: Holidays;
+}
+
+/** A rule-based calendar that holds for every year: `euronext` is 1 January, Good Friday, Easter Monday, 1 May, 25 and 26 December. */
+export type HolidayRule = "euronext";
+
+/** The local calendar dates on which the trading day has no close. */
+export interface Holidays {
+  readonly rules: readonly HolidayRule[];
+  /** Further dates, "YYYY-MM-DD", ascending and distinct. */
+  readonly dates: readonly string[];
 }
 
 export const dayCloseDefault = "17:30 Europe/Paris Mon-Fri";
+export const holidaysDefault = "euronext";
+
+/** The most explicit holiday dates one configuration may list: decades of a real exchange's calendar. */
+export const holidayDatesMax = 1_000;
+
+/** How far (in days) `previousClose` and `nextClose` look for a trading day before they give up on the configuration. */
+export const closeSearchDaysMax = 366;
+
+const holidayRules: readonly HolidayRule[] = ["euronext"];
+const dayMs = 86_400_000;
 
 const weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
 const everyDay = [0, 1, 2, 3, 4, 5, 6] as const;
@@ -48,10 +76,11 @@ function parseDays(text: string): number[] | null {
 
 /**
  * "HH:MM Zone/Name Days": the time, an IANA time zone (UTC when left out) and the days
- * (`Mon-Fri`, `Mon,Wed,Fri` or `daily`; daily when left out); "off" for none. Throws a
+ * (`Mon-Fri`, `Mon,Wed,Fri` or `daily`; daily when left out); "off" for none. The
+ * `holidays` (from `parseHolidays`, a separate setting) go with the close. Throws a
  * RangeError that names the value.
  */
-export function parseDayClose(text: string): DayClose | null {
+export function parseDayClose(text: string, holidays?: Holidays): DayClose | null {
   const trimmed = text.trim();
   if (trimmed === "off") return null;
   const match = /^([01]\d|2[0-3]):([0-5]\d)(?:\s+(\S+))?(?:\s+(\S+))?$/.exec(trimmed);
@@ -64,17 +93,98 @@ export function parseDayClose(text: string): DayClose | null {
   }
   const days = parseDays(match[4] ?? "daily");
   if (days === null) throw new RangeError(`end of day "${text}": days "${match[4] ?? ""}" are not a range (Mon-Fri), a list (Mon,Wed,Fri) or daily`);
-  return { hour: Number(match[1]), minute: Number(match[2]), timeZone, days };
+  return { hour: Number(match[1]), minute: Number(match[2]), timeZone, days, ...(holidays === undefined ? {} : { holidays }) };
 }
 
-/** As `parseDayClose` reads it: "17:30 Europe/Paris Mon-Fri". */
+/** "YYYY-MM-DD" of a calendar day (month 1–12). */
+function isoDate(year: number, month: number, day: number): string {
+  return `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+
+/**
+ * `none`; or a comma-separated list of `euronext` (the rule-based calendar) and dates
+ * `YYYY-MM-DD`, e.g. "euronext,2027-05-14". Throws a RangeError that names the value.
+ */
+export function parseHolidays(text: string): Holidays {
+  const tokens = text.split(",").map((token) => token.trim());
+  if (tokens.length === 1 && tokens[0]?.toLowerCase() === "none") return { rules: [], dates: [] };
+  const rules = new Set<HolidayRule>();
+  const dates = new Set<string>();
+  for (const token of tokens) {
+    const rule = holidayRules.find((name) => name === token.toLowerCase());
+    if (rule !== undefined) {
+      rules.add(rule);
+      continue;
+    }
+    const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(token);
+    if (date === null) throw new RangeError(`holidays "${text}": "${token}" is not euronext or a date YYYY-MM-DD (or the whole value none)`);
+    const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])];
+    const real = new Date(0);
+    // The Date rolls 30 February over into March: a real date reads back the same.
+    real.setUTCFullYear(year, month - 1, day);
+    if (real.getUTCFullYear() !== year || real.getUTCMonth() !== month - 1 || real.getUTCDate() !== day) throw new RangeError(`holidays "${text}": ${token} is not a calendar date`);
+    dates.add(token);
+  }
+  if (dates.size > holidayDatesMax) throw new RangeError(`holidays "${text}": ${String(dates.size)} dates, more than ${String(holidayDatesMax)}`);
+  return { rules: holidayRules.filter((rule) => rules.has(rule)), dates: [...dates].sort() };
+}
+
+/**
+ * Easter Sunday of a Gregorian year (month 1–12), by the anonymous Gregorian computus
+ * (Meeus/Jones/Butcher). Years before the Gregorian reform of 1583 are refused.
+ */
+export function easterSunday(year: number): { readonly month: number; readonly day: number } {
+  if (!Number.isSafeInteger(year) || year < 1583) throw new RangeError(`Easter of ${String(year)}: the Gregorian computus needs a year from 1583`);
+  const a = year % 19;
+  const b = Math.floor(year / 100);
+  const c = year % 100;
+  const d = Math.floor(b / 4);
+  const e = b % 4;
+  const f = Math.floor((b + 8) / 25);
+  const g = Math.floor((b - f + 1) / 3);
+  const h = (19 * a + b - d - g + 15) % 30;
+  const i = Math.floor(c / 4);
+  const k = c % 4;
+  const l = (32 + 2 * e + 2 * i - h - k) % 7;
+  const m = Math.floor((a + 11 * h + 22 * l) / 451);
+  const n = h + l - 7 * m + 114;
+  return { month: Math.floor(n / 31), day: (n % 31) + 1 };
+}
+
+/** Whether a rule's calendar has a holiday on a calendar day (month 1–12). */
+function ruleHoliday(rule: HolidayRule, year: number, month: number, day: number): boolean {
+  switch (rule) {
+    case "euronext": {
+      if ((month === 1 && day === 1) || (month === 5 && day === 1) || (month === 12 && (day === 25 || day === 26))) return true;
+      const easter = easterSunday(year);
+      const fromEaster = (Date.UTC(year, month - 1, day) - Date.UTC(year, easter.month - 1, easter.day)) / dayMs;
+      // Good Friday and Easter Monday.
+      return fromEaster === -2 || fromEaster === 1;
+    }
+  }
+}
+
+/** Whether a local calendar day (month 1–12) is a holiday. */
+function isHoliday(holidays: Holidays, year: number, month: number, day: number): boolean {
+  return holidays.rules.some((rule) => ruleHoliday(rule, year, month, day)) || holidays.dates.includes(isoDate(year, month, day));
+}
+
+/** Short, for the start-up log and the ops status: "euronext", "euronext+2 dates", "1 date"; "" for none. */
+function formatHolidays(holidays: Holidays): string {
+  const count = holidays.dates.length;
+  const dates = count === 0 ? [] : [`${String(count)} ${count === 1 ? "date" : "dates"}`];
+  return [...holidays.rules, ...dates].join("+");
+}
+
+/** As `parseDayClose` reads it, "17:30 Europe/Paris Mon-Fri", then the holidays in short: "…, holidays euronext+1 date". */
 export function formatDayClose(close: DayClose): string {
   const { days } = close;
   const first = days[0] ?? 0;
   const last = days[days.length - 1] ?? 0;
   const consecutive = days.every((day, i) => day === first + i);
   const dayText = days.length === 7 ? "daily" : consecutive && days.length > 1 ? `${weekdays[first] ?? ""}-${weekdays[last] ?? ""}` : days.map((day) => weekdays[day] ?? "").join(",");
-  return `${String(close.hour).padStart(2, "0")}:${String(close.minute).padStart(2, "0")} ${close.timeZone} ${dayText}`;
+  const holidays = close.holidays === undefined ? "" : formatHolidays(close.holidays);
+  return `${String(close.hour).padStart(2, "0")}:${String(close.minute).padStart(2, "0")} ${close.timeZone} ${dayText}${holidays === "" ? "" : `, holidays ${holidays}`}`;
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
@@ -104,30 +214,31 @@ function closeOn(year: number, month: number, day: number, close: DayClose): num
   return instant;
 }
 
-/** The close on the local calendar day `offset` days from `nowMs`'s, or null when that day has none. */
-function closeOnDayFrom(nowMs: number, offset: number, close: DayClose): number | null {
+/**
+ * The first close, walking local calendar days from `nowMs`'s in the direction of
+ * `step`, that `wanted` accepts; days not in `close.days` and holidays have none.
+ */
+function findClose(nowMs: number, close: DayClose, step: 1 | -1, wanted: (closeMs: number) => boolean): number {
   const today = wallClock(nowMs, close.timeZone);
-  const day = new Date(Date.UTC(today.year, today.month - 1, today.day + offset));
-  if (!close.days.includes(day.getUTCDay())) return null;
-  return closeOn(day.getUTCFullYear(), day.getUTCMonth() + 1, day.getUTCDate(), close);
+  for (let offset = 0; Math.abs(offset) <= closeSearchDaysMax; offset += step) {
+    const date = new Date(Date.UTC(today.year, today.month - 1, today.day + offset));
+    const [year, month, day] = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()];
+    if (!close.days.includes(date.getUTCDay())) continue;
+    if (close.holidays !== undefined && isHoliday(close.holidays, year, month, day)) continue;
+    const candidate = closeOn(year, month, day, close);
+    if (wanted(candidate)) return candidate;
+  }
+  throw new RangeError(`no trading day close within ${String(closeSearchDaysMax)} days of ${new Date(nowMs).toISOString()}: every day is a holiday or not one of the close's weekdays`);
 }
 
 /** The latest scheduled close at or before `nowMs`. */
 export function previousClose(nowMs: number, close: DayClose): number {
-  for (let offset = 0; offset >= -7; offset -= 1) {
-    const candidate = closeOnDayFrom(nowMs, offset, close);
-    if (candidate !== null && candidate <= nowMs) return candidate;
-  }
-  throw new RangeError("a trading day close needs at least one day of the week");
+  return findClose(nowMs, close, -1, (closeMs) => closeMs <= nowMs);
 }
 
 /** The first scheduled close after `nowMs`. */
 export function nextClose(nowMs: number, close: DayClose): number {
-  for (let offset = 0; offset <= 7; offset += 1) {
-    const candidate = closeOnDayFrom(nowMs, offset, close);
-    if (candidate !== null && candidate > nowMs) return candidate;
-  }
-  throw new RangeError("a trading day close needs at least one day of the week");
+  return findClose(nowMs, close, 1, (closeMs) => closeMs > nowMs);
 }
 
 /**
