@@ -93,24 +93,33 @@ function timeReplay(commands: readonly Command[]): { perSec: number; market: Mar
 
 /**
  * Snapshot and restore of both read models, as the server takes them: the capture (the
- * market data encoded, the orders' lists copied: the pause on the gateway's thread), the
- * orders encoded in steps (run in slices between other work), and the restore.
+ * market data encoded, the orders' accounts and client-order-id values copied: the pause
+ * on the gateway's thread when the snapshot is taken), the orders gathered and encoded in
+ * steps (run in slices between other work; `maxStepMs` is the longest, the longest pause
+ * they cause), and the restore.
  */
-function timeSnapshot(market: MarketDataProjection, orders: OrdersProjection): { captureMs: number; encodeMs: number; restoreMs: number; bytes: number } {
+function timeSnapshot(market: MarketDataProjection, orders: OrdersProjection): { captureMs: number; encodeMs: number; maxStepMs: number; steps: number; restoreMs: number; bytes: number } {
   const captureStart = performance.now();
   const steps = orders.snapshotSteps();
   const marketBytes = market.snapshot();
   const captureMs = performance.now() - captureStart;
-  let step = steps.next();
-  while (step.done !== true) step = steps.next();
-  const ordersBytes = step.value;
+  let maxStepMs = 0;
+  let stepCount = 0;
+  let ordersBytes: Uint8Array | null = null;
+  while (ordersBytes === null) {
+    const stepStart = performance.now();
+    const step = steps.next();
+    maxStepMs = Math.max(maxStepMs, performance.now() - stepStart);
+    stepCount += 1;
+    if (step.done === true) ordersBytes = step.value;
+  }
   const encodeMs = performance.now() - captureStart - captureMs;
   const restoreStart = performance.now();
   const restored = OrdersProjection.restore(ordersBytes);
   MarketDataProjection.restore(marketBytes);
   const restoreMs = performance.now() - restoreStart;
   if (restored.lastEventSeq !== orders.lastEventSeq) throw new Error("the restored orders projection is not the one snapshotted");
-  return { captureMs, encodeMs, restoreMs, bytes: ordersBytes.length + marketBytes.length };
+  return { captureMs, encodeMs, maxStepMs, steps: stepCount, restoreMs, bytes: ordersBytes.length + marketBytes.length };
 }
 
 function round1(value: number): number {
@@ -146,7 +155,7 @@ function main(): void {
   let batches = commands.map((command) => generator.apply(command));
   const events = batches.reduce((n, batch) => n + batch.length, 0);
   process.stderr.write(`stream: ${commands.length} commands, ${events} events\n`);
-  const samples = { engine: [] as number[], market: [] as number[], orders: [] as number[], replay: [] as number[], capture: [] as number[], encode: [] as number[], restore: [] as number[] };
+  const samples = { engine: [] as number[], market: [] as number[], orders: [] as number[], replay: [] as number[], capture: [] as number[], encode: [] as number[], maxStep: [] as number[], restore: [] as number[] };
   // One unrecorded round first: the optimizing compiler sees every path before anything is timed.
   timeProjection(batches, new MarketDataProjection());
   timeProjection(batches, new OrdersProjection());
@@ -169,9 +178,10 @@ function main(): void {
     const snapshot = timeSnapshot(last.market, last.orders);
     samples.capture.push(snapshot.captureMs);
     samples.encode.push(snapshot.encodeMs);
+    samples.maxStep.push(snapshot.maxStepMs);
     samples.restore.push(snapshot.restoreMs);
     snapshotBytes = snapshot.bytes;
-    process.stderr.write(`snapshot ${run + 1}: capture ${snapshot.captureMs.toFixed(1)} ms + encode ${snapshot.encodeMs.toFixed(1)} ms, restore ${snapshot.restoreMs.toFixed(1)} ms\n`);
+    process.stderr.write(`snapshot ${run + 1}: capture ${snapshot.captureMs.toFixed(1)} ms + gather and encode ${snapshot.encodeMs.toFixed(1)} ms in ${String(snapshot.steps)} steps (longest ${snapshot.maxStepMs.toFixed(1)} ms), restore ${snapshot.restoreMs.toFixed(1)} ms\n`);
   }
   const output = {
     bench: "readmodels",
@@ -179,7 +189,7 @@ function main(): void {
     marketDataPerSec: median(samples.market),
     ordersPerSec: median(samples.orders),
     replayPerSec: median(samples.replay),
-    snapshot: { captureMs: round1(median(samples.capture)), encodeMs: round1(median(samples.encode)), restoreMs: round1(median(samples.restore)), bytes: snapshotBytes, ...heldBy(last.orders) },
+    snapshot: { captureMs: round1(median(samples.capture)), encodeMs: round1(median(samples.encode)), maxStepMs: round1(median(samples.maxStep)), restoreMs: round1(median(samples.restore)), bytes: snapshotBytes, ...heldBy(last.orders) },
     timestamp: new Date().toISOString(),
     commit: gitCommit(),
     node: process.version,

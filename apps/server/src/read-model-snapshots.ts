@@ -178,9 +178,11 @@ export async function runInSlices<T>(steps: Generator<void, T, void>): Promise<T
  * Pairs shard snapshots with the read models: `shardSnapshot` from the shard's
  * `onSnapshot`, `reached` after the read models applied a command. At most one
  * snapshot waits for the read models; a newer shard snapshot replaces it. The
- * state is captured at once (the pause the gateway's thread takes: the market
- * data encoded, the orders' lists copied); the orders are encoded in slices
- * between other work, and the file written, in the background.
+ * state is taken at once at that command (the pause the gateway's thread takes:
+ * the market data encoded, the orders' accounts and client-order-id values
+ * copied, a few milliseconds); the orders and fills are gathered and encoded in
+ * slices between other work while commands go on (the projection keeps what they
+ * replace for the snapshot), and the file is written in the background.
  */
 export class ReadModelCheckpoints {
   private waiting: { readonly seq: number; readonly shard: Uint8Array } | null = null;

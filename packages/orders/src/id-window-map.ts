@@ -10,8 +10,9 @@
  * the array never holds more than about twice the entries in it.
  *
  * Values are never undefined (undefined marks an empty slot). No iteration: the
- * read model walks its own indexes. Invariant: every id below the window is less
- * than `base` (the window only moves forward), every id in it at least `base`.
+ * read model walks its own indexes (and `layout` tells a snapshot which ids to
+ * read). Invariant: every id below the window is less than `base` (the window
+ * only moves forward), every id in it at least `base`.
  */
 
 /** Slack before a sparse window moves its front entries below it (and the array drops its dead front). */
@@ -116,6 +117,17 @@ export class IdWindowMap<V> {
       this.slots = this.slots.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /**
+   * Where the entries are now, for a caller that reads them later by id (a snapshot
+   * gathered in slices): the ids below the window, ascending, and the window's id
+   * range [`from`, `to`). Every id set so far is below `to`, and every entry is in
+   * one of the two, wherever later calls move it.
+   */
+  layout(): { readonly belowIds: number[]; readonly from: number; readonly to: number } {
+    const belowIds = [...this.below.keys()].sort((a, b) => a - b);
+    return { belowIds, from: this.base, to: this.base + (this.slots.length - this.head) };
   }
 
   /** Moves the window's entries before index `end` below the window and the window's start to `end`. */

@@ -3,7 +3,7 @@
  * balances, positions, accounts) as a pure projection of the engine's events.
  */
 export { InvalidCursorError } from "./cursor.ts";
-export { fillsMaxDefault, isOpenStatus, OrdersProjection, pageLimitMax, terminalOrdersMaxDefault } from "./projection.ts";
+export { captureCommandsMaxDefault, fillsMaxDefault, isOpenStatus, OrdersProjection, pageLimitMax, terminalOrdersMaxDefault } from "./projection.ts";
 export { OrdersSnapshotError, ordersSnapshotVersion } from "./snapshot.ts";
 export type {
   AccountRecord,

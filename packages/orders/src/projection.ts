@@ -30,7 +30,8 @@ import { assert, InvariantError, isSafeNonNegativeInteger, isSafePositiveInteger
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { IdIndex } from "./id-index.ts";
 import { IdWindowMap } from "./id-window-map.ts";
-import { decodeOrdersState, encodeOrdersState, encodeOrdersStateSteps, OrdersSnapshotError, type OrdersState } from "./snapshot.ts";
+import { SnapshotCapture } from "./snapshot-capture.ts";
+import { decodeOrdersState, encodeOrdersStateSteps, OrdersSnapshotError, type OrdersState } from "./snapshot.ts";
 import type {
   AccountRecord,
   AccountScope,
@@ -49,6 +50,11 @@ import type {
 
 export const terminalOrdersMaxDefault = 500_000;
 export const fillsMaxDefault = 1_000_000;
+/**
+ * Commands a snapshot may stay in gathering (`snapshotSteps` not driven to its end) before the
+ * projection gathers the rest at once: what the capture keeps for it grows with the commands.
+ */
+export const captureCommandsMaxDefault = 100_000;
 /** The most items one page may ask for. */
 export const pageLimitMax = 1_000;
 
@@ -301,11 +307,19 @@ export class OrdersProjection {
   private readonly fillsMax: number;
   private readonly listeners: Listeners<AccountUpdate>;
   private lastSeq = 0;
+  /** A snapshot still gathering its records (see snapshot-capture.ts), told of every record that changes or goes. */
+  private capture: SnapshotCapture | null = null;
+  private readonly captureCommandsMax: number;
+  private readonly captureRecordsPerStep: number | undefined;
 
   constructor(options: OrdersOptions = {}) {
     this.terminalOrdersMax = options.terminalOrdersMax ?? terminalOrdersMaxDefault;
     this.fillsMax = options.fillsMax ?? fillsMaxDefault;
+    this.captureCommandsMax = options.captureCommandsMax ?? captureCommandsMaxDefault;
+    this.captureRecordsPerStep = options.captureRecordsPerStep;
     assert(isSafeNonNegativeInteger(this.terminalOrdersMax) && isSafeNonNegativeInteger(this.fillsMax), "terminalOrdersMax and fillsMax must be non-negative integers");
+    assert(isSafeNonNegativeInteger(this.captureCommandsMax), "captureCommandsMax must be a non-negative integer");
+    assert(this.captureRecordsPerStep === undefined || isSafePositiveInteger(this.captureRecordsPerStep), "captureRecordsPerStep must be a positive integer");
     this.listeners = new Listeners<AccountUpdate>(options.onListenerError);
   }
 
@@ -332,17 +346,66 @@ export class OrdersProjection {
 
   /** The whole state as bytes (see snapshot.ts); listeners are not state. The same state always gives the same bytes. */
   snapshot(): Uint8Array {
-    return encodeOrdersState(this.state());
+    const steps = this.snapshotSteps();
+    for (;;) {
+      const step = steps.next();
+      if (step.done === true) return step.value;
+    }
   }
 
   /**
-   * `snapshot` in steps: the state is captured now (the records as they are, copies
-   * of the lists — a small part of the cost), and each `next()` encodes a few
-   * thousand records of it, so the caller can run other work in between; the
-   * generator returns the same bytes `snapshot` would have given now.
+   * `snapshot` in steps: the state is taken now, at the cost of what is small (the
+   * accounts, the client-order-id maps' values), and each `next()` reads or encodes a
+   * few thousand records, so the caller can apply commands and answer requests in
+   * between; the generator returns the bytes `snapshot` would have given now (see
+   * snapshot-capture.ts for how later commands leave them unchanged).
    */
   snapshotSteps(): Generator<void, Uint8Array, void> {
-    return encodeOrdersStateSteps(this.state());
+    this.finishCapture();
+    const capture = new SnapshotCapture(this.captureSources, {
+      lastSeq: this.lastSeq,
+      nextFillSeq: this.nextFillSeq,
+      oldestFillSeq: this.oldestFillSeq,
+      accounts: [...this.accountsById.values()].map((account) => ({
+        spec: account.spec,
+        killed: account.killed,
+        openOrders: account.openOrders,
+        balances: [...account.balances.values()],
+        positions: [...account.positions.values()],
+      })),
+      killedFirms: [...this.killedFirms],
+      ...this.ordersLayout(),
+      finishedQueue: this.terminalQueue,
+      finishedFrom: this.terminalHead,
+      finishedTo: this.terminalQueue.length,
+      clientOrderIdParts: [...this.accountsById.values()].map((account) => Array.from(account.clientOrderIds.values())),
+    }, this.captureRecordsPerStep);
+    this.capture = capture;
+    return this.encodeCaptured(capture);
+  }
+
+  private ordersLayout(): { belowIds: number[]; windowFrom: number; windowTo: number } {
+    const layout = this.orders.layout();
+    return { belowIds: layout.belowIds, windowFrom: layout.from, windowTo: layout.to };
+  }
+
+  private readonly captureSources = {
+    order: (orderId: number): OrderRecord | undefined => this.orders.get(orderId),
+    fill: (seq: number): Fill | undefined => this.fillsBySeq.get(seq),
+  };
+
+  private *encodeCaptured(capture: SnapshotCapture): Generator<void, Uint8Array, void> {
+    while (!capture.step()) yield;
+    if (this.capture === capture) this.capture = null;
+    return yield* encodeOrdersStateSteps(capture.finish());
+  }
+
+  /** Gathers the rest of a snapshot still gathering, now, and stops telling it of changes. */
+  private finishCapture(): void {
+    const capture = this.capture;
+    if (capture === null) return;
+    this.capture = null;
+    capture.finish();
   }
 
   /**
@@ -362,30 +425,6 @@ export class OrdersProjection {
       throw new OrdersSnapshotError(`orders snapshot is inconsistent: ${error.message}`, { cause: error });
     }
     return projection;
-  }
-
-  /** The state a snapshot holds, in arrays sized up front (they are long). */
-  private state(): OrdersState {
-    // The shard's index holds every kept order (and finished ones it has not yet compacted away), newest first.
-    const orderIds = this.shardOrders.whole.all.collect(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, this.isKept);
-    const orders = new Array<OrderRecord>(orderIds.length);
-    for (let i = 0; i < orderIds.length; i += 1) orders[orderIds.length - 1 - i] = this.orders.get(orderIds[i] as number) as OrderRecord;
-    const fills = new Array<Fill>(this.nextFillSeq - this.oldestFillSeq);
-    for (let i = 0; i < fills.length; i += 1) fills[i] = this.fillsBySeq.get(this.oldestFillSeq + i) as Fill;
-    const accounts = [...this.accountsById.values()];
-    const clientOrderIdEntries: number[] = [];
-    for (const account of accounts) for (const orderId of account.clientOrderIds.values()) clientOrderIdEntries.push(orderId);
-    return {
-      lastSeq: this.lastSeq,
-      nextFillSeq: this.nextFillSeq,
-      oldestFillSeq: this.oldestFillSeq,
-      accounts: accounts.map((account) => ({ spec: account.spec, killed: account.killed, openOrders: account.openOrders, balances: [...account.balances.values()], positions: [...account.positions.values()] })),
-      killedFirms: [...this.killedFirms],
-      orders,
-      finished: this.terminalQueue.slice(this.terminalHead),
-      clientOrderIdEntries,
-      fills,
-    };
   }
 
   /**
@@ -439,6 +478,7 @@ export class OrdersProjection {
   apply(events: readonly EngineEvent[]): void {
     const fresh = unseenBySeq(events, this.lastSeq);
     if (fresh.length === 0) return;
+    if (this.capture !== null && (this.capture.commands += 1) > this.captureCommandsMax) this.finishCapture();
     const changes: Changes = { orders: new Map(), fills: [], balances: new Map(), positions: new Map() };
     for (const event of fresh) this.applyEvent(event, changes);
     this.lastSeq = fresh[fresh.length - 1]?.seq ?? this.lastSeq;
@@ -571,6 +611,8 @@ export class OrdersProjection {
     if (this.orders.has(event.orderId)) throw new InvariantError(`order ${String(event.orderId)} accepted twice`);
     const order = checked(newOrder(event));
     const account = this.accountState(order.accountId);
+    // Ids only grow, so a capture never reads a new order; were one to come below its highest id, finish the capture first.
+    if (this.capture !== null && order.orderId <= this.capture.maxOrderId) this.finishCapture();
     this.orders.set(order.orderId, order);
     this.accepting = order.orderId;
     this.eachSlice(order, account, this.addNew);
@@ -645,6 +687,7 @@ export class OrdersProjection {
 
   /** Stores an order's new state; an order that just finished leaves the open indexes. */
   private update(order: OrderRecord, changes: Changes): void {
+    this.capture?.saveOrder(order.orderId, this.orders.get(order.orderId));
     this.orders.set(order.orderId, order);
     changes.orders.set(order.orderId, order);
     if (isOpenStatus(order.status)) return;
@@ -662,6 +705,7 @@ export class OrdersProjection {
       this.terminalHead += 1;
       const order = this.orders.get(orderId);
       assert(order !== undefined && !isOpenStatus(order.status), `evicting order ${String(orderId)}, which is not a kept finished order`);
+      this.capture?.saveOrder(orderId, order);
       this.orders.delete(orderId);
       const account = this.accountState(order.accountId);
       this.eachSlice(order, account, this.retireKept);
@@ -676,6 +720,7 @@ export class OrdersProjection {
       this.oldestFillSeq += 1;
       const fill = this.fillsBySeq.get(seq);
       assert(fill !== undefined, `fill ${String(seq)} missing`);
+      this.capture?.saveFill(seq, fill);
       this.fillsBySeq.delete(seq);
       this.dropFill(seq, fill);
     }

@@ -9,7 +9,7 @@ import { fixtures } from "@tradestream/engine";
 import { describe, expect, it } from "vitest";
 import { OrdersProjection } from "./projection.ts";
 import { answers, Desk, knownFrom } from "./scenario.ts";
-import { decodeOrdersState, encodeOrdersState, encodeOrdersStateSteps, OrdersSnapshotError, ordersSnapshotVersion, type OrdersState } from "./snapshot.ts";
+import { decodeOrdersState, encodeOrdersState, encodeOrdersStateSteps, OrdersSnapshotError, ordersSnapshotVersion, type OrdersState, stringsText } from "./snapshot.ts";
 import type { AccountUpdate, Fill, OrderRecord, OrdersOptions } from "./types.ts";
 
 /**
@@ -146,13 +146,14 @@ describe("the encoding", () => {
   });
 
   it("in steps, pauses every few thousand records", () => {
-    const orders = Array.from({ length: 40_000 }, (_, i) => ({ ...decodeOrdersState(richDesk().projection.snapshot()).orders[0], orderId: i + 1 }) as OrderRecord);
+    const template = decodeOrdersState(richDesk().projection.snapshot()).orders[0];
+    const orders = Array.from({ length: 40_000 }, (_, i) => ({ ...template, orderId: i + 1, clientOrderId: `c${String(i)}` }) as OrderRecord);
     const state: OrdersState = { ...decodeOrdersState(new OrdersProjection().snapshot()), orders, finished: [], clientOrderIdEntries: [] };
     let pauses = 0;
     const steps = encodeOrdersStateSteps(state);
     for (let step = steps.next(); step.done !== true; step = steps.next()) pauses += 1;
-    // Two passes over 40,000 orders at 16,384 a step, and one pause for the text.
-    expect(pauses).toBe(5);
+    // Two passes over 40,000 orders at 16,384 a step (2 pauses each), and the text of their 40,000 client order ids (3).
+    expect(pauses).toBe(7);
   });
 
   it("round-trips values of every width: offsets of 1, 2 and 4 bytes, float64 past them, negatives, the largest safe integers", () => {
@@ -250,5 +251,28 @@ describe("bytes that are not a snapshot", () => {
     expect(restore(encodeOrdersState({ ...state, finished: [first, first, ...rest.slice(1)] }))).toThrow(`orders snapshot is corrupt: order ${String(first)} is queued for eviction but is not a kept finished order, or is queued twice`);
     expect(restore(encodeOrdersState({ ...state, clientOrderIdEntries: [...state.clientOrderIdEntries, 999_999] }))).toThrow("orders snapshot is inconsistent: client order id entry for order 999999, which is not kept");
     expect(restore(encodeOrdersState({ ...state, fills: state.fills.map((f, i) => (i === 0 ? { ...f, accountId: 404 } : f)) }))).toThrow("orders snapshot is inconsistent: event for unknown account 404");
+  });
+});
+
+describe("the snapshot's strings block", () => {
+  it("made in steps, is the UTF-8 of one JSON.stringify, across step boundaries and for any text", () => {
+    // Over two steps' worth of ids (16,384 a step): ASCII, accents, emoji, quotes, backslashes, control characters, lone surrogates, empty.
+    const samples = ["o1", "é", "😀", 'a"b', "c\\d", "\u0001\n", "\ud800", "\udfff", "", "x".repeat(64)];
+    const clientOrderIds = Array.from({ length: 40_000 }, (_, i) => `${samples[i % samples.length] ?? ""}${String(i)}`);
+    for (const strings of [
+      { clientOrderIds, currencies: ["EUR", "USD"] },
+      { clientOrderIds: clientOrderIds.slice(0, 16_384), currencies: [] },
+      { clientOrderIds: [], currencies: ["EUR"] },
+    ]) {
+      const steps = stringsText(strings);
+      let step = steps.next();
+      let count = 0;
+      while (step.done !== true) {
+        count += 1;
+        step = steps.next();
+      }
+      expect(Buffer.from(step.value).toString("utf8")).toBe(JSON.stringify(strings));
+      expect(count).toBe(Math.ceil(strings.clientOrderIds.length / 16_384));
+    }
   });
 });

@@ -123,6 +123,10 @@ export interface OrdersOptions {
   readonly terminalOrdersMax?: number;
   /** Fills kept (default `fillsMaxDefault`); the oldest are dropped first. */
   readonly fillsMax?: number;
+  /** Commands a snapshot taken with `snapshotSteps` may stay unfinished before the rest is gathered at once (default `captureCommandsMaxDefault`). */
+  readonly captureCommandsMax?: number;
+  /** Records a step of `snapshotSteps` reads while it gathers (default 16,384; tests make it small so that commands land mid-gathering). */
+  readonly captureRecordsPerStep?: number;
   /** Told about an error a listener threw; the projection and the other listeners carry on regardless. */
   readonly onListenerError?: (error: unknown) => void;
 }

@@ -1,0 +1,154 @@
+/**
+ * A snapshot of the orders projection gathered in slices. Taking it costs the
+ * gateway's thread only what is small (the accounts, the ids below the orders'
+ * window, the client-order-id maps' values); the half million orders and the
+ * million fills are read afterwards, a few thousand per step, while commands
+ * keep changing the projection.
+ *
+ * The snapshot must still be the state at the moment it was taken. Records are
+ * immutable, so what can change under it is which record an id names: the
+ * projection tells the capture before it replaces an order's record
+ * (`saveOrder`, on every update) or drops an order or a fill (eviction), and the
+ * capture keeps the first record it is told of. Orders and fills created later
+ * have higher ids and sequence numbers than any it reads. The finished-order
+ * queue is only appended to (its compaction makes a new array), so the range it
+ * had is read later as it was.
+ *
+ * The projection stops telling the capture once gathering is done, finishes a
+ * capture still gathering when a new one is taken, and after
+ * `captureCommandsMax` commands, so a caller that never finishes its steps
+ * costs a bounded amount of memory.
+ */
+import { assert } from "@tradestream/kernel";
+import type { AccountSnapshot, OrdersState } from "./snapshot.ts";
+import type { Fill, OrderRecord } from "./types.ts";
+
+/** Records read per step by default: a step takes a few milliseconds at most. */
+export const captureRecordsPerStepDefault = 16_384;
+
+/** Where the projection's state was when the capture was taken. */
+export interface CapturePoint {
+  readonly lastSeq: number;
+  readonly nextFillSeq: number;
+  readonly oldestFillSeq: number;
+  readonly accounts: readonly AccountSnapshot[];
+  readonly killedFirms: readonly number[];
+  /** Order ids kept below the orders' window, ascending. */
+  readonly belowIds: readonly number[];
+  /** The orders' window: ids from `windowFrom` up to (not including) `windowTo`; some are gaps. */
+  readonly windowFrom: number;
+  readonly windowTo: number;
+  /** The finished-order queue and the range of it that was kept. */
+  readonly finishedQueue: readonly number[];
+  readonly finishedFrom: number;
+  readonly finishedTo: number;
+  /** Each account's client-order-id map values, in the map's order, account after account. */
+  readonly clientOrderIdParts: ReadonlyArray<readonly number[]>;
+}
+
+/** How the capture reads the projection's current records. */
+export interface CaptureSources {
+  order(orderId: number): OrderRecord | undefined;
+  fill(seq: number): Fill | undefined;
+}
+
+export class SnapshotCapture {
+  /** Commands the projection applied since the capture was taken. */
+  commands = 0;
+  /** The highest order id the capture reads; orders accepted later are not in it. */
+  readonly maxOrderId: number;
+  private readonly savedOrders = new Map<number, OrderRecord>();
+  private readonly savedFills = new Map<number, Fill>();
+  private readonly gathering: Generator<void, OrdersState, void>;
+  private state: OrdersState | null = null;
+
+  constructor(
+    private readonly sources: CaptureSources,
+    private readonly point: CapturePoint,
+    private readonly recordsPerStep = captureRecordsPerStepDefault,
+  ) {
+    this.maxOrderId = Math.max(point.windowTo - 1, point.belowIds[point.belowIds.length - 1] ?? 0);
+    this.gathering = this.gather();
+  }
+
+  /** The order's record is about to change or go: keeps it, if it is the first change the capture sees. */
+  saveOrder(orderId: number, record: OrderRecord | undefined): void {
+    if (record === undefined || orderId > this.maxOrderId || this.state !== null || this.savedOrders.has(orderId)) return;
+    this.savedOrders.set(orderId, record);
+  }
+
+  /** The fill is about to be dropped: keeps it, if the capture reads it. */
+  saveFill(seq: number, fill: Fill): void {
+    if (seq < this.point.oldestFillSeq || seq >= this.point.nextFillSeq || this.state !== null) return;
+    this.savedFills.set(seq, fill);
+  }
+
+  /** Gathers up to a few thousand records; true once everything is gathered. */
+  step(): boolean {
+    if (this.state !== null) return true;
+    const step = this.gathering.next();
+    if (step.done !== true) return false;
+    this.settle(step.value);
+    return true;
+  }
+
+  /** The state at the capture's moment, gathering whatever is left now. */
+  finish(): OrdersState {
+    for (;;) {
+      if (this.state !== null) return this.state;
+      const step = this.gathering.next();
+      if (step.done === true) this.settle(step.value);
+    }
+  }
+
+  private settle(state: OrdersState): void {
+    this.state = state;
+    this.savedOrders.clear();
+    this.savedFills.clear();
+  }
+
+  private *gather(): Generator<void, OrdersState, void> {
+    const { point, sources, savedOrders, savedFills, recordsPerStep } = this;
+    let read = 0;
+    const orders: OrderRecord[] = [];
+    for (const orderId of point.belowIds) {
+      const record = savedOrders.get(orderId) ?? sources.order(orderId);
+      assert(record !== undefined, `order ${String(orderId)} left the projection while a snapshot was gathered`);
+      orders.push(record);
+      if (++read % recordsPerStep === 0) yield;
+    }
+    for (let orderId = point.windowFrom; orderId < point.windowTo; orderId += 1) {
+      // A gap in the window (an order dropped before the capture) stays a gap: ids are never reused.
+      const record = savedOrders.get(orderId) ?? sources.order(orderId);
+      if (record !== undefined) orders.push(record);
+      if (++read % recordsPerStep === 0) yield;
+    }
+    // Pushed, not preallocated: `new Array(n)` this long would start out as a dictionary.
+    const fills: Fill[] = [];
+    for (let seq = point.oldestFillSeq; seq < point.nextFillSeq; seq += 1) {
+      const fill = savedFills.get(seq) ?? sources.fill(seq);
+      assert(fill !== undefined, `fill ${String(seq)} left the projection while a snapshot was gathered`);
+      fills.push(fill);
+      if (++read % recordsPerStep === 0) yield;
+    }
+    const finished = point.finishedQueue.slice(point.finishedFrom, point.finishedTo);
+    const clientOrderIdEntries: number[] = [];
+    for (const part of point.clientOrderIdParts) {
+      for (const orderId of part) {
+        clientOrderIdEntries.push(orderId);
+        if (++read % recordsPerStep === 0) yield;
+      }
+    }
+    return {
+      lastSeq: point.lastSeq,
+      nextFillSeq: point.nextFillSeq,
+      oldestFillSeq: point.oldestFillSeq,
+      accounts: point.accounts,
+      killedFirms: point.killedFirms,
+      orders,
+      finished,
+      clientOrderIdEntries,
+      fills,
+    };
+  }
+}
