@@ -384,9 +384,9 @@ export class OrdersProjection {
     return this.encodeCaptured(capture);
   }
 
-  private ordersLayout(): { belowIds: number[]; windowFrom: number; windowTo: number } {
+  private ordersLayout(): { orderCount: number; belowIds: number[]; windowFrom: number; windowTo: number } {
     const layout = this.orders.layout();
-    return { belowIds: layout.belowIds, windowFrom: layout.from, windowTo: layout.to };
+    return { orderCount: this.orders.size, belowIds: layout.belowIds, windowFrom: layout.from, windowTo: layout.to };
   }
 
   private readonly captureSources = {

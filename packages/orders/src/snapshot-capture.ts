@@ -33,6 +33,8 @@ export interface CapturePoint {
   readonly oldestFillSeq: number;
   readonly accounts: readonly AccountSnapshot[];
   readonly killedFirms: readonly number[];
+  /** How many orders the projection held. */
+  readonly orderCount: number;
   /** Order ids kept below the orders' window, ascending. */
   readonly belowIds: readonly number[];
   /** The orders' window: ids from `windowFrom` up to (not including) `windowTo`; some are gaps. */
@@ -110,25 +112,32 @@ export class SnapshotCapture {
   private *gather(): Generator<void, OrdersState, void> {
     const { point, sources, savedOrders, savedFills, recordsPerStep } = this;
     let read = 0;
-    const orders: OrderRecord[] = [];
+    // Sized up front: growing arrays this long copies them several times over.
+    const orders = new Array<OrderRecord>(point.orderCount);
+    let kept = 0;
+    const orderAt = (orderId: number): OrderRecord | undefined => (savedOrders.size === 0 ? undefined : savedOrders.get(orderId)) ?? sources.order(orderId);
     for (const orderId of point.belowIds) {
-      const record = savedOrders.get(orderId) ?? sources.order(orderId);
-      assert(record !== undefined, `order ${String(orderId)} left the projection while a snapshot was gathered`);
-      orders.push(record);
+      const record = orderAt(orderId);
+      assert(record !== undefined && kept < orders.length, `order ${String(orderId)} left the projection while a snapshot was gathered`);
+      orders[kept++] = record;
       if (++read % recordsPerStep === 0) yield;
     }
     for (let orderId = point.windowFrom; orderId < point.windowTo; orderId += 1) {
       // A gap in the window (an order dropped before the capture) stays a gap: ids are never reused.
-      const record = savedOrders.get(orderId) ?? sources.order(orderId);
-      if (record !== undefined) orders.push(record);
+      const record = orderAt(orderId);
+      if (record !== undefined) {
+        assert(kept < orders.length, "more orders than the projection held when the snapshot was taken");
+        orders[kept++] = record;
+      }
       if (++read % recordsPerStep === 0) yield;
     }
-    // Pushed, not preallocated: `new Array(n)` this long would start out as a dictionary.
-    const fills: Fill[] = [];
-    for (let seq = point.oldestFillSeq; seq < point.nextFillSeq; seq += 1) {
-      const fill = savedFills.get(seq) ?? sources.fill(seq);
+    assert(kept === orders.length, `${String(kept)} orders gathered, the projection held ${String(orders.length)}`);
+    const fills = new Array<Fill>(point.nextFillSeq - point.oldestFillSeq);
+    for (let i = 0; i < fills.length; i += 1) {
+      const seq = point.oldestFillSeq + i;
+      const fill = (savedFills.size === 0 ? undefined : savedFills.get(seq)) ?? sources.fill(seq);
       assert(fill !== undefined, `fill ${String(seq)} left the projection while a snapshot was gathered`);
-      fills.push(fill);
+      fills[i] = fill;
       if (++read % recordsPerStep === 0) yield;
     }
     const finished = point.finishedQueue.slice(point.finishedFrom, point.finishedTo);
