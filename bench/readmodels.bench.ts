@@ -29,6 +29,8 @@ import type { Command, EngineEvent } from "@tradestream/contracts";
 import { Engine } from "../packages/engine/src/index.ts";
 import { MarketDataProjection } from "../packages/marketdata/src/index.ts";
 import { OrdersProjection } from "../packages/orders/src/index.ts";
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseBenchArgs } from "./cli.ts";
 import { gitCommit, machine, recordResult } from "./record.ts";
 import { median } from "./stats.ts";
@@ -46,6 +48,12 @@ Prints one JSON object on stdout and appends it to bench/results/readmodels.json
     runs: { type: "string", value: "N", default: "5", description: "timed runs after one untimed round; the median is reported" },
     seed: { type: "string", value: "N", default: "1", description: "seed of the generated workload" },
     "no-write": { type: "boolean", description: "do not append the result to bench/results/readmodels.jsonl" },
+    baseline: {
+      type: "string",
+      value: "PATH",
+      defaultText: "none",
+      description: "another version's packages/orders/src/index.ts: only the snapshot, paired with it in one process (both fed the same events, snapshots alternating --runs times); prints the medians, writes nothing",
+    },
   },
 });
 
@@ -149,6 +157,58 @@ function heldBy(orders: OrdersProjection): { orders: number; openOrders: number;
   };
 }
 
+interface Snapshotting {
+  apply(events: readonly EngineEvent[]): void;
+  snapshotSteps(): Generator<void, Uint8Array, void>;
+}
+
+/** The pause a snapshot of the orders projection costs the gateway's thread: taking it, and its longest step after. */
+function timeSteps(orders: Snapshotting): { captureMs: number; maxStepMs: number; bytes: Uint8Array } {
+  const started = performance.now();
+  const steps = orders.snapshotSteps();
+  const captureMs = performance.now() - started;
+  let maxStepMs = 0;
+  for (;;) {
+    const stepStart = performance.now();
+    const step = steps.next();
+    maxStepMs = Math.max(maxStepMs, performance.now() - stepStart);
+    if (step.done === true) return { captureMs, maxStepMs, bytes: step.value };
+  }
+}
+
+/**
+ * Paired snapshot timing against another version of the orders projection: both apply the
+ * same events in one process, then snapshot in turn (which goes first alternates), so the
+ * machine's load and the heap's state hit both alike. Both must give the same bytes.
+ */
+async function pairedSnapshots(baselinePath: string): Promise<void> {
+  const baseline = (await import(pathToFileURL(isAbsolute(baselinePath) ? baselinePath : resolve(baselinePath)).href)) as { OrdersProjection: new () => Snapshotting };
+  const commands = commandsOf();
+  const engine = new Engine();
+  const current = new OrdersProjection();
+  const other = new baseline.OrdersProjection();
+  for (const command of commands) {
+    const events = engine.apply(command);
+    current.apply(events);
+    other.apply(events);
+  }
+  const samples = { currentCaptureMs: [] as number[], currentMaxStepMs: [] as number[], baselineCaptureMs: [] as number[], baselineMaxStepMs: [] as number[] };
+  for (let run = 0; run < runs; run += 1) {
+    const first = run % 2 === 0 ? other : current;
+    const a = timeSteps(first);
+    const b = timeSteps(first === other ? current : other);
+    const [base, mine] = first === other ? [a, b] : [b, a];
+    if (Buffer.compare(Buffer.from(base.bytes), Buffer.from(mine.bytes)) !== 0) throw new Error("the two versions' snapshots differ");
+    samples.baselineCaptureMs.push(base.captureMs);
+    samples.baselineMaxStepMs.push(base.maxStepMs);
+    samples.currentCaptureMs.push(mine.captureMs);
+    samples.currentMaxStepMs.push(mine.maxStepMs);
+    process.stderr.write(`round ${run + 1}: baseline capture ${base.captureMs.toFixed(1)} ms, longest step ${base.maxStepMs.toFixed(1)} ms; this version ${mine.captureMs.toFixed(1)} ms, ${mine.maxStepMs.toFixed(1)} ms\n`);
+  }
+  const medians = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, round1(median(values))]));
+  process.stdout.write(`${JSON.stringify({ bench: "readmodels-snapshot-paired", baseline: baselinePath, commands: commands.length, runs, ...medians, ...heldBy(current) })}\n`);
+}
+
 function main(): void {
   const commands = commandsOf();
   const generator = new Engine();
@@ -199,4 +259,5 @@ function main(): void {
   recordResult("readmodels", output, !flags["no-write"]);
 }
 
-main();
+if (flags.baseline === undefined) main();
+else await pairedSnapshots(flags.baseline);
