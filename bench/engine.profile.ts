@@ -20,7 +20,8 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Command, EngineEvent } from "@tradestream/contracts";
+import { type Command, CommandEncoder, decodeCommand, type EngineEvent } from "@tradestream/contracts";
+import { replayChunkBytes } from "../packages/journal/src/index.ts";
 import { Engine } from "../packages/engine/src/index.ts";
 import { parseBenchArgs } from "./cli.ts";
 import { engineThroughput, preparedEngine } from "./measure.ts";
@@ -39,6 +40,12 @@ alternating chunks; prints the median per-chunk time ratio (docs/BENCHMARKS.md, 
     runs: { type: "string", value: "N", default: "3", description: "throughput runs; with --baseline, passes over the stream" },
     baseline: { type: "string", value: "PATH", defaultText: "none", description: "the other version's packages/engine/src/index.ts: paired A/B against it" },
     chunk: { type: "string", value: "N", default: "25000", description: "commands per alternating chunk in the paired A/B" },
+    "decode-baseline": {
+      type: "string",
+      value: "PATH",
+      defaultText: "none",
+      description: "the other version's packages/contracts/src/codec.ts: paired A/B of the journal decoder (records side by side in 4 MiB chunks, as replay reads them), decode alone and decode + applyInPlace",
+    },
     keeping: { type: "boolean", description: "measure apply (new event objects per command) instead of applyInPlace; an engine without applyInPlace is always measured so" },
   },
 });
@@ -109,7 +116,62 @@ async function compare(baselinePath: string): Promise<void> {
   );
 }
 
-if (values.baseline !== undefined) {
+/** Paired chunks of replay: the same records decoded by the baseline's decoder and the current one (each into its own engine). */
+async function compareDecoders(baselinePath: string): Promise<void> {
+  const url = pathToFileURL(isAbsolute(baselinePath) ? baselinePath : resolve(baselinePath)).href;
+  const baselineDecode = ((await import(url)) as { decodeCommand: (record: Uint8Array) => Command }).decodeCommand;
+  const encoder = new CommandEncoder();
+  const encode = (w: Workload): Uint8Array[] => {
+    const records: Uint8Array[] = [];
+    let chunk = new Uint8Array(replayChunkBytes);
+    let used = 0;
+    for (const command of [...w.setup, ...w.prefill, ...w.stream]) {
+      const record = encoder.encodeView(command);
+      if (used + record.length > chunk.length) {
+        chunk = new Uint8Array(replayChunkBytes);
+        used = 0;
+      }
+      chunk.set(record, used);
+      records.push(chunk.subarray(used, used + record.length));
+      used += record.length;
+    }
+    return records;
+  };
+  const records = encode(workload);
+  const warmRecords = encode(warm);
+  let sink = 0;
+  const time = (decode: (record: Uint8Array) => Command, from: number, to: number, engine: Engine | null): number => {
+    const start = process.hrtime.bigint();
+    if (engine === null) for (let i = from; i < to; i++) sink += decode(records[i] as Uint8Array).tsUs;
+    else for (let i = from; i < to; i++) engine.applyInPlace(decode(records[i] as Uint8Array));
+    return Number(process.hrtime.bigint() - start);
+  };
+  for (const decode of [baselineDecode, decodeCommand]) {
+    const engine = new Engine();
+    for (const record of warmRecords) engine.applyInPlace(decode(record));
+  }
+  const chunk = Number(values.chunk);
+  for (const withApply of [false, true]) {
+    const ratios: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const baselineEngine = withApply ? new Engine() : null;
+      const currentEngine = withApply ? new Engine() : null;
+      for (let from = 0, k = 0; from < records.length; from += chunk, k++) {
+        const to = Math.min(records.length, from + chunk);
+        const baselineFirst = (k + run) % 2 === 0;
+        const first = baselineFirst ? time(baselineDecode, from, to, baselineEngine) : time(decodeCommand, from, to, currentEngine);
+        const second = baselineFirst ? time(decodeCommand, from, to, currentEngine) : time(baselineDecode, from, to, baselineEngine);
+        ratios.push(baselineFirst ? first / second : second / first);
+      }
+    }
+    process.stdout.write(`${withApply ? "decode + applyInPlace" : "decode"}: baseline/current time, median chunk ${median(ratios).toFixed(3)} (${ratios.length} chunks)\n`);
+  }
+  if (sink === 0) process.stdout.write("(no records)\n");
+}
+
+if (values["decode-baseline"] !== undefined) {
+  await compareDecoders(values["decode-baseline"]);
+} else if (values.baseline !== undefined) {
   await compare(values.baseline);
 } else {
   const warmEngine = preparedEngine(warm);
