@@ -30,13 +30,12 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeCommand, CommandEncoder } from "@tradestream/contracts";
+import { decodeCommand } from "@tradestream/contracts";
 import { Engine, fixtures } from "../packages/engine/src/index.ts";
-import { replayChunkBytes } from "../packages/journal/src/index.ts";
 import { EventStreamHash } from "../packages/shard/src/index.ts";
 import { parseBenchArgs } from "./cli.ts";
 import { measureJournal } from "./journal.ts";
-import { engineLatency, engineThroughput, freshEngine, fullGc, peerLatency, peerThroughput, restingOrders, type EngineLatency } from "./measure.ts";
+import { engineLatency, engineThroughput, freshEngine, fullGc, journalRecords, peerLatency, peerThroughput, restingOrders, type EngineLatency } from "./measure.ts";
 import { applyPeer, newPeerBook, toPeerOps, type PeerOp } from "./peer.ts";
 import { median, timerOverheadNs, type LatencySummary } from "./stats.ts";
 import { generateWorkload, referencePriceTicks, setupCommands, type Workload, type WorkloadStats } from "./workload.ts";
@@ -229,28 +228,9 @@ function benchBook(name: string, targetResting: number, seed: number): BookResul
  * as the shard replays its journal; then the same with the event-stream hash folded in.
  */
 function benchReplay(seed: number): { commandsPerSec: number; withEventHashCommandsPerSec: number; records: number; bytes: number } {
-  const encoder = new CommandEncoder();
-  // Records side by side in 4 MiB buffers, as the journal's replay reads them (one read per chunk,
-  // each record a view into it), not each in a buffer of its own.
-  const encode = (w: Workload): Uint8Array[] => {
-    const records: Uint8Array[] = [];
-    let chunk = new Uint8Array(replayChunkBytes);
-    let used = 0;
-    for (const command of [...w.setup, ...w.prefill, ...w.stream]) {
-      const record = encoder.encodeView(command);
-      if (used + record.length > chunk.length) {
-        chunk = new Uint8Array(replayChunkBytes);
-        used = 0;
-      }
-      chunk.set(record, used);
-      records.push(chunk.subarray(used, used + record.length));
-      used += record.length;
-    }
-    return records;
-  };
   log("[replay] encoding…");
-  const warm = encode(generateWorkload({ seed: seed + 1_000, targetResting: 1_000, commands: warmupCommands, accounts }));
-  const records = encode(generateWorkload({ seed, targetResting: 1_000, commands: measuredCommands, accounts }));
+  const warm = journalRecords(generateWorkload({ seed: seed + 1_000, targetResting: 1_000, commands: warmupCommands, accounts }));
+  const records = journalRecords(generateWorkload({ seed, targetResting: 1_000, commands: measuredCommands, accounts }));
   const replayOnce = (hashed: boolean, from: readonly Uint8Array[]): number => {
     const engine = new Engine();
     const hash = new EventStreamHash();

@@ -20,11 +20,10 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Command, CommandEncoder, decodeCommand, type EngineEvent } from "@tradestream/contracts";
-import { replayChunkBytes } from "../packages/journal/src/index.ts";
+import { type Command, decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "../packages/engine/src/index.ts";
 import { parseBenchArgs } from "./cli.ts";
-import { engineThroughput, preparedEngine } from "./measure.ts";
+import { engineThroughput, journalRecords, preparedEngine } from "./measure.ts";
 import { median } from "./stats.ts";
 import { generateWorkload, type Workload } from "./workload.ts";
 
@@ -120,25 +119,8 @@ async function compare(baselinePath: string): Promise<void> {
 async function compareDecoders(baselinePath: string): Promise<void> {
   const url = pathToFileURL(isAbsolute(baselinePath) ? baselinePath : resolve(baselinePath)).href;
   const baselineDecode = ((await import(url)) as { decodeCommand: (record: Uint8Array) => Command }).decodeCommand;
-  const encoder = new CommandEncoder();
-  const encode = (w: Workload): Uint8Array[] => {
-    const records: Uint8Array[] = [];
-    let chunk = new Uint8Array(replayChunkBytes);
-    let used = 0;
-    for (const command of [...w.setup, ...w.prefill, ...w.stream]) {
-      const record = encoder.encodeView(command);
-      if (used + record.length > chunk.length) {
-        chunk = new Uint8Array(replayChunkBytes);
-        used = 0;
-      }
-      chunk.set(record, used);
-      records.push(chunk.subarray(used, used + record.length));
-      used += record.length;
-    }
-    return records;
-  };
-  const records = encode(workload);
-  const warmRecords = encode(warm);
+  const records = journalRecords(workload);
+  const warmRecords = journalRecords(warm);
   let sink = 0;
   const time = (decode: (record: Uint8Array) => Command, from: number, to: number, engine: Engine | null): number => {
     const start = process.hrtime.bigint();

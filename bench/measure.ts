@@ -4,7 +4,8 @@
 
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import type { Command, EngineEvent } from "@tradestream/contracts";
+import { type Command, CommandEncoder, type EngineEvent } from "@tradestream/contracts";
+import { replayChunkBytes } from "../packages/journal/src/index.ts";
 import { Engine } from "../packages/engine/src/index.ts";
 import { applyPeer, newPeerBook, peerRestingOrders, type PeerOp } from "./peer.ts";
 import { summarizeLatency, type LatencySummary } from "./stats.ts";
@@ -18,6 +19,29 @@ function getGc(): () => void {
   return runInNewContext("gc") as () => void;
 }
 const gc = getGc();
+
+/**
+ * A workload's commands (setup and prefill included) as journal records side by side in
+ * 4 MiB buffers, as the journal's replay reads them (one read per chunk, each record a
+ * view into it), not each in a buffer of its own.
+ */
+export function journalRecords(workload: Workload): Uint8Array[] {
+  const encoder = new CommandEncoder();
+  const records: Uint8Array[] = [];
+  let chunk = new Uint8Array(replayChunkBytes);
+  let used = 0;
+  for (const command of [...workload.setup, ...workload.prefill, ...workload.stream]) {
+    const record = encoder.encodeView(command);
+    if (used + record.length > chunk.length) {
+      chunk = new Uint8Array(replayChunkBytes);
+      used = 0;
+    }
+    chunk.set(record, used);
+    records.push(chunk.subarray(used, used + record.length));
+    used += record.length;
+  }
+  return records;
+}
 
 export function fullGc(): void {
   gc();
