@@ -1,6 +1,8 @@
 /**
  * The trading day's close: the schedule in a time zone (across daylight saving),
- * holidays (the Euronext calendar by its Easter rule, explicit dates), the scheduler, a close missed while stopped caught up at start-up, and the
+ * holidays (the Euronext calendar by its Easter rule, explicit dates), early closes
+ * (the calendar's 24 and 31 December at 14:05, explicit dates with a time), the
+ * scheduler, a close missed while stopped caught up at start-up, and the
  * admin route that ends the day on demand. At every close DAY orders expire,
  * their cash is released, and their client order ids are free again.
  */
@@ -118,8 +120,8 @@ describe("holidays", () => {
     expect(() => parseHolidays("2026-02-30")).toThrow('holidays "2026-02-30": 2026-02-30 is not a calendar date');
     expect(() => parseHolidays("2025-02-29")).toThrow('holidays "2025-02-29": 2025-02-29 is not a calendar date');
     expect(() => parseHolidays("euronext,2026-13-01")).toThrow('holidays "euronext,2026-13-01": 2026-13-01 is not a calendar date');
-    expect(() => parseHolidays("nyse")).toThrow('holidays "nyse": "nyse" is not euronext or a date YYYY-MM-DD (or the whole value none)');
-    expect(() => parseHolidays("2026-1-01")).toThrow('holidays "2026-1-01": "2026-1-01" is not euronext or a date YYYY-MM-DD (or the whole value none)');
+    expect(() => parseHolidays("nyse")).toThrow('holidays "nyse": "nyse" is not euronext, a date YYYY-MM-DD or an early close YYYY-MM-DD@HH:MM (or the whole value none)');
+    expect(() => parseHolidays("2026-1-01")).toThrow('holidays "2026-1-01": "2026-1-01" is not euronext, a date YYYY-MM-DD or an early close YYYY-MM-DD@HH:MM (or the whole value none)');
     expect(() => parseHolidays("none,2026-12-31")).toThrow('"none" is not euronext');
     expect(() => parseHolidays("euronext,")).toThrow('holidays "euronext,": "" is not euronext');
     expect(() => parseHolidays("")).toThrow(RangeError);
@@ -147,8 +149,9 @@ describe("holidays", () => {
     expect(iso(previousClose(at("2027-03-29T18:00:00Z"), parisEuronext))).toBe("2027-03-25T16:30:00.000Z");
     expect(iso(previousClose(at("2027-03-30T15:29:59Z"), parisEuronext))).toBe("2027-03-25T16:30:00.000Z");
     expect(iso(previousClose(at("2027-03-30T15:30:00Z"), parisEuronext))).toBe("2027-03-30T15:30:00.000Z");
-    // On a holiday itself (Christmas 2026, after what would have been its close): the last close was the day before.
-    expect(iso(previousClose(at("2026-12-25T18:00:00Z"), parisEuronext))).toBe("2026-12-24T16:30:00.000Z");
+    // On a holiday itself (Christmas 2026, after what would have been its close): the last close was the day before,
+    // Christmas Eve's early close at 14:05.
+    expect(iso(previousClose(at("2026-12-25T18:00:00Z"), parisEuronext))).toBe("2026-12-24T13:05:00.000Z");
     expect(iso(previousClose(at("2026-12-25T18:00:00Z"), parisWeekdays))).toBe("2026-12-25T16:30:00.000Z");
     // New Year's Day and 1 May: Thursday 31 December 2026 → Monday 4 January 2027; Thursday 30 April 2026 → Monday 4 May.
     expect(iso(nextClose(at("2026-12-31T16:30:00Z"), parisEuronext))).toBe("2027-01-04T16:30:00.000Z");
@@ -174,14 +177,14 @@ describe("holidays", () => {
 
   it("counts no close missed on a holiday the platform slept through", () => {
     const us = (text: string): number => at(text) * 1_000;
-    // Stopped on Thursday 24 December 2026 after its close, started on Monday 28 in the morning.
+    // Stopped on Thursday 24 December 2026 after its (early) close, started on Monday 28 in the morning.
     const monday = at("2026-12-28T08:00:00Z");
-    const afterThursdayClose = { nowMs: monday, lastCommandUs: us("2026-12-24T17:00:00Z"), lastDayEndUs: us("2026-12-24T16:30:00Z") };
+    const afterThursdayClose = { nowMs: monday, lastCommandUs: us("2026-12-24T17:00:00Z"), lastDayEndUs: us("2026-12-24T13:05:00Z") };
     expect(missedClose({ ...afterThursdayClose, close: parisEuronext })).toBe(false);
     // Without the calendar, Christmas Day's close would have been missed.
     expect(missedClose({ ...afterThursdayClose, close: parisWeekdays })).toBe(true);
-    // Stopped before Thursday's close: that one was missed, holidays or not.
-    expect(missedClose({ nowMs: monday, lastCommandUs: us("2026-12-24T15:00:00Z"), lastDayEndUs: us("2026-12-23T16:30:00Z"), close: parisEuronext })).toBe(true);
+    // Stopped before Thursday's close (14:05 Paris, 13:05 UTC): that one was missed, holidays or not.
+    expect(missedClose({ nowMs: monday, lastCommandUs: us("2026-12-24T13:00:00Z"), lastDayEndUs: us("2026-12-23T16:30:00Z"), close: parisEuronext })).toBe(true);
     // Over Easter 2027, from Thursday after the close to Tuesday morning.
     expect(missedClose({ nowMs: at("2027-03-30T07:00:00Z"), lastCommandUs: us("2027-03-25T17:00:00Z"), lastDayEndUs: us("2027-03-25T16:30:00Z"), close: parisEuronext })).toBe(false);
   });
@@ -191,6 +194,128 @@ describe("holidays", () => {
     // Sixty Mondays in a row are holidays: more than a year without a close.
     expect(() => nextClose(at("2026-01-01T00:00:00Z"), closed)).toThrow(`no trading day close within ${String(closeSearchDaysMax)} days of 2026-01-01T00:00:00.000Z`);
     expect(iso(previousClose(at("2026-01-01T00:00:00Z"), closed))).toBe("2025-12-29T16:30:00.000Z");
+  });
+});
+
+describe("early closes", () => {
+  it("closes at 14:05 on 24 and 31 December by the Euronext calendar, when those are trading days", () => {
+    // Wednesday 23 December 2026 at 18:00 Paris: the next close is Thursday 24 at 14:05 Paris (13:05 UTC), not 17:30.
+    expect(iso(nextClose(at("2026-12-23T17:00:00Z"), parisEuronext))).toBe("2026-12-24T13:05:00.000Z");
+    expect(iso(nextClose(at("2026-12-24T13:04:59Z"), parisEuronext))).toBe("2026-12-24T13:05:00.000Z");
+    // At and after it (15:00 Paris): Christmas, Boxing Day, the weekend, then Monday 28 at 17:30.
+    expect(iso(nextClose(at("2026-12-24T13:05:00Z"), parisEuronext))).toBe("2026-12-28T16:30:00.000Z");
+    expect(iso(nextClose(at("2026-12-24T14:00:00Z"), parisEuronext))).toBe("2026-12-28T16:30:00.000Z");
+    // Thursday 31 December 2026 at 14:05, then New Year's Day and the weekend: Monday 4 January 2027.
+    expect(iso(nextClose(at("2026-12-30T16:30:00Z"), parisEuronext))).toBe("2026-12-31T13:05:00.000Z");
+    expect(iso(nextClose(at("2026-12-31T13:05:00Z"), parisEuronext))).toBe("2027-01-04T16:30:00.000Z");
+    // The days around are ordinary: Wednesday 30 and Monday 28 at 17:30.
+    expect(iso(previousClose(at("2026-12-30T20:00:00Z"), parisEuronext))).toBe("2026-12-30T16:30:00.000Z");
+    // Without a calendar there is no early close.
+    expect(iso(nextClose(at("2026-12-23T17:00:00Z"), parisWeekdays))).toBe("2026-12-24T16:30:00.000Z");
+    expect(iso(nextClose(at("2026-12-23T17:00:00Z"), { ...parisWeekdays, holidays: parseHolidays("none") }))).toBe("2026-12-24T16:30:00.000Z");
+    // Every year: Friday 24 and Friday 31 December 2027 close at 14:05.
+    expect(iso(nextClose(at("2027-12-23T17:00:00Z"), parisEuronext))).toBe("2027-12-24T13:05:00.000Z");
+    expect(iso(nextClose(at("2027-12-30T17:00:00Z"), parisEuronext))).toBe("2027-12-31T13:05:00.000Z");
+    expect(iso(nextClose(at("2027-12-31T13:05:00Z"), parisEuronext))).toBe("2028-01-03T16:30:00.000Z");
+    // Sunday 31 December 2028 is not a trading day: no close at all, early or not; Monday 1 January 2029 is a holiday.
+    expect(iso(nextClose(at("2028-12-29T16:30:00Z"), parisEuronext))).toBe("2029-01-02T16:30:00.000Z");
+    expect(iso(previousClose(at("2028-12-31T23:00:00Z"), parisEuronext))).toBe("2028-12-29T16:30:00.000Z");
+    // Sunday 24 December 2028 neither.
+    expect(iso(nextClose(at("2028-12-22T16:30:00Z"), parisEuronext))).toBe("2028-12-27T16:30:00.000Z");
+    // On a close every day of the week, that Sunday does close early.
+    expect(iso(nextClose(at("2028-12-30T16:30:00Z"), { ...paris, holidays: euronext }))).toBe("2028-12-31T13:05:00.000Z");
+    // A usual close before 14:05 stays: the early close never makes the day longer.
+    expect(iso(nextClose(at("2026-12-23T17:00:00Z"), { ...parisWeekdays, hour: 12, minute: 0, holidays: euronext }))).toBe("2026-12-24T11:00:00.000Z");
+  });
+
+  it("finds the latest close on an early-close day before and after it", () => {
+    // Thursday 24 December 2026: before 14:05 Paris the latest close is Wednesday's; from 14:05 on, it is today's.
+    expect(iso(previousClose(at("2026-12-24T13:04:59Z"), parisEuronext))).toBe("2026-12-23T16:30:00.000Z");
+    expect(iso(previousClose(at("2026-12-24T13:05:00Z"), parisEuronext))).toBe("2026-12-24T13:05:00.000Z");
+    expect(iso(previousClose(at("2026-12-24T16:45:00Z"), parisEuronext))).toBe("2026-12-24T13:05:00.000Z");
+    // Over the weekend after Friday 31 December 2027.
+    expect(iso(previousClose(at("2028-01-02T12:00:00Z"), parisEuronext))).toBe("2027-12-31T13:05:00.000Z");
+    // A close missed while stopped: stopped at 13:00 Paris, started at 16:00 Paris, before the usual 17:30.
+    const us = (text: string): number => at(text) * 1_000;
+    const stoppedBefore = { nowMs: at("2026-12-24T15:00:00Z"), lastCommandUs: us("2026-12-24T12:00:00Z"), lastDayEndUs: us("2026-12-23T16:30:00Z") };
+    expect(missedClose({ ...stoppedBefore, close: parisEuronext })).toBe(true);
+    expect(missedClose({ ...stoppedBefore, close: parisWeekdays })).toBe(false);
+    // Stopped after the early close had run: nothing to catch up.
+    expect(missedClose({ nowMs: at("2026-12-24T15:00:00Z"), lastCommandUs: us("2026-12-24T13:30:00Z"), lastDayEndUs: us("2026-12-24T13:05:00Z"), close: parisEuronext })).toBe(false);
+  });
+
+  it("reads explicit early closes YYYY-MM-DD@HH:MM and names what is wrong", () => {
+    expect(parseHolidays("euronext,2027-05-14,2027-07-02@13:00")).toEqual({ rules: ["euronext"], dates: ["2027-05-14"], earlyCloses: [{ date: "2027-07-02", hour: 13, minute: 0 }] });
+    expect(parseHolidays(" 2027-07-02@13:00 , 2026-12-24@00:00,2027-07-02@13:00,2026-12-31@23:59 ")).toEqual({
+      rules: [],
+      dates: [],
+      earlyCloses: [
+        { date: "2026-12-24", hour: 0, minute: 0 },
+        { date: "2026-12-31", hour: 23, minute: 59 },
+        { date: "2027-07-02", hour: 13, minute: 0 },
+      ],
+    });
+    expect(parseHolidays("2024-02-29@12:30").earlyCloses).toEqual([{ date: "2024-02-29", hour: 12, minute: 30 }]);
+    expect(() => parseHolidays("2026-02-30@13:00")).toThrow('holidays "2026-02-30@13:00": 2026-02-30@13:00 is not a calendar date');
+    expect(() => parseHolidays("2026-05-14@24:00")).toThrow('holidays "2026-05-14@24:00": 2026-05-14@24:00 has no time HH:MM from 00:00 to 23:59 after the @');
+    expect(() => parseHolidays("euronext,2026-05-14@9:00")).toThrow('holidays "euronext,2026-05-14@9:00": 2026-05-14@9:00 has no time HH:MM from 00:00 to 23:59 after the @');
+    expect(() => parseHolidays("2026-05-14@13:60")).toThrow("2026-05-14@13:60 has no time HH:MM");
+    expect(() => parseHolidays("2026-05-14@")).toThrow("2026-05-14@ has no time HH:MM");
+    expect(() => parseHolidays("2026-05-14@13:00@14:00")).toThrow("2026-05-14@13:00@14:00 has no time HH:MM");
+    expect(() => parseHolidays("@13:00")).toThrow('holidays "@13:00": "@13:00" is not euronext, a date YYYY-MM-DD or an early close YYYY-MM-DD@HH:MM (or the whole value none)');
+    expect(() => parseHolidays("none,2026-05-14@13:00")).toThrow('"none" is not euronext');
+    // A date is a holiday or an early close, at one time.
+    expect(() => parseHolidays("2026-05-14,2026-05-14@13:00")).toThrow('holidays "2026-05-14,2026-05-14@13:00": 2026-05-14 is given twice, as 2026-05-14 and as 2026-05-14@13:00');
+    expect(() => parseHolidays("2026-05-14@13:00,euronext,2026-05-14@12:00")).toThrow("2026-05-14 is given twice, as 2026-05-14@13:00 and as 2026-05-14@12:00");
+    // Both kinds count towards the limit of dates.
+    const days = (count: number): string[] => Array.from({ length: count }, (_, i) => iso(at("2030-01-01T00:00:00Z") + i * 86_400_000).slice(0, 10));
+    const atLimit = parseHolidays([...days(holidayDatesMax - 1), "2029-12-31@13:00"].join(","));
+    expect([atLimit.dates.length, atLimit.earlyCloses?.length]).toEqual([holidayDatesMax - 1, 1]);
+    expect(() => parseHolidays([...days(holidayDatesMax), "2029-12-31@13:00"].join(","))).toThrow(`${String(holidayDatesMax + 1)} dates, more than ${String(holidayDatesMax)}`);
+  });
+
+  it("shows explicit early closes in short; the calendar's are part of euronext", () => {
+    expect(formatDayClose({ ...parisWeekdays, holidays: parseHolidays("euronext,2027-05-14,2027-07-02@13:00") })).toBe("17:30 Europe/Paris Mon-Fri, holidays euronext+1 date+1 early close");
+    expect(formatDayClose({ ...parisWeekdays, holidays: parseHolidays("2027-07-02@13:00,2027-07-01@13:00") })).toBe("17:30 Europe/Paris Mon-Fri, holidays 2 early closes");
+    expect(formatDayClose({ ...parisWeekdays, holidays: parseHolidays("euronext,2027-07-02@13:00") })).toBe("17:30 Europe/Paris Mon-Fri, holidays euronext+1 early close");
+  });
+
+  it("lets an explicit date win over the calendar: another time, a holiday, or a close on a holiday", () => {
+    const with_ = (text: string): DayClose => ({ ...parisWeekdays, holidays: parseHolidays(text) });
+    // 24 December 2026 at 12:00 Paris instead of 14:05; 31 December keeps the calendar's 14:05.
+    expect(iso(nextClose(at("2026-12-23T17:00:00Z"), with_("euronext,2026-12-24@12:00")))).toBe("2026-12-24T11:00:00.000Z");
+    expect(iso(nextClose(at("2026-12-30T17:00:00Z"), with_("euronext,2026-12-24@12:00")))).toBe("2026-12-31T13:05:00.000Z");
+    // A later time too: the explicit one is that day's close.
+    expect(iso(nextClose(at("2026-12-23T17:00:00Z"), with_("euronext,2026-12-24@17:30")))).toBe("2026-12-24T16:30:00.000Z");
+    // A plain date makes 24 December a holiday: from Wednesday 23 to Monday 28.
+    expect(iso(nextClose(at("2026-12-23T17:00:00Z"), with_("euronext,2026-12-24")))).toBe("2026-12-28T16:30:00.000Z");
+    // An early close on the calendar's holiday: Friday 25 December 2026 closes at 12:00.
+    expect(iso(nextClose(at("2026-12-24T14:00:00Z"), with_("euronext,2026-12-25@12:00")))).toBe("2026-12-25T11:00:00.000Z");
+    // Not on a day without a close: Saturday 26 December 2026.
+    expect(iso(nextClose(at("2026-12-24T14:00:00Z"), with_("euronext,2026-12-26@12:00")))).toBe("2026-12-28T16:30:00.000Z");
+    // Without the calendar, only the explicit ones: 24 December at 13:00, then Christmas an ordinary day, 31 December too.
+    expect(iso(nextClose(at("2026-12-24T11:00:00Z"), with_("2026-12-24@13:00")))).toBe("2026-12-24T12:00:00.000Z");
+    expect(iso(nextClose(at("2026-12-24T12:00:00Z"), with_("2026-12-24@13:00")))).toBe("2026-12-25T16:30:00.000Z");
+    expect(iso(nextClose(at("2026-12-30T17:00:00Z"), with_("2026-12-24@13:00")))).toBe("2026-12-31T16:30:00.000Z");
+  });
+
+  it("keeps the early close at the local time: across daylight saving, in Tokyo and in New York", () => {
+    // An explicit early close at 13:00 Paris: 11:00 UTC in summer (Friday 2 July 2027), 12:00 UTC in winter.
+    const daily = (text: string): DayClose => ({ ...paris, holidays: parseHolidays(text) });
+    expect(iso(nextClose(at("2027-07-01T16:00:00Z"), daily("2027-07-02@13:00")))).toBe("2027-07-02T11:00:00.000Z");
+    // On the days the clocks change (Sunday 29 March and Sunday 25 October 2026, a close every day).
+    expect(iso(nextClose(at("2026-03-28T17:00:00Z"), daily("2026-03-29@13:00")))).toBe("2026-03-29T11:00:00.000Z");
+    expect(iso(nextClose(at("2026-10-24T16:00:00Z"), daily("2026-10-25@13:00")))).toBe("2026-10-25T12:00:00.000Z");
+    // The calendar's 14:05 in Tokyo (UTC+9): 05:05 UTC on Thursday 24 December 2026, then Monday 28 at 15:00 Tokyo.
+    const tokyo: DayClose = { hour: 15, minute: 0, timeZone: "Asia/Tokyo", days: [1, 2, 3, 4, 5], holidays: euronext };
+    expect(iso(nextClose(at("2026-12-23T12:00:00Z"), tokyo))).toBe("2026-12-24T05:05:00.000Z");
+    expect(iso(nextClose(at("2026-12-24T05:05:00Z"), tokyo))).toBe("2026-12-28T06:00:00.000Z");
+    // In New York (UTC-5 in winter): 19:05 UTC on 24 and 31 December 2026.
+    const newYork: DayClose = { hour: 16, minute: 0, timeZone: "America/New_York", days: [1, 2, 3, 4, 5], holidays: parseHolidays("euronext,2026-07-02@13:00") };
+    expect(iso(nextClose(at("2026-12-23T22:00:00Z"), newYork))).toBe("2026-12-24T19:05:00.000Z");
+    expect(iso(nextClose(at("2026-12-30T21:00:00Z"), newYork))).toBe("2026-12-31T19:05:00.000Z");
+    // And an explicit one in summer (UTC-4): Thursday 2 July 2026 at 13:00 New York.
+    expect(iso(nextClose(at("2026-07-01T20:00:00Z"), newYork))).toBe("2026-07-02T17:00:00.000Z");
   });
 });
 
@@ -239,14 +364,41 @@ describe("the scheduler", () => {
     await scheduler.stop();
   });
 
-  it("skips holidays: no close from Christmas Eve to the Monday after", async () => {
+  it("closes early on Christmas Eve and skips holidays: no close from then to the Monday after", async () => {
     const { scheduler, runs } = recording(parisEuronext, "2026-12-23T12:00:00Z");
     expect(scheduler.next).toBe(at("2026-12-23T16:30:00Z"));
     scheduler.start();
-    await vi.advanceTimersByTimeAsync(9 * 24 * 3_600_000);
-    // Wednesday 23, Thursday 24, Monday 28 to Thursday 31 December 2026; Monday 4 January 2027 is past the window.
-    expect(runs).toEqual(["2026-12-23T16:30:00.000Z", "2026-12-24T16:30:00.000Z", "2026-12-28T16:30:00.000Z", "2026-12-29T16:30:00.000Z", "2026-12-30T16:30:00.000Z", "2026-12-31T16:30:00.000Z"]);
+    // To Thursday 24 December 2026 at noon UTC: Wednesday's close at 17:30 Paris, and Thursday's is at 14:05.
+    await vi.advanceTimersByTimeAsync(24 * 3_600_000);
+    expect(runs).toEqual(["2026-12-23T16:30:00.000Z"]);
+    expect(scheduler.next).toBe(at("2026-12-24T13:05:00Z"));
+    await vi.advanceTimersByTimeAsync(3_600_000 + 4 * 60_000);
+    expect(runs).toEqual(["2026-12-23T16:30:00.000Z"]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(runs).toEqual(["2026-12-23T16:30:00.000Z", "2026-12-24T13:05:00.000Z"]);
+    // Not again at the usual 17:30, nor on Christmas, Boxing Day or the weekend: next on Monday 28.
+    expect(scheduler.next).toBe(at("2026-12-28T16:30:00Z"));
+    await vi.advanceTimersByTimeAsync(at("2026-12-28T16:29:59Z") - Date.now());
+    expect(runs).toEqual(["2026-12-23T16:30:00.000Z", "2026-12-24T13:05:00.000Z"]);
+    await vi.advanceTimersByTimeAsync(at("2027-01-01T12:00:00Z") - Date.now());
+    // Monday 28 to Wednesday 30 at 17:30, Thursday 31 early at 14:05; Monday 4 January 2027 is past the window.
+    expect(runs).toEqual([
+      "2026-12-23T16:30:00.000Z",
+      "2026-12-24T13:05:00.000Z",
+      "2026-12-28T16:30:00.000Z",
+      "2026-12-29T16:30:00.000Z",
+      "2026-12-30T16:30:00.000Z",
+      "2026-12-31T13:05:00.000Z",
+    ]);
     expect(scheduler.next).toBe(at("2027-01-04T16:30:00Z"));
+    await scheduler.stop();
+  });
+
+  it("follows an explicit early close that wins over the calendar's", async () => {
+    const { scheduler, runs } = recording({ ...parisWeekdays, holidays: parseHolidays("euronext,2026-12-24@12:00") }, "2026-12-23T17:00:00Z");
+    scheduler.start();
+    await vi.advanceTimersByTimeAsync(at("2026-12-28T17:00:00Z") - Date.now());
+    expect(runs).toEqual(["2026-12-24T11:00:00.000Z", "2026-12-28T16:30:00.000Z"]);
     await scheduler.stop();
   });
 

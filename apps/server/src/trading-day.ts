@@ -8,9 +8,11 @@
  *
  * Holidays (`TRADESTREAM_HOLIDAYS`, default the Euronext calendar) have no close:
  * they are local calendar dates in the close's time zone, and a DAY order entered
- * before one lives until the close of the next trading day. Every function here
- * is pure — the time is passed in — except the scheduler, which reads a clock
- * given to it.
+ * before one lives until the close of the next trading day. Early closes (half
+ * days, in the same setting: the Euronext calendar's 24 and 31 December at 14:05,
+ * or explicit dates with a time) close that day at their own local time instead.
+ * Every function here is pure — the time is passed in — except the scheduler,
+ * which reads a clock given to it.
  *
  * A close the platform slept through is caught up at start-up: when the journal's
  * last command and the last end of day are both before the latest scheduled close,
@@ -26,30 +28,51 @@ export interface DayClose {
   readonly timeZone: string;
   /** The local weekdays with a close, 0 = Sunday … 6 = Saturday. */
   readonly days: readonly number[];
-  /** The local dates without a close, even on one of `days`; none when left out. */
+  /** The local dates without a close, even on one of `days`, and those that close early; none when left out. */
   readonly holidays?: Holidays;
 }
 
-/** A rule-based calendar that holds for every year: `euronext` is 1 January, Good Friday, Easter Monday, 1 May, 25 and 26 December. */
+/**
+ * A rule-based calendar that holds for every year: `euronext` is 1 January, Good Friday,
+ * Easter Monday, 1 May, 25 and 26 December without a close, and 24 and 31 December
+ * closing early at 14:05 local time (or at the usual close if that is earlier) when
+ * they are otherwise trading days.
+ */
 export type HolidayRule = "euronext";
 
-/** The local calendar dates on which the trading day has no close. */
+/** A local calendar date whose close is at another local time than the usual one. */
+export interface EarlyClose {
+  /** "YYYY-MM-DD". */
+  readonly date: string;
+  readonly hour: number;
+  readonly minute: number;
+}
+
+/** The local calendar dates on which the trading day has no close, or closes early. */
 export interface Holidays {
   readonly rules: readonly HolidayRule[];
-  /** Further dates, "YYYY-MM-DD", ascending and distinct. */
+  /** Further dates without a close, "YYYY-MM-DD", ascending and distinct. */
   readonly dates: readonly string[];
+  /**
+   * Further dates that close at their own time, ascending and distinct, none of them in
+   * `dates`; none when left out. On one of the close's days they win over the rules:
+   * such a date closes at its time even when a rule has it as a holiday or an early close.
+   */
+  readonly earlyCloses?: readonly EarlyClose[];
 }
 
 export const dayCloseDefault = "17:30 Europe/Paris Mon-Fri";
 export const holidaysDefault = "euronext";
 
-/** The most explicit holiday dates one configuration may list: decades of a real exchange's calendar. */
+/** The most explicit dates (holidays and early closes together) one configuration may list: decades of a real exchange's calendar. */
 export const holidayDatesMax = 1_000;
 
 /** How far (in days) `previousClose` and `nextClose` look for a trading day before they give up on the configuration. */
 export const closeSearchDaysMax = 366;
 
 const holidayRules: readonly HolidayRule[] = ["euronext"];
+/** The Euronext calendar's early close, local time: 14:05. */
+const euronextEarlyClose = { hour: 14, minute: 5 } as const;
 const dayMs = 86_400_000;
 
 const weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
@@ -102,31 +125,50 @@ function isoDate(year: number, month: number, day: number): string {
 }
 
 /**
- * `none`; or a comma-separated list of `euronext` (the rule-based calendar) and dates
- * `YYYY-MM-DD`, e.g. "euronext,2027-05-14". Throws a RangeError that names the value.
+ * `none`; or a comma-separated list of `euronext` (the rule-based calendar), dates
+ * `YYYY-MM-DD` (no close that day) and early closes `YYYY-MM-DD@HH:MM` (that day closes
+ * at HH:MM local time), e.g. "euronext,2027-05-14,2027-07-03@13:00". A date given twice
+ * must be given the same way. Throws a RangeError that names the value.
  */
 export function parseHolidays(text: string): Holidays {
   const tokens = text.split(",").map((token) => token.trim());
   if (tokens.length === 1 && tokens[0]?.toLowerCase() === "none") return { rules: [], dates: [] };
   const rules = new Set<HolidayRule>();
-  const dates = new Set<string>();
+  /** Each explicit date, to its token: the first one given, for the message when a later one disagrees. */
+  const seen = new Map<string, string>();
+  const dates: string[] = [];
+  const earlyCloses: EarlyClose[] = [];
   for (const token of tokens) {
     const rule = holidayRules.find((name) => name === token.toLowerCase());
     if (rule !== undefined) {
       rules.add(rule);
       continue;
     }
-    const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(token);
-    if (date === null) throw new RangeError(`holidays "${text}": "${token}" is not euronext or a date YYYY-MM-DD (or the whole value none)`);
-    const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])];
+    const item = /^((\d{4})-(\d{2})-(\d{2}))(?:@(.*))?$/.exec(token);
+    if (item === null) throw new RangeError(`holidays "${text}": "${token}" is not euronext, a date YYYY-MM-DD or an early close YYYY-MM-DD@HH:MM (or the whole value none)`);
+    const iso = item[1] ?? "";
+    const [year, month, day] = [Number(item[2]), Number(item[3]), Number(item[4])];
     const real = new Date(0);
     // The Date rolls 30 February over into March: a real date reads back the same.
     real.setUTCFullYear(year, month - 1, day);
     if (real.getUTCFullYear() !== year || real.getUTCMonth() !== month - 1 || real.getUTCDate() !== day) throw new RangeError(`holidays "${text}": ${token} is not a calendar date`);
-    dates.add(token);
+    const time = item[5] === undefined ? null : /^([01]\d|2[0-3]):([0-5]\d)$/.exec(item[5]);
+    if (time === null && item[5] !== undefined) throw new RangeError(`holidays "${text}": ${token} has no time HH:MM from 00:00 to 23:59 after the @`);
+    const earlier = seen.get(iso);
+    if (earlier !== undefined) {
+      if (earlier !== token) throw new RangeError(`holidays "${text}": ${iso} is given twice, as ${earlier} and as ${token}`);
+      continue;
+    }
+    seen.set(iso, token);
+    if (time === null) dates.push(iso);
+    else earlyCloses.push({ date: iso, hour: Number(time[1]), minute: Number(time[2]) });
   }
-  if (dates.size > holidayDatesMax) throw new RangeError(`holidays "${text}": ${String(dates.size)} dates, more than ${String(holidayDatesMax)}`);
-  return { rules: holidayRules.filter((rule) => rules.has(rule)), dates: [...dates].sort() };
+  if (seen.size > holidayDatesMax) throw new RangeError(`holidays "${text}": ${String(seen.size)} dates, more than ${String(holidayDatesMax)}`);
+  return {
+    rules: holidayRules.filter((rule) => rules.has(rule)),
+    dates: dates.sort(),
+    ...(earlyCloses.length === 0 ? {} : { earlyCloses: earlyCloses.sort((a, b) => (a.date < b.date ? -1 : 1)) }),
+  };
 }
 
 /**
@@ -164,19 +206,43 @@ function ruleHoliday(rule: HolidayRule, year: number, month: number, day: number
   }
 }
 
-/** Whether a local calendar day (month 1–12) is a holiday. */
-function isHoliday(holidays: Holidays, year: number, month: number, day: number): boolean {
-  return holidays.rules.some((rule) => ruleHoliday(rule, year, month, day)) || holidays.dates.includes(isoDate(year, month, day));
+/** A rule's early close on a calendar day (month 1–12), if it has one: the local time. */
+function ruleEarlyClose(rule: HolidayRule, month: number, day: number): { readonly hour: number; readonly minute: number } | null {
+  switch (rule) {
+    case "euronext":
+      return month === 12 && (day === 24 || day === 31) ? euronextEarlyClose : null;
+  }
 }
 
-/** Short, for the start-up log and the ops status: "euronext", "euronext+2 dates", "1 date"; "" for none. */
+/**
+ * The local time of the close on a local calendar day (month 1–12), or null for none:
+ * days not in `close.days` have none; then an explicit early close, an explicit holiday,
+ * a rule's holiday, a rule's early close (never after the usual close), the usual close.
+ */
+function closeTimeOn(close: DayClose, year: number, month: number, day: number, weekday: number): { readonly hour: number; readonly minute: number } | null {
+  if (!close.days.includes(weekday)) return null;
+  const { holidays } = close;
+  if (holidays === undefined) return close;
+  const date = isoDate(year, month, day);
+  const explicit = holidays.earlyCloses?.find((early) => early.date === date);
+  if (explicit !== undefined) return explicit;
+  if (holidays.dates.includes(date)) return null;
+  if (holidays.rules.some((rule) => ruleHoliday(rule, year, month, day))) return null;
+  let time: { readonly hour: number; readonly minute: number } = close;
+  for (const rule of holidays.rules) {
+    const early = ruleEarlyClose(rule, month, day);
+    if (early !== null && early.hour * 60 + early.minute < time.hour * 60 + time.minute) time = early;
+  }
+  return time;
+}
+
+/** Short, for the start-up log and the ops status: "euronext", "euronext+2 dates", "1 date", "euronext+1 date+1 early close"; "" for none. */
 function formatHolidays(holidays: Holidays): string {
-  const count = holidays.dates.length;
-  const dates = count === 0 ? [] : [`${String(count)} ${count === 1 ? "date" : "dates"}`];
-  return [...holidays.rules, ...dates].join("+");
+  const counted = (count: number, one: string, many: string): string[] => (count === 0 ? [] : [`${String(count)} ${count === 1 ? one : many}`]);
+  return [...holidays.rules, ...counted(holidays.dates.length, "date", "dates"), ...counted(holidays.earlyCloses?.length ?? 0, "early close", "early closes")].join("+");
 }
 
-/** As `parseDayClose` reads it, "17:30 Europe/Paris Mon-Fri", then the holidays in short: "…, holidays euronext+1 date". */
+/** As `parseDayClose` reads it, "17:30 Europe/Paris Mon-Fri", then the holidays in short: "…, holidays euronext+1 date+1 early close" (the rule's early closes are part of "euronext"). */
 export function formatDayClose(close: DayClose): string {
   const { days } = close;
   const first = days[0] ?? 0;
@@ -201,9 +267,9 @@ function wallClock(ms: number, timeZone: string): { year: number; month: number;
   return fields;
 }
 
-/** The instant the close falls on, on a local calendar day (month 1–12); across a DST change, the later reading. */
-function closeOn(year: number, month: number, day: number, close: DayClose): number {
-  const local = Date.UTC(year, month - 1, day, close.hour, close.minute);
+/** The instant a local time (the close's, or that day's early close) falls on, on a local calendar day (month 1–12) in the close's time zone; across a DST change, the later reading. */
+function closeOn(year: number, month: number, day: number, time: { readonly hour: number; readonly minute: number }, close: DayClose): number {
+  const local = Date.UTC(year, month - 1, day, time.hour, time.minute);
   let instant = local;
   // The offset at the guess, applied twice: the second pass settles a guess that fell across a DST change.
   for (let pass = 0; pass < 2; pass += 1) {
@@ -216,16 +282,17 @@ function closeOn(year: number, month: number, day: number, close: DayClose): num
 
 /**
  * The first close, walking local calendar days from `nowMs`'s in the direction of
- * `step`, that `wanted` accepts; days not in `close.days` and holidays have none.
+ * `step`, that `wanted` accepts; days not in `close.days` and holidays have none,
+ * early-close days close at their own time.
  */
 function findClose(nowMs: number, close: DayClose, step: 1 | -1, wanted: (closeMs: number) => boolean): number {
   const today = wallClock(nowMs, close.timeZone);
   for (let offset = 0; Math.abs(offset) <= closeSearchDaysMax; offset += step) {
     const date = new Date(Date.UTC(today.year, today.month - 1, today.day + offset));
     const [year, month, day] = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()];
-    if (!close.days.includes(date.getUTCDay())) continue;
-    if (close.holidays !== undefined && isHoliday(close.holidays, year, month, day)) continue;
-    const candidate = closeOn(year, month, day, close);
+    const time = closeTimeOn(close, year, month, day, date.getUTCDay());
+    if (time === null) continue;
+    const candidate = closeOn(year, month, day, time, close);
     if (wanted(candidate)) return candidate;
   }
   throw new RangeError(`no trading day close within ${String(closeSearchDaysMax)} days of ${new Date(nowMs).toISOString()}: every day is a holiday or not one of the close's weekdays`);
