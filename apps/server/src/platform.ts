@@ -14,7 +14,7 @@ import { AuthService, type OidcConfig } from "@tradestream/auth";
 import { EgressClient } from "@tradestream/egress";
 import { decodeCommand, type EngineEvent } from "@tradestream/contracts";
 import { Engine } from "@tradestream/engine";
-import { callingThreadCpuSeconds, createGateway, defaultDashboardConfig, defaultGatewayConfig, GatewayMetrics, isoTime, threadCpuSeconds, type Gateway, type GatewayConfig } from "@tradestream/gateway";
+import { callingThreadCpuSeconds, createGateway, defaultDashboardConfig, defaultGatewayConfig, GatewayMetrics, isoTime, threadCpuSeconds, type Gateway, type GatewayConfig, type TradingDayInfo } from "@tradestream/gateway";
 import { createMemoryLog, openFileJournal, openSnapshotStore, type CommandLog, type SnapshotStore } from "@tradestream/journal";
 import { CardVault, LedgerProjector, openLedger, parseVaultKeys, PaymentsService, ProjectionRunner, SimulatedProvider, webhookSignatureHeader, type Ledger } from "@tradestream/ledger";
 import { MarketDataProjection } from "@tradestream/marketdata";
@@ -225,6 +225,12 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
   let ready = false;
   // The trader dashboard (apps/dashboard, built into its dist/) on the same origin; `gateway.dashboard` overrides it.
   const gatewayConfig: GatewayConfig = { ...defaultGatewayConfig, dashboard: { ...defaultDashboardConfig, dir: dashboardDist }, ...config.gateway };
+  // The schedule, the next close and the current day's start (the scheduler and the day's start are set below, before the first request).
+  const tradingDay = (): TradingDayInfo => ({
+    closesAt: dayClose === null ? null : formatDayClose(dayClose),
+    nextCloseAt: dayCloser === null ? null : new Date(dayCloser.next).toISOString(),
+    startedAt: gateway.context.orderService.dayStartUs === 0 ? null : isoTime(gateway.context.orderService.dayStartUs),
+  });
   const gateway = await createGateway(
     {
       trading: shard,
@@ -274,13 +280,10 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
           instruments: market.instruments().length,
           openOrders: shard.engine.orders.size,
           readModels: readModelStart,
-          tradingDay: {
-            closesAt: dayClose === null ? null : formatDayClose(dayClose),
-            nextCloseAt: dayCloser === null ? null : new Date(dayCloser.next).toISOString(),
-            startedAt: gateway.context.orderService.dayStartUs === 0 ? null : isoTime(gateway.context.orderService.dayStartUs),
-          },
+          tradingDay: tradingDay(),
         };
       },
+      tradingDay,
     },
     gatewayConfig,
   );

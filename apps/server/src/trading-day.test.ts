@@ -449,6 +449,8 @@ describe("end of day in the platform", () => {
       expect(ended.status).toBe(200);
       expect(ended.body.expiredOrders).toBe(1);
       expect(Math.abs(Date.parse(ended.body.endedAt) - Date.now())).toBeLessThan(60_000);
+      // No scheduled close here (the day ends on demand only), and the day began at that end.
+      expect((await new ApiClient(platform.url).get("/api/v1/trading-day")).body).toEqual({ closesAt: null, nextCloseAt: null, startedAt: ended.body.endedAt });
 
       expect((await trader.get<OrderView>(`/api/v1/orders/${String(day.body.order.orderId)}`)).body.order.status).toBe("expired");
       expect((await trader.get<OrderView>(`/api/v1/orders/${String(gtc.body.order.orderId)}`)).body.order.status).toBe("new");
@@ -493,6 +495,10 @@ describe("end of day in the platform", () => {
       expect(status.body.tradingDay.closesAt).toBe("17:30 Europe/Paris daily");
       expect(Date.parse(status.body.tradingDay.nextCloseAt)).toBe(nextClose(Date.now() + twoDaysMs, paris));
       expect(Math.abs(Date.parse(status.body.tradingDay.startedAt) - Date.now())).toBeLessThan(60_000);
+      // Anyone sees the same schedule, signed in or not (when DAY orders expire is public).
+      const anonymous = await new ApiClient(second.url, null).get<{ closesAt: string; nextCloseAt: string; startedAt: string }>("/api/v1/trading-day");
+      expect(anonymous.status).toBe(200);
+      expect(anonymous.body).toEqual(status.body.tradingDay);
     } finally {
       await second.close();
     }

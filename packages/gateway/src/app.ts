@@ -41,6 +41,16 @@ export interface Readiness {
   readonly checks: Readonly<Record<string, string>>;
 }
 
+/** When the trading day closes: the schedule as configured, the next close, and when the current day began. */
+export interface TradingDayInfo {
+  /** "17:30 Europe/Paris Mon-Fri, holidays euronext"; null when the day ends only on demand. */
+  readonly closesAt: string | null;
+  /** ISO time of the next scheduled close (when DAY orders expire), or null. */
+  readonly nextCloseAt: string | null;
+  /** ISO time of the last end of day (the current day's start), or null before the first. */
+  readonly startedAt: string | null;
+}
+
 export interface GatewayDeps {
   readonly trading: TradingPort;
   readonly market: MarketDataProjection;
@@ -51,6 +61,8 @@ export interface GatewayDeps {
   readiness(): Promise<Readiness>;
   /** Operational status for SRE (sequence numbers, queue depth, uptime…). */
   status?(): Record<string, unknown>;
+  /** The trading day's schedule, for anyone (GET /api/v1/trading-day); none when the platform has no close. */
+  tradingDay?(): TradingDayInfo;
   /** The books of record; their routes are served when present. */
   readonly ledger?: LedgerPort | undefined;
   /** Deposits and withdrawals through the payment provider; served when present. */

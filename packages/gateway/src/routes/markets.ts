@@ -52,6 +52,32 @@ export function registerMarketRoutes(app: FastifyInstance, context: GatewayConte
   const { deps, orderService } = context;
 
   app.get(
+    "/api/v1/trading-day",
+    {
+      config: publicRoute,
+      schema: {
+        tags: ["markets"],
+        summary: "The trading day: its scheduled close (when DAY orders expire), the next close, when the current day began",
+        security: [],
+        response: {
+          200: {
+            type: "object",
+            additionalProperties: false,
+            required: ["closesAt", "nextCloseAt", "startedAt"],
+            properties: {
+              closesAt: { type: ["string", "null"], description: 'The schedule, e.g. "17:30 Europe/Paris Mon-Fri, holidays euronext"; null when the day ends only on demand' },
+              nextCloseAt: { type: ["string", "null"], format: "date-time", description: "The next scheduled close" },
+              startedAt: { type: ["string", "null"], format: "date-time", description: "When the current trading day began (the last end of day); null before the first" },
+            },
+          },
+          ...errors,
+        },
+      },
+    },
+    async () => deps.tradingDay?.() ?? { closesAt: null, nextCloseAt: null, startedAt: null },
+  );
+
+  app.get(
     "/api/v1/markets",
     { config: publicRoute, schema: { tags: ["markets"], summary: "List instruments", security: [], response: { 200: anyObject, ...errors } } },
     async () => ({ items: deps.market.instruments().map(instrumentDto) }),
