@@ -49,6 +49,38 @@ function ConnectionBadge(): ReactElement {
   );
 }
 
+/** How often the ticket asks again when the trading day closes next (and at once after that close has passed). */
+const tradingDayRefreshMs = 5 * 60_000;
+
+/** The next close of the trading day (GET /api/v1/trading-day), kept fresh: when DAY orders expire. Null when unknown or none. */
+function useNextClose(session: Session): string | null {
+  const [nextCloseAt, setNextCloseAt] = useState<string | null>(null);
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = async (): Promise<void> => {
+      let next: string | null = null;
+      try {
+        const answer = await session.get<{ nextCloseAt?: unknown }>("/api/v1/trading-day");
+        next = typeof answer.nextCloseAt === "string" && Number.isFinite(Date.parse(answer.nextCloseAt)) ? answer.nextCloseAt : null;
+      } catch {
+        // Only a hint on the ticket: without it, the ticket says nothing about the close.
+      }
+      if (stopped) return;
+      setNextCloseAt(next);
+      // Again after the close has passed (the next one is then another day), and every few minutes meanwhile.
+      const untilClose = next === null ? tradingDayRefreshMs : Date.parse(next) - Date.now() + 1_000;
+      timer = setTimeout(() => void load(), Math.max(1_000, Math.min(tradingDayRefreshMs, untilClose)));
+    };
+    void load();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [session]);
+  return nextCloseAt;
+}
+
 function TradeScreen(): ReactElement {
   const app = useApp();
   const store = useLive();
@@ -56,6 +88,7 @@ function TradeScreen(): ReactElement {
   const instrument = store.instruments.get(symbol);
   const ticker = store.tickers.get(symbol);
   const quantityRef = useRef<HTMLInputElement>(null);
+  const dayClosesAt = useNextClose(app.session);
   const isTrader = user.roles.includes("trader");
 
   const send = useCallback(
@@ -94,7 +127,7 @@ function TradeScreen(): ReactElement {
       </div>
       {isTrader && (
         // Keyed by account: a switch starts the ticket's outcome afresh (the draft stays).
-        <Ticket key={accountId ?? "none"} market={market} draft={app.draft} onDraft={app.setDraft} send={send} accountId={accountId} showAccount={user.accountIds.length > 1} quantityRef={quantityRef} />
+        <Ticket key={accountId ?? "none"} market={market} draft={app.draft} onDraft={app.setDraft} send={send} accountId={accountId} showAccount={user.accountIds.length > 1} quantityRef={quantityRef} dayClosesAt={dayClosesAt} />
       )}
       {(isTrader || accountId !== null) && <Blotter />}
     </div>

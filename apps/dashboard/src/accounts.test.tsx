@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { accountHistoryPaths, accountSubscriptions, initialAccount, rememberAccount } from "./accounts.ts";
 import { App } from "./App.tsx";
 import { AccountPicker } from "./components/AccountPicker.tsx";
+import { dayExpiry } from "./components/Ticket.tsx";
 import { defaultConfig } from "./config.ts";
 import { Store } from "./store.ts";
 import { FakeSocket, testInstrument } from "./test-support.ts";
@@ -61,6 +62,9 @@ const fill = (tradeId: number, orderId: number, accountId: number): Fill => ({
 
 const balance = (accountId: number, available: string): Record<string, unknown> => ({ type: "balance", channel: "balances", accountId, currency: "EUR", balance: available, reserved: "0.00", available });
 
+/** The trading day's next close as the stubbed platform tells it. */
+const nextCloseAt = "2026-12-24T13:05:00.000Z";
+
 /** The platform's REST answers for one user: each account has one open order and one fill. */
 function stubPlatform(user: User): { paths: string[] } {
   const paths: string[] = [];
@@ -77,6 +81,8 @@ function stubPlatform(user: User): { paths: string[] } {
           return Promise.resolve(json(user));
         case "/api/v1/markets":
           return Promise.resolve(json({ items: [sap] }));
+        case "/api/v1/trading-day":
+          return Promise.resolve(json({ closesAt: "17:30 Europe/Paris Mon-Fri, holidays euronext", nextCloseAt, startedAt: null }));
         case "/api/v1/orders":
           return Promise.resolve(json({ items: accounts.map((id) => order(id * 10, id, `${String(id % 1000)}.00`)), nextCursor: null }));
         case "/api/v1/fills":
@@ -199,6 +205,16 @@ describe("store and the trading account", () => {
     store.apply(balance(1003, "200.00"));
     expect(store.orders.size).toBe(2);
     expect(store.balances.size).toBe(1);
+  });
+});
+
+describe("dashboard and the trading day", () => {
+  it("asks the platform when the day closes and shows it on the ticket for a DAY order", async () => {
+    const { paths } = await signedIn(trader([1002]));
+    expect(paths).toContain("/api/v1/trading-day");
+    expect(screen.queryByTestId("day-expiry")).toBeNull();
+    fireEvent.change(screen.getByLabelText(/Time in force/), { target: { value: "DAY" } });
+    await waitFor(() => expect(screen.getByTestId("day-expiry").textContent).toBe(`Expires at the close: ${dayExpiry(nextCloseAt)}`));
   });
 });
 

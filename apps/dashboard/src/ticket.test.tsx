@@ -7,7 +7,7 @@ import { act, cleanup, fireEvent, render, screen } from "@testing-library/react"
 import { useState, type ReactElement } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "./api.ts";
-import { Ticket } from "./components/Ticket.tsx";
+import { dayExpiry, Ticket } from "./components/Ticket.tsx";
 import { checkTicket, collar, emptyDraft, orderRequest, rejectionMessage, withType, type TicketDraft, type TicketMarket } from "./ticket.ts";
 import { testInstrument } from "./test-support.ts";
 import type { Instrument, Order } from "./types.ts";
@@ -102,9 +102,9 @@ describe("ticket rules", () => {
   });
 });
 
-function Harness(props: { send: (body: Record<string, unknown>) => Promise<{ order: Order; fills: readonly unknown[] }>; initial?: Partial<TicketDraft>; market?: TicketMarket }): ReactElement {
+function Harness(props: { send: (body: Record<string, unknown>) => Promise<{ order: Order; fills: readonly unknown[] }>; initial?: Partial<TicketDraft>; market?: TicketMarket; dayClosesAt?: string | null }): ReactElement {
   const [value, setValue] = useState<TicketDraft>({ ...emptyDraft, ...props.initial });
-  return <Ticket market={props.market ?? market} draft={value} onDraft={(update) => setValue(update)} send={props.send} accountId={1001} />;
+  return <Ticket market={props.market ?? market} draft={value} onDraft={(update) => setValue(update)} send={props.send} accountId={1001} dayClosesAt={props.dayClosesAt ?? null} />;
 }
 
 const accepted = (body: Record<string, unknown>): { order: Order; fills: [] } => ({
@@ -164,6 +164,18 @@ describe("ticket component", () => {
     fireEvent.keyDown(screen.getByLabelText(/^Quantity/), { key: "Escape" });
     expect(screen.getByLabelText<HTMLInputElement>(/^Quantity/).value).toBe("");
     expect(screen.getByRole("radio", { name: /Sell/ }).getAttribute("aria-checked")).toBe("true");
+  });
+
+  it("tells when a DAY order expires: the next close, in the reader's time zone; nothing for other times in force or without a close", () => {
+    const close = "2026-12-24T13:05:00.000Z";
+    render(<Harness send={vi.fn()} initial={{ timeInForce: "DAY" }} dayClosesAt={close} />);
+    expect(screen.getByTestId("day-expiry").textContent).toBe(`Expires at the close: ${dayExpiry(close)}`);
+    expect(dayExpiry(close)).toBe(new Date(close).toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }));
+    fireEvent.change(screen.getByLabelText(/Time in force/), { target: { value: "GTC" } });
+    expect(screen.queryByTestId("day-expiry")).toBeNull();
+    cleanup();
+    render(<Harness send={vi.fn()} initial={{ timeInForce: "DAY" }} dayClosesAt={null} />);
+    expect(screen.queryByTestId("day-expiry")).toBeNull();
   });
 
   it("refuses to send while the instrument is halted", async () => {

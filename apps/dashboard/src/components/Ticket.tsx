@@ -21,6 +21,13 @@ export interface TicketProps {
   /** Names the account on the ticket (for users who pick one of several). */
   readonly showAccount?: boolean;
   readonly quantityRef?: RefObject<HTMLInputElement | null>;
+  /** The next close of the trading day (ISO time), when DAY orders expire; null or left out when there is none. */
+  readonly dayClosesAt?: string | null;
+}
+
+/** When a DAY order entered now expires, in the reader's time zone: "Mon 24 Dec, 14:05". */
+export function dayExpiry(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 type Outcome = { readonly kind: "ok" | "error"; readonly text: string } | null;
@@ -141,6 +148,11 @@ export function Ticket(props: TicketProps): ReactElement {
               </option>
             ))}
           </select>
+          {draft.timeInForce === "DAY" && props.dayClosesAt != null && (
+            <small className="muted" data-testid="day-expiry">
+              Expires at the close: {dayExpiry(props.dayClosesAt)}
+            </small>
+          )}
         </label>
       </div>
       <label>
