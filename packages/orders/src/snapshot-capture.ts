@@ -20,19 +20,14 @@
  * costs a bounded amount of memory.
  */
 import { assert } from "@tradestream/kernel";
-import type { AccountSnapshot, OrdersState } from "./snapshot.ts";
+import type { OrdersState } from "./snapshot.ts";
 import type { Fill, OrderRecord } from "./types.ts";
 
 /** Records read per step by default: a step takes a few milliseconds at most. */
 export const captureRecordsPerStepDefault = 16_384;
 
-/** Where the projection's state was when the capture was taken. */
-export interface CapturePoint {
-  readonly lastSeq: number;
-  readonly nextFillSeq: number;
-  readonly oldestFillSeq: number;
-  readonly accounts: readonly AccountSnapshot[];
-  readonly killedFirms: readonly number[];
+/** Where the projection's state was when the capture was taken: the small parts of the state as they were, and where to read the rest. */
+export interface CapturePoint extends Pick<OrdersState, "lastSeq" | "nextFillSeq" | "oldestFillSeq" | "accounts" | "killedFirms"> {
   /** How many orders the projection held. */
   readonly orderCount: number;
   /** Order ids kept below the orders' window, ascending. */
