@@ -18,10 +18,11 @@
 // ratios is the steady figure; comparing a copy with itself gives the noise
 // (about ±2 % on the 2-vCPU machine of docs/BENCHMARKS.md).
 
+import { randomUUID } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Command, decodeCommand, type EngineEvent } from "@tradestream/contracts";
-import { Engine } from "../packages/engine/src/index.ts";
+import { Engine, encodeSnapshot } from "../packages/engine/src/index.ts";
 import { parseBenchArgs } from "./cli.ts";
 import { engineThroughput, journalRecords, preparedEngine } from "./measure.ts";
 import { median } from "./stats.ts";
@@ -39,6 +40,12 @@ alternating chunks; prints the median per-chunk time ratio (docs/BENCHMARKS.md, 
     runs: { type: "string", value: "N", default: "3", description: "throughput runs; with --baseline, passes over the stream" },
     baseline: { type: "string", value: "PATH", defaultText: "none", description: "the other version's packages/engine/src/index.ts: paired A/B against it" },
     chunk: { type: "string", value: "N", default: "25000", description: "commands per alternating chunk in the paired A/B" },
+    "snapshot-ids": {
+      type: "string",
+      value: "STYLE",
+      defaultText: "none",
+      description: "time the engine snapshot (encodeSnapshot, the pause a shard snapshot costs the sequencer) after the stream, with client order ids in this style: counter (c-1, c-2 … per account), timed (sim-1-<ms in base 36>-<n>, as the demo simulator makes them) or uuid",
+    },
     "decode-baseline": {
       type: "string",
       value: "PATH",
@@ -151,7 +158,36 @@ async function compareDecoders(baselinePath: string): Promise<void> {
   if (sink === 0) process.stdout.write("(no records)\n");
 }
 
-if (values["decode-baseline"] !== undefined) {
+/** The engine snapshot's time and size after the stream, with the day's client order ids in one style. */
+function timeSnapshots(style: string): void {
+  if (style !== "counter" && style !== "timed" && style !== "uuid") throw new Error(`--snapshot-ids takes counter, timed or uuid, not ${style}`);
+  const perAccount = new Map<number, number>();
+  const engine = new Engine();
+  for (const command of [...workload.setup, ...workload.prefill, ...workload.stream]) {
+    if (command.type !== "PlaceOrder") {
+      engine.applyInPlace(command);
+      continue;
+    }
+    const n = (perAccount.get(command.accountId) ?? 0) + 1;
+    perAccount.set(command.accountId, n);
+    const clientOrderId = style === "counter" ? `c-${String(n)}` : style === "timed" ? `sim-1-${Math.floor(command.tsUs / 1_000).toString(36)}-${String(n)}` : randomUUID();
+    engine.applyInPlace({ ...command, clientOrderId });
+  }
+  let ids = 0;
+  for (const count of perAccount.values()) ids += count;
+  const times: number[] = [];
+  let bytes = 0;
+  for (let run = 0; run < runs; run++) {
+    const start = performance.now();
+    bytes = encodeSnapshot(engine).length;
+    times.push(performance.now() - start);
+  }
+  process.stdout.write(`${JSON.stringify({ snapshotIds: style, clientOrderIds: ids, openOrders: engine.orders.size, encodeMsMedian: Math.round(median(times) * 10) / 10, encodeMs: times.map((t) => Math.round(t * 10) / 10), bytes })}\n`);
+}
+
+if (values["snapshot-ids"] !== undefined) {
+  timeSnapshots(values["snapshot-ids"]);
+} else if (values["decode-baseline"] !== undefined) {
   await compareDecoders(values["decode-baseline"]);
 } else if (values.baseline !== undefined) {
   await compare(values.baseline);
