@@ -91,13 +91,21 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const stats = { sent: 0, accepted: 0, rejected: 0 };
   const fair = new Map<string, number>();
   const quotes = new Map<string, number[]>();
-  let counter = 0;
   let running = true;
-  const clientOrderId = (): string => `sim-${String(options.seed)}-${Date.now().toString(36)}-${String((counter += 1))}`;
+  // Each account's orders are numbered in a run (…-2001-1, …-2001-2, …), as most clients number theirs: the
+  // engine then keeps the day's ids as counters, and its snapshots stay small and quick. The start time in
+  // the prefix keeps the ids of a restarted simulator apart from the earlier process's on the same day.
+  const idPrefix = `sim-${String(options.seed)}-${Date.now().toString(36)}-`;
+  const counters = new Map<number, number>();
+  const clientOrderId = (accountId: number): string => {
+    const next = (counters.get(accountId) ?? 0) + 1;
+    counters.set(accountId, next);
+    return `${idPrefix}${String(accountId)}-${String(next)}`;
+  };
 
-  const place = async (order: Record<string, unknown>): Promise<number | null> => {
+  const place = async (order: Record<string, unknown> & { readonly accountId: number }): Promise<number | null> => {
     stats.sent += 1;
-    const ack = await request({ op: "place", order: { ...order, clientOrderId: clientOrderId() } });
+    const ack = await request({ op: "place", order: { ...order, clientOrderId: clientOrderId(order.accountId) } });
     if (ack.type === "ack" && ack.status !== undefined && ack.status < 300) {
       stats.accepted += 1;
       return ack.body?.order?.orderId ?? null;
