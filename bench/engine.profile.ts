@@ -84,6 +84,33 @@ function timeChunk(engine: AnyEngine, from: number, to: number): number {
   return Number(process.hrtime.bigint() - start);
 }
 
+/**
+ * One pass of paired chunks over `length` items: the baseline's and the current version's
+ * timings of each chunk, in alternating order (which goes first alternates by chunk and
+ * by pass), so the machine's load hits both alike. Adds to `out`: per-chunk time ratios
+ * baseline/current and the two totals in ns.
+ */
+function alternateChunks(
+  length: number,
+  pass: number,
+  timeBaseline: (from: number, to: number) => number,
+  timeCurrent: (from: number, to: number) => number,
+  out: { ratios: number[]; baselineNs: number; currentNs: number },
+): void {
+  const chunk = Number(values.chunk);
+  for (let from = 0, k = 0; from < length; from += chunk, k++) {
+    const to = Math.min(length, from + chunk);
+    const baselineFirst = (k + pass) % 2 === 0;
+    const first = baselineFirst ? timeBaseline(from, to) : timeCurrent(from, to);
+    const second = baselineFirst ? timeCurrent(from, to) : timeBaseline(from, to);
+    const b = baselineFirst ? first : second;
+    const c = baselineFirst ? second : first;
+    out.baselineNs += b;
+    out.currentNs += c;
+    out.ratios.push(b / c);
+  }
+}
+
 /** Paired chunks: baseline and current engine alternate over the same stream. */
 async function compare(baselinePath: string): Promise<void> {
   const url = pathToFileURL(isAbsolute(baselinePath) ? baselinePath : resolve(baselinePath)).href;
@@ -95,25 +122,13 @@ async function compare(baselinePath: string): Promise<void> {
     const inPlace = prepared(EngineOf, warm);
     if (inPlace.applyInPlace !== undefined) for (const command of warm.stream) inPlace.applyInPlace(command);
   }
-  const chunk = Number(values.chunk);
-  const ratios: number[] = [];
-  let baselineNs = 0;
-  let currentNs = 0;
+  const paired = { ratios: [] as number[], baselineNs: 0, currentNs: 0 };
   for (let run = 0; run < runs; run++) {
     const baseline = prepared(Baseline, workload);
     const current = prepared(Current, workload);
-    for (let from = 0, k = 0; from < workload.stream.length; from += chunk, k++) {
-      const to = Math.min(workload.stream.length, from + chunk);
-      const baselineFirst = (k + run) % 2 === 0;
-      const first = timeChunk(baselineFirst ? baseline : current, from, to);
-      const second = timeChunk(baselineFirst ? current : baseline, from, to);
-      const b = baselineFirst ? first : second;
-      const c = baselineFirst ? second : first;
-      baselineNs += b;
-      currentNs += c;
-      ratios.push(b / c);
-    }
+    alternateChunks(workload.stream.length, run, (from, to) => timeChunk(baseline, from, to), (from, to) => timeChunk(current, from, to), paired);
   }
+  const { ratios, baselineNs, currentNs } = paired;
   const total = runs * workload.stream.length;
   const opsPerSec = (ns: number): string => Math.round((total * 1e9) / ns).toLocaleString("en-US");
   process.stdout.write(
@@ -139,21 +154,14 @@ async function compareDecoders(baselinePath: string): Promise<void> {
     const engine = new Engine();
     for (const record of warmRecords) engine.applyInPlace(decode(record));
   }
-  const chunk = Number(values.chunk);
   for (const withApply of [false, true]) {
-    const ratios: number[] = [];
+    const paired = { ratios: [] as number[], baselineNs: 0, currentNs: 0 };
     for (let run = 0; run < runs; run++) {
       const baselineEngine = withApply ? new Engine() : null;
       const currentEngine = withApply ? new Engine() : null;
-      for (let from = 0, k = 0; from < records.length; from += chunk, k++) {
-        const to = Math.min(records.length, from + chunk);
-        const baselineFirst = (k + run) % 2 === 0;
-        const first = baselineFirst ? time(baselineDecode, from, to, baselineEngine) : time(decodeCommand, from, to, currentEngine);
-        const second = baselineFirst ? time(decodeCommand, from, to, currentEngine) : time(baselineDecode, from, to, baselineEngine);
-        ratios.push(baselineFirst ? first / second : second / first);
-      }
+      alternateChunks(records.length, run, (from, to) => time(baselineDecode, from, to, baselineEngine), (from, to) => time(decodeCommand, from, to, currentEngine), paired);
     }
-    process.stdout.write(`${withApply ? "decode + applyInPlace" : "decode"}: baseline/current time, median chunk ${median(ratios).toFixed(3)} (${ratios.length} chunks)\n`);
+    process.stdout.write(`${withApply ? "decode + applyInPlace" : "decode"}: baseline/current time, median chunk ${median(paired.ratios).toFixed(3)} (${paired.ratios.length} chunks)\n`);
   }
   if (sink === 0) process.stdout.write("(no records)\n");
 }
