@@ -99,6 +99,27 @@ function timeReplay(commands: readonly Command[]): { perSec: number; market: Mar
   return { perSec: perSecond(commands.length, performance.now() - started), market, orders };
 }
 
+interface Snapshotting {
+  apply(events: readonly EngineEvent[]): void;
+  snapshotSteps(): Generator<void, Uint8Array, void>;
+}
+
+/** A snapshot of the orders projection in steps, timed: taking it (the pause when it is taken), all its steps, the longest of them, their count. */
+function timeSteps(orders: Snapshotting): { captureMs: number; stepsMs: number; maxStepMs: number; steps: number; bytes: Uint8Array } {
+  const started = performance.now();
+  const steps = orders.snapshotSteps();
+  const captureMs = performance.now() - started;
+  let maxStepMs = 0;
+  let count = 0;
+  for (;;) {
+    const stepStart = performance.now();
+    const step = steps.next();
+    maxStepMs = Math.max(maxStepMs, performance.now() - stepStart);
+    count += 1;
+    if (step.done === true) return { captureMs, stepsMs: performance.now() - started - captureMs, maxStepMs, steps: count, bytes: step.value };
+  }
+}
+
 /**
  * Snapshot and restore of both read models, as the server takes them: the capture (the
  * market data encoded, the orders' accounts and client-order-id values copied: the pause
@@ -107,27 +128,17 @@ function timeReplay(commands: readonly Command[]): { perSec: number; market: Mar
  * they cause), and the restore.
  */
 function timeSnapshot(market: MarketDataProjection, orders: OrdersProjection): { captureMs: number; encodeMs: number; maxStepMs: number; steps: number; restoreMs: number; bytes: number } {
-  const captureStart = performance.now();
-  const steps = orders.snapshotSteps();
+  const marketStart = performance.now();
   const marketBytes = market.snapshot();
-  const captureMs = performance.now() - captureStart;
-  let maxStepMs = 0;
-  let stepCount = 0;
-  let ordersBytes: Uint8Array | null = null;
-  while (ordersBytes === null) {
-    const stepStart = performance.now();
-    const step = steps.next();
-    maxStepMs = Math.max(maxStepMs, performance.now() - stepStart);
-    stepCount += 1;
-    if (step.done === true) ordersBytes = step.value;
-  }
-  const encodeMs = performance.now() - captureStart - captureMs;
+  const marketMs = performance.now() - marketStart;
+  const taken = timeSteps(orders);
+  const ordersBytes = taken.bytes;
   const restoreStart = performance.now();
   const restored = OrdersProjection.restore(ordersBytes);
   MarketDataProjection.restore(marketBytes);
   const restoreMs = performance.now() - restoreStart;
   if (restored.lastEventSeq !== orders.lastEventSeq) throw new Error("the restored orders projection is not the one snapshotted");
-  return { captureMs, encodeMs, maxStepMs, steps: stepCount, restoreMs, bytes: ordersBytes.length + marketBytes.length };
+  return { captureMs: marketMs + taken.captureMs, encodeMs: taken.stepsMs, maxStepMs: taken.maxStepMs, steps: taken.steps, restoreMs, bytes: ordersBytes.length + marketBytes.length };
 }
 
 function round1(value: number): number {
@@ -155,25 +166,6 @@ function heldBy(orders: OrdersProjection): { orders: number; openOrders: number;
     openOrders,
     fills: countPages((cursor) => orders.fills({ accounts: "all", limit: 1_000, cursor })),
   };
-}
-
-interface Snapshotting {
-  apply(events: readonly EngineEvent[]): void;
-  snapshotSteps(): Generator<void, Uint8Array, void>;
-}
-
-/** The pause a snapshot of the orders projection costs the gateway's thread: taking it, and its longest step after. */
-function timeSteps(orders: Snapshotting): { captureMs: number; maxStepMs: number; bytes: Uint8Array } {
-  const started = performance.now();
-  const steps = orders.snapshotSteps();
-  const captureMs = performance.now() - started;
-  let maxStepMs = 0;
-  for (;;) {
-    const stepStart = performance.now();
-    const step = steps.next();
-    maxStepMs = Math.max(maxStepMs, performance.now() - stepStart);
-    if (step.done === true) return { captureMs, maxStepMs, bytes: step.value };
-  }
 }
 
 /**
