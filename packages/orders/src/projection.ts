@@ -362,31 +362,35 @@ export class OrdersProjection {
    */
   snapshotSteps(): Generator<void, Uint8Array, void> {
     this.finishCapture();
-    const capture = new SnapshotCapture(this.captureSources, {
-      lastSeq: this.lastSeq,
-      nextFillSeq: this.nextFillSeq,
-      oldestFillSeq: this.oldestFillSeq,
-      accounts: [...this.accountsById.values()].map((account) => ({
-        spec: account.spec,
-        killed: account.killed,
-        openOrders: account.openOrders,
-        balances: [...account.balances.values()],
-        positions: [...account.positions.values()],
-      })),
-      killedFirms: [...this.killedFirms],
-      ...this.ordersLayout(),
-      finishedQueue: this.terminalQueue,
-      finishedFrom: this.terminalHead,
-      finishedTo: this.terminalQueue.length,
-      clientOrderIdParts: [...this.accountsById.values()].map((account) => Array.from(account.clientOrderIds.values())),
-    }, this.captureRecordsPerStep);
+    const accounts = [...this.accountsById.values()];
+    const layout = this.orders.layout();
+    const capture = new SnapshotCapture(
+      this.captureSources,
+      {
+        lastSeq: this.lastSeq,
+        nextFillSeq: this.nextFillSeq,
+        oldestFillSeq: this.oldestFillSeq,
+        accounts: accounts.map((account) => ({
+          spec: account.spec,
+          killed: account.killed,
+          openOrders: account.openOrders,
+          balances: [...account.balances.values()],
+          positions: [...account.positions.values()],
+        })),
+        killedFirms: [...this.killedFirms],
+        orderCount: this.orders.size,
+        belowIds: layout.belowIds,
+        windowFrom: layout.from,
+        windowTo: layout.to,
+        finishedQueue: this.terminalQueue,
+        finishedFrom: this.terminalHead,
+        finishedTo: this.terminalQueue.length,
+        clientOrderIdParts: accounts.map((account) => Array.from(account.clientOrderIds.values())),
+      },
+      this.captureRecordsPerStep,
+    );
     this.capture = capture;
     return this.encodeCaptured(capture);
-  }
-
-  private ordersLayout(): { orderCount: number; belowIds: number[]; windowFrom: number; windowTo: number } {
-    const layout = this.orders.layout();
-    return { orderCount: this.orders.size, belowIds: layout.belowIds, windowFrom: layout.from, windowTo: layout.to };
   }
 
   private readonly captureSources = {

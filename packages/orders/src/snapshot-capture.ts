@@ -91,11 +91,9 @@ export class SnapshotCapture {
 
   /** The state at the capture's moment, gathering whatever is left now. */
   finish(): OrdersState {
-    for (;;) {
-      if (this.state !== null) return this.state;
-      const step = this.gathering.next();
-      if (step.done === true) this.settle(step.value);
-    }
+    while (!this.step());
+    assert(this.state !== null, "a finished capture holds its state");
+    return this.state;
   }
 
   private settle(state: OrdersState): void {

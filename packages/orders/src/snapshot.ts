@@ -352,15 +352,7 @@ export function* stringsText(strings: Strings): Generator<void, Uint8Array, void
     yield;
   }
   pieces.push(encoder.encode(`],"currencies":${JSON.stringify(strings.currencies)}}`));
-  let length = 0;
-  for (const piece of pieces) length += piece.length;
-  const text = new Uint8Array(length);
-  let at = 0;
-  for (const piece of pieces) {
-    text.set(piece, at);
-    at += piece.length;
-  }
-  return text;
+  return Buffer.concat(pieces);
 }
 
 /** Encodes a projection's state; the same state always gives the same bytes. */
