@@ -170,7 +170,9 @@ describe("ticket component", () => {
     const close = "2026-12-24T13:05:00.000Z";
     render(<Harness send={vi.fn()} initial={{ timeInForce: "DAY" }} dayClosesAt={close} />);
     expect(screen.getByTestId("day-expiry").textContent).toBe(`Expires at the close: ${dayExpiry(close)}`);
-    expect(dayExpiry(close)).toBe(new Date(close).toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }));
+    // The close at 13:05 UTC reads as the local time of the reader's zone.
+    expect(dayExpiry(close, "en-GB", "Europe/Paris")).toBe("Thu 24 Dec, 14:05");
+    expect(dayExpiry(close, "en-GB", "Asia/Tokyo")).toBe("Thu 24 Dec, 22:05");
     fireEvent.change(screen.getByLabelText(/Time in force/), { target: { value: "GTC" } });
     expect(screen.queryByTestId("day-expiry")).toBeNull();
     cleanup();

@@ -25,9 +25,9 @@ export interface TicketProps {
   readonly dayClosesAt?: string | null;
 }
 
-/** When a DAY order entered now expires, in the reader's time zone: "Mon 24 Dec, 14:05". */
-export function dayExpiry(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+/** When a DAY order entered now expires, in the reader's language and time zone unless given: "Thu 24 Dec, 14:05". */
+export function dayExpiry(iso: string, locale?: string, timeZone?: string): string {
+  return new Date(iso).toLocaleString(locale, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", ...(timeZone === undefined ? {} : { timeZone }) });
 }
 
 type Outcome = { readonly kind: "ok" | "error"; readonly text: string } | null;
