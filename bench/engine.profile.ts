@@ -22,7 +22,7 @@ import { randomUUID } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Command, decodeCommand, type EngineEvent } from "@tradestream/contracts";
-import { Engine, encodeSnapshot } from "../packages/engine/src/index.ts";
+import { Engine, captureSnapshot, encodeSnapshot, joinChunks } from "../packages/engine/src/index.ts";
 import { parseBenchArgs } from "./cli.ts";
 import { engineThroughput, journalRecords, preparedEngine } from "./measure.ts";
 import { median } from "./stats.ts";
@@ -44,7 +44,7 @@ alternating chunks; prints the median per-chunk time ratio (docs/BENCHMARKS.md, 
       type: "string",
       value: "STYLE",
       defaultText: "none",
-      description: "time the engine snapshot (encodeSnapshot, the pause a shard snapshot costs the sequencer) after the stream, with client order ids in this style: counter (c-1, c-2 … per account), timed (sim-1-<ms in base 36>-<n>, as the demo simulator makes them) or uuid",
+      description: "time the engine snapshot at once (encodeSnapshot) and as a shard takes it (the capture, then the longest step writing the client order ids) after the stream, with client order ids in this style: counter (c-1, c-2 … per account), timed (sim-1-<ms in base 36>-<n>, as the demo simulator makes them) or uuid",
     },
     "decode-baseline": {
       type: "string",
@@ -184,13 +184,33 @@ function timeSnapshots(style: string): void {
   let ids = 0;
   for (const count of perAccount.values()) ids += count;
   const times: number[] = [];
+  const captures: number[] = [];
+  const longestSteps: number[] = [];
   let bytes = 0;
+  const ms = (t: number): number => Math.round(t * 10) / 10;
   for (let run = 0; run < runs; run++) {
     const start = performance.now();
     bytes = encodeSnapshot(engine).length;
     times.push(performance.now() - start);
+    // As the shard takes it: captured at once, the client order ids written in steps after.
+    let stepStart = performance.now();
+    const steps = captureSnapshot(engine);
+    captures.push(performance.now() - stepStart);
+    let longest = 0;
+    for (;;) {
+      stepStart = performance.now();
+      const step = steps.next();
+      longest = Math.max(longest, performance.now() - stepStart);
+      if (step.done === true) {
+        if (joinChunks(step.value).length !== bytes) throw new Error("the snapshot in steps has a different length");
+        break;
+      }
+    }
+    longestSteps.push(longest);
   }
-  process.stdout.write(`${JSON.stringify({ snapshotIds: style, clientOrderIds: ids, openOrders: engine.orders.size, encodeMsMedian: Math.round(median(times) * 10) / 10, encodeMs: times.map((t) => Math.round(t * 10) / 10), bytes })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ snapshotIds: style, clientOrderIds: ids, openOrders: engine.orders.size, encodeMsMedian: ms(median(times)), encodeMs: times.map(ms), captureMsMedian: ms(median(captures)), longestStepMsMedian: ms(median(longestSteps)), longestStepMs: longestSteps.map(ms), bytes })}\n`,
+  );
 }
 
 if (values["snapshot-ids"] !== undefined) {

@@ -139,7 +139,7 @@ export async function startPlatform(config: PlatformConfig): Promise<Platform> {
     log = await openFileJournal({ dir: join(config.dataDir, "journal"), logger, io });
     const snapshots = await openSnapshotStore({ dir: join(config.dataDir, "snapshots"), logger });
     readModelStore = await openSnapshotStore({ dir: join(config.dataDir, "snapshots", "read-models"), snapshotsKept: 2, logger });
-    const onSnapshot = (seq: number, bytes: Uint8Array): void => checkpoints?.shardSnapshot(seq, bytes);
+    const onSnapshot = (seq: number, bytes: Promise<Uint8Array | null>): void => checkpoints?.shardSnapshot(seq, bytes);
     shard = await Shard.open({ log, snapshots, logger, onSnapshot, ...(config.snapshotEvery === undefined ? {} : { snapshotEvery: config.snapshotEvery }) });
   }
   // The last command before this process's: a trading day's close missed while down is caught up below.

@@ -33,7 +33,7 @@
 import { MarketDataProjection } from "@tradestream/marketdata";
 import { OrdersProjection } from "@tradestream/orders";
 import type { JournalLogger, SnapshotStore } from "@tradestream/journal";
-import { readShardSnapshot } from "@tradestream/shard";
+import { readShardSnapshot, runInSlices } from "@tradestream/shard";
 import type { Engine } from "@tradestream/engine";
 
 export const readModelSnapshotVersion = 1;
@@ -159,21 +159,6 @@ export interface CheckpointOptions {
   readonly logger: JournalLogger;
 }
 
-/** The longest a step of encoding runs before the event loop gets a turn. */
-const sliceMs = 4;
-
-/** Runs steps a few milliseconds at a time, letting the event loop run between slices; resolves with the result. */
-export async function runInSlices<T>(steps: Generator<void, T, void>): Promise<T> {
-  for (;;) {
-    const until = performance.now() + sliceMs;
-    for (let step = steps.next(); ; step = steps.next()) {
-      if (step.done === true) return step.value;
-      if (performance.now() >= until) break;
-    }
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
-
 /**
  * Pairs shard snapshots with the read models: `shardSnapshot` from the shard's
  * `onSnapshot`, `reached` after the read models applied a command. At most one
@@ -185,7 +170,7 @@ export async function runInSlices<T>(steps: Generator<void, T, void>): Promise<T
  * replace for the snapshot), and the file is written in the background.
  */
 export class ReadModelCheckpoints {
-  private waiting: { readonly seq: number; readonly shard: Uint8Array } | null = null;
+  private waiting: { readonly seq: number; readonly shard: Promise<Uint8Array | null> } | null = null;
   private lastSeq: number;
   private readModelSeq = 0;
   private forced = false;
@@ -200,8 +185,8 @@ export class ReadModelCheckpoints {
     this.forced = true;
   }
 
-  /** The shard took a snapshot after command `seq`. */
-  shardSnapshot(seq: number, shard: Uint8Array): void {
+  /** The shard took a snapshot after command `seq` (its bytes once the shard has written them; null if that failed). */
+  shardSnapshot(seq: number, shard: Promise<Uint8Array | null>): void {
     if (!this.forced && seq - this.lastSeq < this.options.every) return;
     this.forced = false;
     this.waiting = { seq, shard };
@@ -228,8 +213,10 @@ export class ReadModelCheckpoints {
     const captureMs = Math.round(performance.now() - started);
     this.saving = this.saving
       .then(async () => {
+        const shard = await waiting.shard;
+        if (shard === null) throw new Error("the shard snapshot it pairs with could not be written");
         const encodeStarted = performance.now();
-        const bytes = encodeReadModels({ shard: waiting.shard, orders: await runInSlices(capture.orders), market: capture.market, dayStartUs: capture.dayStartUs });
+        const bytes = encodeReadModels({ shard, orders: await runInSlices(capture.orders), market: capture.market, dayStartUs: capture.dayStartUs });
         const encodeMs = Math.round(performance.now() - encodeStarted);
         await store.save(seq, bytes);
         logger.info("read-model snapshot written", { seq, bytes: bytes.length, captureMs, encodeMs });

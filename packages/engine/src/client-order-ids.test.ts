@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ClientOrderIdSet, hash30, type ClientOrderIdsRow } from "./client-order-ids.ts";
+import { ChunkWriter } from "./chunk-writer.ts";
+import { ClientOrderIdSet, hash30, rowTextSteps, type ClientOrderIdsRow } from "./client-order-ids.ts";
 
 describe("client order id set", () => {
   it("agrees with a plain Set, including iteration contents and size (property)", () => {
@@ -233,6 +234,34 @@ describe("client order id set: numbered ids", () => {
           for (const id of after) expect(restored.addIfAbsent(id)).toBe(original.addIfAbsent(id));
           expect(restored.toRow()).toEqual(original.toRow());
         }),
+      );
+    });
+
+    it("are written in steps, while ids keep arriving and the day is cleared, as JSON.stringify spells the row (property)", () => {
+      fc.assert(
+        fc.property(
+          fc.array(idArbitrary, { maxLength: 200 }),
+          fc.array(idArbitrary, { maxLength: 100 }),
+          fc.integer({ min: 1, max: 8 }),
+          fc.option(fc.nat({ max: 100 }), { nil: null }),
+          (before, after, idsPerStep, clearAt) => {
+            const set = new ClientOrderIdSet();
+            for (const id of before) set.addIfAbsent(id);
+            const expected = JSON.stringify(set.toRow());
+            const out = new ChunkWriter();
+            const steps = rowTextSteps(set.capture(), out, idsPerStep);
+            let next = 0;
+            do {
+              // Before each step: an id arrives (or is refused and given back), or the day ends.
+              if (next === clearAt) set.clear();
+              const id = after[next];
+              if (id !== undefined && set.addIfAbsent(id) && next % 2 === 0) set.removeLast(id);
+              next += 1;
+            } while (steps.next().done !== true);
+            out.flush();
+            expect(new TextDecoder().decode(Buffer.concat(out.chunks))).toBe(expected);
+          },
+        ),
       );
     });
 

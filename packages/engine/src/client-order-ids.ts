@@ -34,9 +34,13 @@
  * insertion order unless two ids share a hash). Snapshots do not iterate: they
  * take the set as it is kept (`toRow`, `restoreFrom`), so a snapshot builds no
  * string per id and hashes none; a day of ids had made every snapshot a
- * stall of the sequencer's thread (≈ 50–80 ms at 400,000 ids).
+ * stall of the sequencer's thread (≈ 50–80 ms at 400,000 ids). A shard's
+ * snapshot goes further: it `capture`s the set between two commands (the arrays
+ * and their lengths, nothing copied) and writes the row from the capture in
+ * steps while ids keep arriving (`rowTextSteps`).
  */
 import { fnv1a32 } from "@tradestream/kernel";
+import type { ChunkWriter } from "./chunk-writer.ts";
 
 export function hash30(text: string): number {
   return fnv1a32(text) & 0x3fffffff;
@@ -140,29 +144,119 @@ export interface ClientOrderIdsRow {
   readonly positions: number[];
 }
 
-/** `ids` with each stretch of consecutive numbered ids of one prefix (`ws-7-41`, `ws-7-42`, …) as one span. */
-function tableSpansOf(ids: readonly string[]): Array<string | [string, number, number]> {
+/** A set at one point (`ClientOrderIdSet.capture`): its arrays then and how much of each was filled. */
+export interface ClientOrderIdsCapture {
+  readonly prefix: string | null;
+  readonly runValues: Float64Array;
+  readonly runCount: number;
+  readonly tableIds: readonly string[];
+  readonly tablePositions: Int32Array;
+  readonly tableCount: number;
+}
+
+function rowOf(capture: ClientOrderIdsCapture): ClientOrderIdsRow {
+  return {
+    prefix: capture.prefix,
+    run: spansOf(capture.runValues, capture.runCount),
+    table: tableSpansOf(capture.tableIds, capture.tableCount),
+    positions: spansOf(capture.tablePositions, capture.tableCount),
+  };
+}
+
+/**
+ * The JSON of a captured set's row, exactly as `JSON.stringify(rowOf(capture))` spells it,
+ * written to `out` in pieces: the steps end once about `idsPerStep` ids were written since
+ * the last (`out.stepIds`), so a day of ids (hundreds of thousands of UUIDs make megabytes)
+ * is written between other work rather than in one stall.
+ */
+export function* rowTextSteps(capture: ClientOrderIdsCapture, out: ChunkWriter, idsPerStep: number): Generator<void, void, void> {
+  out.text(`{"prefix":${JSON.stringify(capture.prefix)},"run":[`);
+  yield* spansTextSteps(capture.runValues, capture.runCount, out, idsPerStep);
+  out.text(`],"table":[`);
+  const { tableIds, tableCount } = capture;
+  for (let at = 0; at < tableCount; ) {
+    if (out.stepIds >= idsPerStep) {
+      yield;
+      out.stepIds = 0;
+    }
+    const end = Math.min(tableCount, at + idsPerStep - out.stepIds);
+    const entries: Array<string | [string, number, number]> = [];
+    const from = at;
+    while (at < end) {
+      const id = tableIds[at] as string;
+      // A stretch may run past `end`: it is one entry, so it is taken whole.
+      const count = stretchAt(tableIds, at, tableCount);
+      if (count === 1) entries.push(id);
+      else {
+        const start = counterStart(id);
+        entries.push([id.slice(0, start), counterAt(id, start), count]);
+      }
+      at += count;
+    }
+    if (from > 0) out.text(",");
+    out.items(entries);
+    out.stepIds += at - from;
+  }
+  out.text(`],"positions":[`);
+  yield* spansTextSteps(capture.tablePositions, capture.tableCount, out, idsPerStep);
+  out.text("]}");
+}
+
+/** `spansOf(values, count)` as JSON array items (no brackets), written to `out` a step's worth of values at a time. */
+function* spansTextSteps(values: Float64Array | Int32Array, count: number, out: ChunkWriter, idsPerStep: number): Generator<void, void, void> {
+  for (let at = 0; at < count; ) {
+    if (out.stepIds >= idsPerStep) {
+      yield;
+      out.stepIds = 0;
+    }
+    const end = Math.min(count, at + idsPerStep - out.stepIds);
+    const spans: number[] = [];
+    const from = at;
+    while (at < end) {
+      const first = values[at] as number;
+      let length = 1;
+      // A span may run past `end`: it is one item, so it is taken whole.
+      while (at + length < count && values[at + length] === first + length) length += 1;
+      spans.push(first, length);
+      at += length;
+    }
+    if (from > 0) out.text(",");
+    out.items(spans);
+    out.stepIds += at - from;
+  }
+}
+
+/**
+ * How many of `ids[at..end)` form the entry starting at `at`: the length of its stretch of
+ * consecutive numbered ids of one prefix (`ws-7-41`, `ws-7-42`, …), or 1.
+ */
+function stretchAt(ids: readonly string[], at: number, end: number): number {
+  const id = ids[at] as string;
+  const start = counterStart(id);
+  if (start < 0) return 1;
+  const first = counterAt(id, start);
+  const prefix = id.slice(0, start);
+  let count = 1;
+  while (at + count < end) {
+    const next = ids[at + count] as string;
+    // Same prefix (it ends in a non-digit, so the counter starts at the same place) and the next counter.
+    if (counterAt(next, start) !== first + count || !next.startsWith(prefix)) break;
+    count += 1;
+  }
+  return count;
+}
+
+/** The first `end` of `ids` with each stretch of consecutive numbered ids of one prefix as one span. */
+function tableSpansOf(ids: readonly string[], end: number): Array<string | [string, number, number]> {
   const out: Array<string | [string, number, number]> = [];
-  let at = 0;
-  while (at < ids.length) {
+  for (let at = 0; at < end; ) {
     const id = ids[at] as string;
-    const start = counterStart(id);
-    if (start < 0) {
-      out.push(id);
-      at += 1;
-      continue;
-    }
-    const prefix = id.slice(0, start);
-    const first = counterAt(id, start);
-    let count = 1;
-    for (;;) {
-      const next = ids[at + count];
-      // Same prefix (it ends in a non-digit, so the counter starts at the same place) and the next counter.
-      if (next === undefined || counterAt(next, start) !== first + count || !next.startsWith(prefix)) break;
-      count += 1;
-    }
+    const count = stretchAt(ids, at, end);
     if (count === 1) out.push(id);
-    else out.push([prefix, first, count]);
+    else {
+      const start = counterStart(id);
+      out.push([id.slice(0, start), counterAt(id, start), count]);
+    }
     at += count;
   }
   return out;
@@ -253,7 +347,7 @@ export class ClientOrderIdSet {
   /** The table that takes new ids outside the run. */
   private table = new Table(Math.log2(initialSlotCount));
   /** The ids outside the run, in insertion order; the table's `indices` point here. */
-  private readonly tableIds: string[] = [];
+  private tableIds: string[] = [];
   /**
    * The table being replaced after a grow, or null. Its entries move into `table` a few
    * slots per add (incremental resizing), so no single order pays for rehashing a table
@@ -430,7 +524,8 @@ export class ClientOrderIdSet {
     this.runMax = -1;
     this.count = 0;
     this.table = new Table(Math.log2(initialSlotCount));
-    this.tableIds.length = 0;
+    // New arrays, never emptied in place: a snapshot's capture may still be reading the old ones.
+    this.tableIds = [];
     this.retiring = null;
     this.migrated = 0;
     this.tablePositions = new Int32Array(initialSlotCount / 2);
@@ -438,11 +533,23 @@ export class ClientOrderIdSet {
 
   /** The set as a snapshot keeps it (see `ClientOrderIdsRow`). */
   toRow(): ClientOrderIdsRow {
+    return rowOf(this.capture());
+  }
+
+  /**
+   * The set as it is now, for a snapshot written later while ids keep arriving. Between
+   * commands the set only appends (`removeLast` takes back only the id of the command under
+   * way), its arrays grow by copying, and `clear` replaces them rather than emptying them, so
+   * the first `runCount` and `tableCount` entries of the arrays named here never change.
+   */
+  capture(): ClientOrderIdsCapture {
     return {
       prefix: this.runPrefix,
-      run: spansOf(this.runValues, this.runCount),
-      table: tableSpansOf(this.tableIds),
-      positions: spansOf(this.tablePositions, this.tableIds.length),
+      runValues: this.runValues,
+      runCount: this.runCount,
+      tableIds: this.tableIds,
+      tablePositions: this.tablePositions,
+      tableCount: this.tableIds.length,
     };
   }
 

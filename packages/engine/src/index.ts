@@ -4,7 +4,7 @@ export { Order, Level } from "./order.ts";
 export { OrderIndex } from "./order-index.ts";
 export { Account, CashSlot, PositionSlot } from "./account.ts";
 export { Instrument } from "./instrument.ts";
-export { encodeSnapshot, restoreEngine, restoreEngineFrom, snapshotOf, snapshotVersion, type EngineSnapshot } from "./snapshot.ts";
+export { captureSnapshot, encodeSnapshot, joinChunks, restoreEngine, restoreEngineFrom, snapshotIdsPerStepDefault, snapshotOf, snapshotVersion, type EngineSnapshot } from "./snapshot.ts";
 export { invariantViolations, totalCash, totalPositions } from "./invariants.ts";
 export * from "./limits.ts";
 export * as fixtures from "./fixtures.ts";

@@ -3,7 +3,8 @@
  * events (compared as JSON) and snapshots. A snapshot taken at a random point
  * and restored (onto either book) encodes to the same bytes, and the restored
  * engine then answers the rest of the stream exactly as the live one does,
- * ending in the same snapshot bytes.
+ * ending in the same snapshot bytes. A snapshot written in steps while the
+ * stream goes on gives the bytes of the snapshot at the point it was taken.
  *
  * A failure is reported minimized; see property-parameters.ts to replay it or run more cases.
  */
@@ -13,7 +14,8 @@ import { ReferenceBook } from "./book.ts";
 import { Engine } from "./engine.ts";
 import { type GeneratedStream, type StreamFailure, describeFailure, materialize, streamCaseArbitrary } from "./generators.ts";
 import { minimizeDeadline, propertyParameters } from "./property-parameters.ts";
-import { encodeSnapshot, restoreEngine } from "./snapshot.ts";
+import type { Command } from "@tradestream/contracts";
+import { captureSnapshot, encodeSnapshot, joinChunks, restoreEngine, snapshotOf } from "./snapshot.ts";
 
 const text = new TextDecoder();
 
@@ -79,6 +81,53 @@ function restoreAndContinue(cutFraction: number): (stream: GeneratedStream) => S
   };
 }
 
+/**
+ * The stream with its client order ids respelled in one of the ways clients send them (the
+ * generator numbers them `c1`, `c2`, … across accounts): as they are, UUID-like, or mixed.
+ * The respelling is one-to-one, so a repeated id stays repeated.
+ */
+function respelled(stream: GeneratedStream, style: "numbered" | "uuid" | "mixed"): GeneratedStream {
+  if (style === "numbered") return stream;
+  const respell = (id: string): string => {
+    const n = Number(id.slice(1));
+    if (!/^c[0-9]+$/.test(id) || (style === "mixed" && n % 3 !== 0)) return id;
+    return `${(Math.imul(n, 0x9e3779b1) >>> 0).toString(16)}-4b2e-${n.toString(16)}`;
+  };
+  const commands = stream.commands.map((command): Command => (command.type === "PlaceOrder" ? { ...command, clientOrderId: respell(command.clientOrderId) } : command));
+  return { ...stream, commands };
+}
+
+/**
+ * Takes a snapshot in steps of `idsPerStep` ids after `cutFraction` of the stream and applies
+ * `commandsPerStep` more commands between its steps (ids arrive, orders are rejected and give
+ * theirs back, the day ends and clears them): its bytes must be the snapshot at the cut.
+ */
+function stepsWhileRunning(cutFraction: number, idsPerStep: number, commandsPerStep: number): (stream: GeneratedStream) => StreamFailure | null {
+  return (stream) => {
+    const cut = Math.floor(cutFraction * stream.commands.length);
+    const live = new Engine();
+    try {
+      for (const command of stream.commands.slice(0, cut)) live.apply(command);
+      const expected = JSON.stringify(snapshotOf(live));
+      if (snapshotText(live) !== expected) return { commandIndex: cut - 1, message: "encodeSnapshot differs from the JSON of snapshotOf" };
+      const steps = captureSnapshot(live, idsPerStep);
+      let index = cut;
+      for (;;) {
+        // Commands go on before the first step too: a shard runs the steps on later turns of its event loop.
+        for (let n = 0; n < commandsPerStep && index < stream.commands.length; n += 1, index += 1) live.apply(stream.commands[index] as Command);
+        const step = steps.next();
+        if (step.done === true) {
+          const written = text.decode(joinChunks(step.value));
+          if (written !== expected) return { commandIndex: index - 1, message: `the snapshot taken in steps after #${cut - 1} differs\nat the cut: ${expected}\nin steps:   ${written}` };
+          return null;
+        }
+      }
+    } catch (error) {
+      return { commandIndex: cut, message: `the stream threw ${String(error)}` };
+    }
+  };
+}
+
 describe("determinism and snapshots", () => {
   it("replaying a stream gives identical events", () => {
     fc.assert(
@@ -95,6 +144,23 @@ describe("determinism and snapshots", () => {
         const check = restoreAndContinue(cutFraction);
         if (check(materialize(streamCase)) !== null) throw new Error(describeFailure(streamCase, check, { shouldStop: minimizeDeadline() }));
       }),
+      propertyParameters(14),
+    );
+  });
+
+  it("a snapshot written in steps while the stream goes on is the snapshot at its point", () => {
+    fc.assert(
+      fc.property(
+        streamCaseArbitrary(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.constantFrom("numbered", "uuid", "mixed"),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 20 }),
+        (streamCase, cutFraction, style, idsPerStep, commandsPerStep) => {
+          const check = (stream: GeneratedStream): StreamFailure | null => stepsWhileRunning(cutFraction, idsPerStep, commandsPerStep)(respelled(stream, style));
+          if (check(materialize(streamCase)) !== null) throw new Error(describeFailure(streamCase, check, { shouldStop: minimizeDeadline() }));
+        },
+      ),
       propertyParameters(14),
     );
   });

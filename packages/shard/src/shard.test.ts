@@ -99,6 +99,49 @@ describe("shard", () => {
     await restarted.shard.close();
   });
 
+  it("writes a snapshot in slices while commands go on, with the bytes of the state at its command", async () => {
+    const dir = tempDir();
+    const log = await openFileJournal({ dir: join(dir, "journal") });
+    const snapshots = await openSnapshotStore({ dir: join(dir, "snapshots") });
+    const taken: Array<{ seq: number; atCapture: Uint8Array; bytes: Promise<Uint8Array | null> }> = [];
+    const seqWhenWritten: number[] = [];
+    let shard: Shard | null = null;
+    const onSnapshot = (seq: number, bytes: Promise<Uint8Array | null>): void => {
+      // What a snapshot taken at once gives at this command.
+      taken.push({ seq, atCapture: encodeSnapshot((shard as Shard).engine), bytes });
+      void bytes.then(() => seqWhenWritten.push((shard as Shard).seq));
+    };
+    // One id per step, zero-millisecond slices: each step on its own turn of the event loop.
+    shard = await Shard.open({ log, snapshots, snapshotEvery: 500, clock: new ManualClock(), onSnapshot, snapshotSlices: { idsPerStep: 1, sliceMs: 0 } });
+    await shard.submit(createInstrument);
+    let batch: Array<Promise<unknown>> = [];
+    let n = 0;
+    for (const command of seededCommands(5, 2_000)) {
+      // UUID-like ids, as many clients send: kept one by one, so they are most of a snapshot.
+      const input = command.type === "PlaceOrder" ? { ...command, clientOrderId: `${(Math.imul((n += 1), 0x9e3779b1) >>> 0).toString(16)}-7c1d-${n.toString(16)}` } : command;
+      batch.push(shard.submit(input));
+      if (batch.length === 25) {
+        await Promise.all(batch);
+        batch = [];
+      }
+    }
+    await Promise.all(batch);
+    await shard.close();
+    expect(taken.map((t) => t.seq)).toEqual([500, 1000, 1500, 2000]);
+    for (const { seq, atCapture, bytes } of taken) {
+      const written = await bytes;
+      expect(written).not.toBeNull();
+      const state = JSON.parse(new TextDecoder().decode(written ?? new Uint8Array())) as { seq: number; engine: unknown };
+      expect(state.seq).toBe(seq);
+      expect(JSON.stringify(state.engine)).toBe(new TextDecoder().decode(atCapture));
+    }
+    // The commands did go on while the earlier snapshots were written.
+    expect(seqWhenWritten.slice(0, 3).every((seq, i) => seq > (taken[i]?.seq ?? Infinity))).toBe(true);
+    // And the stored newest snapshot restores to the live state.
+    const latest = await snapshots.loadLatest();
+    expect(latest?.seq).toBe(2000);
+  });
+
   it.each([
     ["a 64-digit SHA-256 chain value", "ab".repeat(32)],
     ["a 16-digit value of the unprefixed running hash", "0123456789abcdef"],

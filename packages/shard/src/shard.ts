@@ -15,10 +15,11 @@
  */
 import { createHash } from "node:crypto";
 import { CommandEncoder, decodeCommand, type Command, type EngineEvent } from "@tradestream/contracts";
-import { Engine, encodeSnapshot, restoreEngineFrom, snapshotVersion, type EngineOptions, type EngineSnapshot } from "@tradestream/engine";
+import { Engine, captureSnapshot, encodeSnapshot, joinChunks, restoreEngineFrom, snapshotVersion, type EngineOptions, type EngineSnapshot } from "@tradestream/engine";
 import { JournalBacklogFullError, type CommandLog, type JournalLogger, type SnapshotStore } from "@tradestream/journal";
 import { SystemClock, type Clock } from "./clock.ts";
 import { EventStreamHash } from "./event-hash.ts";
+import { runInSlices } from "./slices.ts";
 
 /** A command as a client submits it: the sequencer adds the timestamp. */
 export type CommandInput = Command extends infer C ? (C extends Command ? Omit<C, "tsUs"> : never) : never;
@@ -57,10 +58,14 @@ export interface ShardOptions {
   readonly engine?: EngineOptions;
   /**
    * Told of every snapshot the shard takes, as it takes it: the command the state follows
-   * and the snapshot's bytes (which `readShardSnapshot` reads). Called on the sequencer's
-   * thread before the snapshot is durable; the bytes are the caller's to keep.
+   * and the snapshot's bytes (which `readShardSnapshot` reads), which are written in slices
+   * after the call (the promise never rejects: null if writing them failed, which is logged).
+   * Called on the sequencer's thread right after command `seq`, before it is durable; the
+   * bytes are the caller's to keep.
    */
-  readonly onSnapshot?: (seq: number, bytes: Uint8Array) => void;
+  readonly onSnapshot?: (seq: number, bytes: Promise<Uint8Array | null>) => void;
+  /** How a snapshot's client order ids are written after its capture: ids per step, and steps per turn of the event loop by time. */
+  readonly snapshotSlices?: { readonly idsPerStep: number; readonly sliceMs: number };
 }
 
 export const snapshotEveryDefault = 100_000;
@@ -84,15 +89,12 @@ interface ShardSnapshot {
  * decoded and escaped into a string: with a day of client order ids that copy alone held
  * the sequencer's thread for tens of milliseconds).
  */
-function shardSnapshotBytes(head: Omit<ShardSnapshot, "engine">, engine: Uint8Array): Uint8Array {
-  const encoder = new TextEncoder();
-  const before = encoder.encode(`{"seq":${JSON.stringify(head.seq)},"eventHash":${JSON.stringify(head.eventHash)},"lastTsUs":${JSON.stringify(head.lastTsUs)},"engine":`);
-  const bytes = new Uint8Array(before.length + engine.length + 1);
-  bytes.set(before, 0);
-  bytes.set(engine, before.length);
-  bytes[bytes.length - 1] = 0x7d; // }
-  return bytes;
+function shardSnapshotBytes(head: Omit<ShardSnapshot, "engine">, engine: readonly Uint8Array[]): Uint8Array {
+  const before = new TextEncoder().encode(`{"seq":${JSON.stringify(head.seq)},"eventHash":${JSON.stringify(head.eventHash)},"lastTsUs":${JSON.stringify(head.lastTsUs)},"engine":`);
+  return joinChunks([before, ...engine, closingBrace]);
 }
+
+const closingBrace = new Uint8Array([0x7d]);
 
 /** A shard's state as a snapshot holds it. */
 export interface ShardState {
@@ -302,15 +304,28 @@ export class Shard {
     });
   }
 
-  /** Captures the state now and writes it once the log has made it durable. */
+  /**
+   * Captures the state now, writes its bytes in slices (a day of client order ids can be
+   * megabytes: written at once they held every command up for 50–100 ms), and stores them
+   * once the log has made command `seq` durable.
+   */
   private snapshotAt(seq: number): Promise<void> {
     const store = this.options.snapshots;
     if (store === undefined) return Promise.resolve();
-    const bytes = shardSnapshotBytes({ seq, eventHash: this.eventStream.value, lastTsUs: this.lastTsUs }, encodeSnapshot(this.engineValue));
-    this.options.onSnapshot?.(seq, bytes);
+    const head = { seq, eventHash: this.eventStream.value, lastTsUs: this.lastTsUs };
+    const slices = this.options.snapshotSlices;
+    const steps = captureSnapshot(this.engineValue, slices?.idsPerStep);
+    const written = runInSlices(steps, slices?.sliceMs).then((chunks) => shardSnapshotBytes(head, chunks));
+    this.options.onSnapshot?.(
+      seq,
+      written.catch(() => null),
+    );
     this.snapshotting = this.snapshotting
-      .then(() => this.options.log.waitDurable(seq))
-      .then(() => store.save(seq, bytes))
+      .then(() => written)
+      .then(async (bytes) => {
+        await this.options.log.waitDurable(seq);
+        await store.save(seq, bytes);
+      })
       .catch((error: unknown) => this.options.logger?.error("snapshot failed", { seq, error: String(error) }));
     return this.snapshotting;
   }
