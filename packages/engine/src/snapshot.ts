@@ -173,7 +173,7 @@ export function snapshotOf(engine: Engine): EngineSnapshot {
 }
 
 /** Client order ids a snapshot's step writes. */
-export const snapshotIdsPerStepDefault = 16_384;
+export const snapshotIdsPerStepDefault = 4_096;
 
 /**
  * The snapshot of `engine` as it is now, in steps. Everything but the day's client order ids

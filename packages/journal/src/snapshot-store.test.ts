@@ -168,4 +168,15 @@ describe("snapshot store", () => {
     file[12] = (file[12] ?? 0) ^ 1;
     expect(decodeSnapshot(file, 0x0102030405)).toEqual({ problem: "checksum mismatch" });
   });
+  it("checksums a state of several mebibytes a piece per turn, to the header a whole-state checksum gives", async () => {
+    // 3 MiB and a few bytes: three whole pieces and a short one.
+    const body = state(11, 3 * 1_048_576 + 7);
+    const store = await open();
+    await store.save(42, body);
+    const file = new Uint8Array(await readFile(join(dir, snapshotFileName(42))));
+    expect([...file.subarray(0, snapshotHeaderBytes)]).toEqual([...encodeSnapshotHeader(42, body)]);
+    const loaded = await store.loadLatest();
+    expect(loaded?.seq).toBe(42);
+    expect(Buffer.compare(Buffer.from(loaded?.state ?? new Uint8Array()), Buffer.from(body))).toBe(0);
+  });
 });

@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { CommandEncoder, decodeCommand, type Command, type EngineEvent } from "@tradestream/contracts";
-import { Engine, captureSnapshot, encodeSnapshot, joinChunks, restoreEngineFrom, snapshotVersion, type EngineOptions, type EngineSnapshot } from "@tradestream/engine";
+import { Engine, captureSnapshot, encodeSnapshot, restoreEngineFrom, snapshotVersion, type EngineOptions, type EngineSnapshot } from "@tradestream/engine";
 import { JournalBacklogFullError, type CommandLog, type JournalLogger, type SnapshotStore } from "@tradestream/journal";
 import { SystemClock, type Clock } from "./clock.ts";
 import { EventStreamHash } from "./event-hash.ts";
@@ -89,12 +89,31 @@ interface ShardSnapshot {
  * decoded and escaped into a string: with a day of client order ids that copy alone held
  * the sequencer's thread for tens of milliseconds).
  */
-function shardSnapshotBytes(head: Omit<ShardSnapshot, "engine">, engine: readonly Uint8Array[]): Uint8Array {
+function* shardSnapshotSteps(head: Omit<ShardSnapshot, "engine">, engineSteps: Generator<void, Uint8Array[], void>): Generator<void, Uint8Array, void> {
+  const engine = yield* engineSteps;
   const before = new TextEncoder().encode(`{"seq":${JSON.stringify(head.seq)},"eventHash":${JSON.stringify(head.eventHash)},"lastTsUs":${JSON.stringify(head.lastTsUs)},"engine":`);
-  return joinChunks([before, ...engine, closingBrace]);
+  let length = before.length + 1;
+  for (const chunk of engine) length += chunk.length;
+  const bytes = new Uint8Array(length);
+  bytes.set(before, 0);
+  let at = before.length;
+  let inStep = 0;
+  for (const chunk of engine) {
+    // Megabytes when clients send UUIDs: copied a step at a time too.
+    if (inStep >= joinBytesPerStep) {
+      yield;
+      inStep = 0;
+    }
+    bytes.set(chunk, at);
+    at += chunk.length;
+    inStep += chunk.length;
+  }
+  bytes[at] = 0x7d; // }
+  return bytes;
 }
 
-const closingBrace = new Uint8Array([0x7d]);
+/** Bytes of a snapshot copied into place per step. */
+const joinBytesPerStep = 1 << 20;
 
 /** A shard's state as a snapshot holds it. */
 export interface ShardState {
@@ -314,8 +333,7 @@ export class Shard {
     if (store === undefined) return Promise.resolve();
     const head = { seq, eventHash: this.eventStream.value, lastTsUs: this.lastTsUs };
     const slices = this.options.snapshotSlices;
-    const steps = captureSnapshot(this.engineValue, slices?.idsPerStep);
-    const written = runInSlices(steps, slices?.sliceMs).then((chunks) => shardSnapshotBytes(head, chunks));
+    const written = runInSlices(shardSnapshotSteps(head, captureSnapshot(this.engineValue, slices?.idsPerStep)), slices?.sliceMs);
     this.options.onSnapshot?.(
       seq,
       written.catch(() => null),

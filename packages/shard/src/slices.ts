@@ -5,7 +5,7 @@
  */
 
 /** The longest a slice of steps runs before the event loop gets a turn. */
-export const sliceMsDefault = 4;
+export const sliceMsDefault = 2;
 
 /** Runs `steps` a few milliseconds at a time, starting on a later turn of the event loop; resolves with their result. */
 export async function runInSlices<T>(steps: Generator<void, T, void>, sliceMs: number = sliceMsDefault): Promise<T> {
