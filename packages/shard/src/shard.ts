@@ -14,11 +14,12 @@
  * SHA-256 of the canonical engine snapshot.
  */
 import { createHash } from "node:crypto";
-import { CommandEncoder, decodeCommand, type Command, type EngineEvent } from "@tradestream/contracts";
+import { CommandEncoder, type Command, type EngineEvent } from "@tradestream/contracts";
 import { Engine, captureSnapshot, encodeSnapshot, restoreEngineFrom, snapshotVersion, type EngineOptions, type EngineSnapshot } from "@tradestream/engine";
 import { JournalBacklogFullError, type CommandLog, type JournalLogger, type SnapshotStore } from "@tradestream/journal";
 import { SystemClock, type Clock } from "./clock.ts";
 import { EventStreamHash } from "./event-hash.ts";
+import { Replayer } from "./replayer.ts";
 import { runInSlices } from "./slices.ts";
 
 /** A command as a client submits it: the sequencer adds the timestamp. */
@@ -201,17 +202,13 @@ export class Shard {
   }
 
   private async replayTail(): Promise<number> {
-    let count = 0;
-    await this.options.log.replay(this.appliedSeq + 1, (seq, record) => {
-      if (seq !== this.appliedSeq + 1) throw new Error(`log replay skipped from ${this.appliedSeq} to ${seq}`);
-      const command = decodeCommand(record);
-      const events = this.engineValue.applyInPlace(command);
-      this.eventStream.add(this.engineValue.eventsInPlace, events);
-      this.appliedSeq = seq;
-      if (command.tsUs > this.lastTsUs) this.lastTsUs = command.tsUs;
-      count += 1;
-    });
-    return count;
+    const from = this.appliedSeq;
+    const replayer = new Replayer(this.engineValue, this.eventStream, from, this.lastTsUs);
+    await this.options.log.replay(from + 1, (seq, record) => replayer.push(seq, record));
+    replayer.flush();
+    this.appliedSeq = replayer.seq;
+    this.lastTsUs = replayer.lastTsUs;
+    return replayer.seq - from;
   }
 
   /** The command log the shard writes to. */
@@ -374,11 +371,8 @@ export class Shard {
 export async function replayFromZero(log: CommandLog, engineOptions?: EngineOptions): Promise<{ seq: number; stateHash: string; eventHash: string; engine: Engine }> {
   const engine = new Engine(engineOptions);
   const events = new EventStreamHash();
-  let seq = 0;
-  await log.replay(1, (recordSeq, record) => {
-    const count = engine.applyInPlace(decodeCommand(record));
-    events.add(engine.eventsInPlace, count);
-    seq = recordSeq;
-  });
-  return { seq, eventHash: events.value, engine, stateHash: createHash("sha256").update(encodeSnapshot(engine)).digest("hex") };
+  const replayer = new Replayer(engine, events, 0, 0);
+  await log.replay(1, (seq, record) => replayer.push(seq, record));
+  replayer.flush();
+  return { seq: replayer.seq, eventHash: events.value, engine, stateHash: createHash("sha256").update(encodeSnapshot(engine)).digest("hex") };
 }
