@@ -170,58 +170,32 @@ function rowOf(capture: ClientOrderIdsCapture): ClientOrderIdsRow {
  * is written between other work rather than in one stall.
  */
 export function* rowTextSteps(capture: ClientOrderIdsCapture, out: ChunkWriter, idsPerStep: number): Generator<void, void, void> {
+  const { runValues, runCount, tableIds, tableCount, tablePositions } = capture;
   out.text(`{"prefix":${JSON.stringify(capture.prefix)},"run":[`);
-  yield* spansTextSteps(capture.runValues, capture.runCount, out, idsPerStep);
+  yield* itemsTextSteps(runCount, (from, until, into: number[]) => spanEntries(runValues, from, until, runCount, into), out, idsPerStep);
   out.text(`],"table":[`);
-  const { tableIds, tableCount } = capture;
-  for (let at = 0; at < tableCount; ) {
-    if (out.stepIds >= idsPerStep) {
-      yield;
-      out.stepIds = 0;
-    }
-    const end = Math.min(tableCount, at + idsPerStep - out.stepIds);
-    const entries: Array<string | [string, number, number]> = [];
-    const from = at;
-    while (at < end) {
-      const id = tableIds[at] as string;
-      // A stretch may run past `end`: it is one entry, so it is taken whole.
-      const count = stretchAt(tableIds, at, tableCount);
-      if (count === 1) entries.push(id);
-      else {
-        const start = counterStart(id);
-        entries.push([id.slice(0, start), counterAt(id, start), count]);
-      }
-      at += count;
-    }
-    if (from > 0) out.text(",");
-    out.items(entries);
-    out.stepIds += at - from;
-  }
+  yield* itemsTextSteps(tableCount, (from, until, into: Array<string | [string, number, number]>) => tableEntries(tableIds, from, until, tableCount, into), out, idsPerStep);
   out.text(`],"positions":[`);
-  yield* spansTextSteps(capture.tablePositions, capture.tableCount, out, idsPerStep);
+  yield* itemsTextSteps(tableCount, (from, until, into: number[]) => spanEntries(tablePositions, from, until, tableCount, into), out, idsPerStep);
   out.text("]}");
 }
 
-/** `spansOf(values, count)` as JSON array items (no brackets), written to `out` a step's worth of values at a time. */
-function* spansTextSteps(values: Float64Array | Int32Array, count: number, out: ChunkWriter, idsPerStep: number): Generator<void, void, void> {
+/**
+ * The items of a JSON array (no brackets) that `take` makes from `count` ids, written to
+ * `out` a step's worth of ids at a time: `take(from, until, into)` appends the items of the
+ * ids from `from` until one ends at or past `until` and returns where the next starts.
+ */
+function* itemsTextSteps<T>(count: number, take: (from: number, until: number, into: T[]) => number, out: ChunkWriter, idsPerStep: number): Generator<void, void, void> {
   for (let at = 0; at < count; ) {
     if (out.stepIds >= idsPerStep) {
       yield;
       out.stepIds = 0;
     }
-    const end = Math.min(count, at + idsPerStep - out.stepIds);
-    const spans: number[] = [];
+    const items: T[] = [];
     const from = at;
-    while (at < end) {
-      const first = values[at] as number;
-      let length = 1;
-      // A span may run past `end`: it is one item, so it is taken whole.
-      while (at + length < count && values[at + length] === first + length) length += 1;
-      spans.push(first, length);
-      at += length;
-    }
+    at = take(at, Math.min(count, at + idsPerStep - out.stepIds), items);
     if (from > 0) out.text(",");
-    out.items(spans);
+    out.items(items);
     out.stepIds += at - from;
   }
 }
@@ -249,7 +223,18 @@ function stretchAt(ids: readonly string[], at: number, end: number): number {
 /** The first `end` of `ids` with each stretch of consecutive numbered ids of one prefix as one span. */
 function tableSpansOf(ids: readonly string[], end: number): Array<string | [string, number, number]> {
   const out: Array<string | [string, number, number]> = [];
-  for (let at = 0; at < end; ) {
+  tableEntries(ids, 0, end, end, out);
+  return out;
+}
+
+/**
+ * Appends to `out` the entries of `ids` from `from` until one ends at or past `until`, each
+ * stretch of consecutive numbered ids of one prefix as one span (a stretch may run on to
+ * `end`: it is one entry, so it is taken whole); returns where the next entry starts.
+ */
+function tableEntries(ids: readonly string[], from: number, until: number, end: number, out: Array<string | [string, number, number]>): number {
+  let at = from;
+  while (at < until) {
     const id = ids[at] as string;
     const count = stretchAt(ids, at, end);
     if (count === 1) out.push(id);
@@ -259,7 +244,7 @@ function tableSpansOf(ids: readonly string[], end: number): Array<string | [stri
     }
     at += count;
   }
-  return out;
+  return at;
 }
 
 /** The counter of `id` if from `start` on it is the canonical spelling of one (digits, no leading zero, at most `runDigitsMax`), else -1. No allocation: it runs for every id of a snapshot. */
@@ -299,15 +284,25 @@ function tableIdsOf(table: ClientOrderIdsRow["table"]): string[] {
 /** The first `count` entries of the increasing `values` as `[first, length]` spans of consecutive values. */
 function spansOf(values: Float64Array | Int32Array, count: number): number[] {
   const spans: number[] = [];
-  let at = 0;
-  while (at < count) {
+  spanEntries(values, 0, count, count, spans);
+  return spans;
+}
+
+/**
+ * Appends to `spans` the `[first, length]` spans of the increasing `values` from `from` until
+ * one ends at or past `until` (a span may run on to `count`: it is one item, so it is taken
+ * whole); returns where the next span starts.
+ */
+function spanEntries(values: Float64Array | Int32Array, from: number, until: number, count: number, spans: number[]): number {
+  let at = from;
+  while (at < until) {
     const first = values[at] as number;
     let length = 1;
     while (at + length < count && values[at + length] === first + length) length += 1;
     spans.push(first, length);
     at += length;
   }
-  return spans;
+  return at;
 }
 
 /** The values of `spans`, checked to increase strictly and to lie in [0, max]. */
