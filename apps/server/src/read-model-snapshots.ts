@@ -33,7 +33,7 @@
 import { MarketDataProjection } from "@tradestream/marketdata";
 import { OrdersProjection } from "@tradestream/orders";
 import type { JournalLogger, SnapshotStore } from "@tradestream/journal";
-import { readShardSnapshot, runInSlices } from "@tradestream/shard";
+import { readShardSnapshot, runInSlices, type SliceTiming } from "@tradestream/shard";
 import type { Engine } from "@tradestream/engine";
 
 export const readModelSnapshotVersion = 1;
@@ -216,10 +216,11 @@ export class ReadModelCheckpoints {
         const shard = await waiting.shard;
         if (shard === null) throw new Error("the shard snapshot it pairs with could not be written");
         const encodeStarted = performance.now();
-        const bytes = encodeReadModels({ shard, orders: await runInSlices(capture.orders), market: capture.market, dayStartUs: capture.dayStartUs });
+        const timing: SliceTiming = { longestSliceMs: 0, slices: 0 };
+        const bytes = encodeReadModels({ shard, orders: await runInSlices(capture.orders, undefined, timing), market: capture.market, dayStartUs: capture.dayStartUs });
         const encodeMs = Math.round(performance.now() - encodeStarted);
         await store.save(seq, bytes);
-        logger.info("read-model snapshot written", { seq, bytes: bytes.length, captureMs, encodeMs });
+        logger.info("read-model snapshot written", { seq, bytes: bytes.length, captureMs, encodeMs, longestSliceMs: Math.round(timing.longestSliceMs * 10) / 10, slices: timing.slices });
       })
       .catch((error: unknown) => logger.error("read-model snapshot failed", { seq, error: String(error) }));
   }

@@ -111,8 +111,16 @@ describe("shard", () => {
       taken.push({ seq, atCapture: encodeSnapshot((shard as Shard).engine), bytes });
       void bytes.then(() => seqWhenWritten.push((shard as Shard).seq));
     };
+    const written: Array<{ seq: number; captureMs: number; longestSliceMs: number; slices: number }> = [];
+    const logger = {
+      info: (message: string, fields?: unknown) => {
+        if (message === "engine snapshot written") written.push(fields as (typeof written)[number]);
+      },
+      warn: () => undefined,
+      error: () => undefined,
+    };
     // One id per step, zero-millisecond slices: each step on its own turn of the event loop.
-    shard = await Shard.open({ log, snapshots, snapshotEvery: 500, clock: new ManualClock(), onSnapshot, snapshotSlices: { idsPerStep: 1, sliceMs: 0 } });
+    shard = await Shard.open({ log, snapshots, snapshotEvery: 500, clock: new ManualClock(), onSnapshot, logger, snapshotSlices: { idsPerStep: 1, sliceMs: 0 } });
     await shard.submit(createInstrument);
     let batch: Array<Promise<unknown>> = [];
     let n = 0;
@@ -137,9 +145,16 @@ describe("shard", () => {
     }
     // The commands did go on while the earlier snapshots were written.
     expect(seqWhenWritten.slice(0, 3).every((seq, i) => seq > (taken[i]?.seq ?? Infinity))).toBe(true);
-    // And the stored newest snapshot restores to the live state.
+    // The stored newest snapshot is the last one taken.
     const latest = await snapshots.loadLatest();
     expect(latest?.seq).toBe(2000);
+    // Each is logged with the pauses it cost: the capture and the longest of its many slices.
+    expect(written.map((w) => w.seq)).toEqual([500, 1000, 1500, 2000]);
+    for (const w of written) {
+      expect(w.slices).toBeGreaterThan(100);
+      expect(w.captureMs).toBeGreaterThanOrEqual(0);
+      expect(w.longestSliceMs).toBeGreaterThan(0);
+    }
   });
 
   it.each([

@@ -7,14 +7,27 @@
 /** The longest a slice of steps runs before the event loop gets a turn. */
 export const sliceMsDefault = 2;
 
-/** Runs `steps` a few milliseconds at a time, starting on a later turn of the event loop; resolves with their result. */
-export async function runInSlices<T>(steps: Generator<void, T, void>, sliceMs: number = sliceMsDefault): Promise<T> {
+/** What running the slices took: the longest one held the thread that long (a step can overrun `sliceMs`). */
+export interface SliceTiming {
+  longestSliceMs: number;
+  slices: number;
+}
+
+/**
+ * Runs `steps` a few milliseconds at a time, starting on a later turn of the event loop;
+ * resolves with their result. `timing`, when given, is updated as the slices run.
+ */
+export async function runInSlices<T>(steps: Generator<void, T, void>, sliceMs: number = sliceMsDefault, timing?: SliceTiming): Promise<T> {
   for (;;) {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const until = performance.now() + sliceMs;
-    for (let step = steps.next(); ; step = steps.next()) {
-      if (step.done === true) return step.value;
-      if (performance.now() >= until) break;
+    const began = performance.now();
+    const until = began + sliceMs;
+    let step = steps.next();
+    while (step.done !== true && performance.now() < until) step = steps.next();
+    if (timing !== undefined) {
+      timing.slices += 1;
+      timing.longestSliceMs = Math.max(timing.longestSliceMs, performance.now() - began);
     }
+    if (step.done === true) return step.value;
   }
 }
