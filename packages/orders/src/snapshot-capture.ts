@@ -21,13 +21,16 @@
  */
 import { assert } from "@tradestream/kernel";
 import type { OrdersState } from "./snapshot.ts";
-import type { Fill, OrderRecord } from "./types.ts";
+import type { FillView } from "./fill-ring.ts";
+import type { OrderRecord } from "./types.ts";
 
 /** Records read per step by default: a step takes a few milliseconds at most. */
 export const captureRecordsPerStepDefault = 16_384;
 
 /** Where the projection's state was when the capture was taken: the small parts of the state as they were, and where to read the rest. */
 export interface CapturePoint extends Pick<OrdersState, "lastSeq" | "nextFillSeq" | "oldestFillSeq" | "accounts" | "killedFirms"> {
+  /** The kept fills, read from the ring's buffers as they were (the ring writes elsewhere until the view is released). */
+  readonly fills: FillView;
   /** How many orders the projection held. */
   readonly orderCount: number;
   /** Order ids kept below the orders' window, ascending. */
@@ -46,7 +49,6 @@ export interface CapturePoint extends Pick<OrdersState, "lastSeq" | "nextFillSeq
 /** How the capture reads the projection's current records. */
 export interface CaptureSources {
   order(orderId: number): OrderRecord | undefined;
-  fill(seq: number): Fill | undefined;
 }
 
 export class SnapshotCapture {
@@ -55,7 +57,6 @@ export class SnapshotCapture {
   /** The highest order id the capture reads; orders accepted later are not in it. */
   readonly maxOrderId: number;
   private readonly savedOrders = new Map<number, OrderRecord>();
-  private readonly savedFills = new Map<number, Fill>();
   private readonly gathering: Generator<void, OrdersState, void>;
   private state: OrdersState | null = null;
 
@@ -74,10 +75,9 @@ export class SnapshotCapture {
     this.savedOrders.set(orderId, record);
   }
 
-  /** The fill is about to be dropped: keeps it, if the capture reads it. */
-  saveFill(seq: number, fill: Fill): void {
-    if (seq < this.point.oldestFillSeq || seq >= this.point.nextFillSeq || this.state !== null) return;
-    this.savedFills.set(seq, fill);
+  /** The fills the snapshot holds (released once it is encoded). */
+  get fills(): FillView {
+    return this.point.fills;
   }
 
   /** Gathers up to a few thousand records; true once everything is gathered. */
@@ -99,11 +99,10 @@ export class SnapshotCapture {
   private settle(state: OrdersState): void {
     this.state = state;
     this.savedOrders.clear();
-    this.savedFills.clear();
   }
 
   private *gather(): Generator<void, OrdersState, void> {
-    const { point, sources, savedOrders, savedFills, recordsPerStep } = this;
+    const { point, sources, savedOrders, recordsPerStep } = this;
     let read = 0;
     // Sized up front: growing arrays this long copies them several times over.
     const orders = new Array<OrderRecord>(point.orderCount);
@@ -125,14 +124,9 @@ export class SnapshotCapture {
       if (++read % recordsPerStep === 0) yield;
     }
     assert(kept === orders.length, `${String(kept)} orders gathered, the projection held ${String(orders.length)}`);
-    const fills = new Array<Fill>(point.nextFillSeq - point.oldestFillSeq);
-    for (let i = 0; i < fills.length; i += 1) {
-      const seq = point.oldestFillSeq + i;
-      const fill = (savedFills.size === 0 ? undefined : savedFills.get(seq)) ?? sources.fill(seq);
-      assert(fill !== undefined, `fill ${String(seq)} left the projection while a snapshot was gathered`);
-      fills[i] = fill;
-      if (++read % recordsPerStep === 0) yield;
-    }
+    // The fills are read where the ring keeps them, when the snapshot is encoded: nothing to gather.
+    const fills = point.fills;
+    assert(fills.length === point.nextFillSeq - point.oldestFillSeq && (fills.length === 0 || fills.first === point.oldestFillSeq), "the fills' view is not the capture's");
     const finished = point.finishedQueue.slice(point.finishedFrom, point.finishedTo);
     const clientOrderIdEntries: number[] = [];
     for (const part of point.clientOrderIdParts) {

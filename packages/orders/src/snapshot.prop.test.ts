@@ -33,6 +33,8 @@ interface Case {
   readonly limits: OrdersOptions;
   /** How many records a step of A's snapshots reads: few, so that commands land while they gather. */
   readonly captureRecordsPerStep: number;
+  /** Slots A's fills' ring starts with: few, so that it wraps (and must not write over what a snapshot reads). */
+  readonly fillSlots: number;
   readonly pageLimit: number;
   /** A's snapshots in steps take one step every this many commands. */
   readonly stepEvery: number;
@@ -47,6 +49,7 @@ const caseArbitrary: fc.Arbitrary<Case> = fc.record({
     fc.record({ terminalOrdersMax: fc.integer({ min: 0, max: 40 }), fillsMax: fc.integer({ min: 0, max: 60 }), captureCommandsMax: fc.integer({ min: 0, max: 30 }) }),
   ),
   captureRecordsPerStep: fc.integer({ min: 1, max: 8 }),
+  fillSlots: fc.constantFrom(1, 2, 3, 8, 1_024),
   pageLimit: fc.integer({ min: 1, max: 7 }),
   stepEvery: fc.integer({ min: 1, max: 40 }),
   splitPermille: fc.noBias(fc.integer({ min: 0, max: 1_000 })),
@@ -65,7 +68,7 @@ function difference(a: OrdersProjection, b: OrdersProjection, eventBatches: Read
 
 function checkStream(stream: GeneratedStream, c: Case): StreamFailure | null {
   const engine = new Engine();
-  const a = new OrdersProjection({ ...c.limits, captureRecordsPerStep: c.captureRecordsPerStep });
+  const a = new OrdersProjection({ ...c.limits, captureRecordsPerStep: c.captureRecordsPerStep, fillSlotsInitial: c.fillSlots });
   let b = new OrdersProjection(c.limits);
   const split = Math.floor((c.splitPermille * stream.commands.length) / 1_000);
   const eventBatches: EngineEvent[][] = [];

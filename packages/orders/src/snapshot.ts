@@ -50,6 +50,7 @@
 import type { CancelReason, OrderType, Side, StpMode, TimeInForce } from "@tradestream/contracts";
 import { InvariantError } from "@tradestream/kernel";
 import type { AccountSpec } from "./projection.ts";
+import { FillView } from "./fill-ring.ts";
 import type { BalanceRecord, Fill, OrderRecord, OrderStatus, PositionRecord } from "./types.ts";
 
 /** The snapshot format this release writes and reads. */
@@ -89,8 +90,12 @@ export interface OrdersState {
    * account the order's account.
    */
   readonly clientOrderIdEntries: readonly number[];
-  /** Kept fills by ascending sequence number: fill i has sequence number oldestFillSeq + i. */
-  readonly fills: readonly Fill[];
+  /**
+   * Kept fills by ascending sequence number: fill i has sequence number oldestFillSeq + i.
+   * Records, or read when asked: from the snapshot's columns when decoded, from where the
+   * projection's ring keeps them when captured from it.
+   */
+  readonly fills: readonly Fill[] | FillView | DecodedFills;
 }
 
 const magic = "TSORDERS";
@@ -230,15 +235,16 @@ const recordsPerStep = 16_384;
  * is dearer. `toRow` gets the record's index too, for a caller gathering
  * something else on the way. Both passes pause every `recordsPerStep` records.
  */
-class TableWriter<T> {
+class TableWriter {
   private readonly row: Float64Array;
   private readonly bases: Float64Array;
   private readonly widths: number[] = [];
 
+  /** A table of `count` records; `rowAt(i, row)` puts record i's fields in `row`. */
   constructor(
-    private readonly records: readonly T[],
+    private readonly count: number,
     private readonly columns: number,
-    private readonly toRow: (record: T, row: Float64Array, index: number) => void,
+    private readonly rowAt: (index: number, row: Float64Array) => void,
   ) {
     this.row = new Float64Array(columns);
     this.bases = new Float64Array(columns);
@@ -246,12 +252,12 @@ class TableWriter<T> {
 
   /** The first pass: each column's range, hence its width and base. */
   *scan(): Generator<void, void, void> {
-    const { records, columns, row, toRow } = this;
+    const { count, columns, row, rowAt } = this;
     const min = new Float64Array(columns).fill(Number.POSITIVE_INFINITY);
     const max = new Float64Array(columns).fill(Number.NEGATIVE_INFINITY);
-    for (let i = 0; i < records.length; i += 1) {
+    for (let i = 0; i < count; i += 1) {
       if (i % recordsPerStep === recordsPerStep - 1) yield;
-      toRow(records[i] as T, row, i);
+      rowAt(i, row);
       for (let k = 0; k < columns; k += 1) {
         const value = row[k] as number;
         // Offsets are exact only for integers (the engine deals in nothing else): anything else is a bug upstream.
@@ -261,7 +267,7 @@ class TableWriter<T> {
       }
     }
     for (let k = 0; k < columns; k += 1) {
-      const empty = records.length === 0;
+      const empty = count === 0;
       const width = empty ? 1 : widthOf(min[k] as number, max[k] as number);
       this.widths.push(width);
       this.bases[k] = empty || width === rawWidth ? 0 : (min[k] as number);
@@ -270,18 +276,23 @@ class TableWriter<T> {
 
   /** What `write` will take, once scanned. */
   get bytes(): number {
-    return this.widths.reduce((sum, width) => sum + sectionBytes(width * this.records.length), 0);
+    return this.widths.reduce((sum, width) => sum + sectionBytes(width * this.count), 0);
   }
 
   *write(out: SnapshotWriter): Generator<void, void, void> {
-    const { records, row, bases } = this;
-    const columns = this.widths.map((width, k) => out.column(width, records.length, bases[k] as number));
-    for (let i = 0; i < records.length; i += 1) {
+    const { count, row, bases } = this;
+    const columns = this.widths.map((width, k) => out.column(width, count, bases[k] as number));
+    for (let i = 0; i < count; i += 1) {
       if (i % recordsPerStep === recordsPerStep - 1) yield;
-      this.toRow(records[i] as T, row, i);
+      this.rowAt(i, row);
       for (let k = 0; k < columns.length; k += 1) (columns[k] as ColumnValues)[i] = (row[k] as number) - (bases[k] as number);
     }
   }
+}
+
+/** A table of `records`; `toRow` puts a record's fields in a row (it gets the record's index too). */
+function table<T>(records: readonly T[], columns: number, toRow: (record: T, row: Float64Array, index: number) => void): TableWriter {
+  return new TableWriter(records.length, columns, (i, row) => toRow(records[i] as T, row, i));
 }
 
 /** The strings of a snapshot, in one JSON block. */
@@ -316,6 +327,27 @@ function orderRow(order: OrderRecord, row: Float64Array): void {
   row[20] = order.cancelReason === null ? 0 : cancelReasons.code(order.cancelReason);
 }
 
+/** The fills' table, from records (a decoded snapshot's) or from where a projection's ring keeps them (no record made per fill). */
+function fillsTable(fills: OrdersState["fills"]): TableWriter {
+  if (fills instanceof DecodedFills) return new TableWriter(fills.length, 11, (i, row) => fillRow(fills.get(i), row));
+  if (!(fills instanceof FillView)) return table(fills, 11, fillRow);
+  const c = fills.columns;
+  return new TableWriter(fills.length, 11, (i, row) => {
+    const at = fills.slot(i);
+    row[0] = c.tradeIds[at] as number;
+    row[1] = c.orderIds[at] as number;
+    row[2] = c.accountIds[at] as number;
+    row[3] = c.instrumentIds[at] as number;
+    row[4] = c.prices[at] as number;
+    row[5] = c.quantities[at] as number;
+    row[6] = c.notionals[at] as number;
+    row[7] = c.fees[at] as number;
+    row[8] = c.times[at] as number;
+    row[9] = sides.code(c.side(at));
+    row[10] = liquidities.code(c.liquidity(at));
+  });
+}
+
 function fillRow(fill: Fill, row: Float64Array): void {
   row[0] = fill.tradeId;
   row[1] = fill.orderId;
@@ -331,8 +363,8 @@ function fillRow(fill: Fill, row: Float64Array): void {
 }
 
 /** A table of plain numbers (ids, counters). */
-function numberTable(values: readonly number[]): TableWriter<number> {
-  return new TableWriter(values, 1, (value, row) => {
+function numberTable(values: readonly number[]): TableWriter {
+  return table(values, 1, (value, row) => {
     row[0] = value;
   });
 }
@@ -378,7 +410,7 @@ export function* encodeOrdersStateSteps(state: OrdersState): Generator<void, Uin
   const clientOrderIds = new Array<string>(state.orders.length);
   const tables = [
     numberTable([state.lastSeq, state.nextFillSeq, state.oldestFillSeq]),
-    new TableWriter(accounts, 9, (account, row) => {
+    table(accounts, 9, (account, row) => {
       row[0] = account.spec.accountId;
       row[1] = account.spec.firmId;
       row[2] = account.spec.openOrdersMax;
@@ -389,12 +421,12 @@ export function* encodeOrdersStateSteps(state: OrdersState): Generator<void, Uin
       row[7] = stpModes.code(account.spec.stpMode);
       row[8] = flag(account.killed);
     }),
-    new TableWriter(balances, 3, (balance, row) => {
+    table(balances, 3, (balance, row) => {
       row[0] = currencies.indexOf(balance.currency);
       row[1] = balance.balanceMinor;
       row[2] = balance.reservedMinor;
     }),
-    new TableWriter(
+    table(
       accounts.flatMap((account) => account.positions),
       3,
       (position, row) => {
@@ -404,13 +436,13 @@ export function* encodeOrdersStateSteps(state: OrdersState): Generator<void, Uin
       },
     ),
     numberTable(state.killedFirms),
-    new TableWriter(state.orders, 21, (order, row, i) => {
+    table(state.orders, 21, (order, row, i) => {
       orderRow(order, row);
       clientOrderIds[i] = order.clientOrderId;
     }),
     numberTable(state.finished),
     numberTable(state.clientOrderIdEntries),
-    new TableWriter(state.fills, 11, fillRow),
+    fillsTable(state.fills),
   ];
   for (const table of tables) yield* table.scan();
   const text = yield* stringsText({ clientOrderIds, currencies });
@@ -690,23 +722,39 @@ function checkFinished(finished: readonly number[], orders: OrdersRead): void {
   }
 }
 
-function readFills(input: SnapshotReader): Fill[] {
+function readFills(input: SnapshotReader): DecodedFills {
   const tradeId = input.column("the fills' trades");
   const n = tradeId.length;
-  const orderId = input.column("the fills' orders", n);
-  const accountId = input.column("the fills' accounts", n);
-  const instrumentId = input.column("the fills' instruments", n);
-  const priceTicks = input.column("the fills' prices", n);
-  const qtyLots = input.column("the fills' quantities", n);
-  const notionalMinor = input.column("the fills' notionals", n);
-  const feeMinor = input.column("the fills' fees", n);
-  const tsUs = input.column("the fills' times", n);
-  const side = input.column("the fills' sides", n);
-  const liquidity = input.column("the fills' liquidity", n);
-  const fills: Fill[] = [];
-  for (let i = 0; i < n; i += 1) {
+  return new DecodedFills(n, [
+    tradeId,
+    input.column("the fills' orders", n),
+    input.column("the fills' accounts", n),
+    input.column("the fills' instruments", n),
+    input.column("the fills' prices", n),
+    input.column("the fills' quantities", n),
+    input.column("the fills' notionals", n),
+    input.column("the fills' fees", n),
+    input.column("the fills' times", n),
+    input.column("the fills' sides", n),
+    input.column("the fills' liquidity", n),
+  ]);
+}
+
+/**
+ * A decoded snapshot's fills, each made from the snapshot's columns when it is read: a
+ * restore reads each once into the projection's ring, so no record outlives the young
+ * generation (a million made up front were all promoted, then dropped).
+ */
+class DecodedFills implements Iterable<Fill> {
+  constructor(
+    readonly length: number,
+    private readonly columns: readonly Column[],
+  ) {}
+
+  get(i: number): Fill {
+    const [tradeId, orderId, accountId, instrumentId, priceTicks, qtyLots, notionalMinor, feeMinor, tsUs, side, liquidity] = this.columns as [Column, Column, Column, Column, Column, Column, Column, Column, Column, Column, Column];
     // In the order of the projection's makerFill and takerFill: one shape for all fills.
-    fills.push({
+    return {
       tradeId: tradeId.at(i),
       orderId: orderId.at(i),
       accountId: accountId.at(i),
@@ -718,7 +766,10 @@ function readFills(input: SnapshotReader): Fill[] {
       feeMinor: feeMinor.at(i),
       liquidity: liquidities.name(liquidity.at(i)),
       tsUs: tsUs.at(i),
-    });
+    };
   }
-  return fills;
+
+  *[Symbol.iterator](): Iterator<Fill> {
+    for (let i = 0; i < this.length; i += 1) yield this.get(i);
+  }
 }

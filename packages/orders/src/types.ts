@@ -127,6 +127,8 @@ export interface OrdersOptions {
   readonly captureCommandsMax?: number;
   /** Records a step of `snapshotSteps` reads while it gathers (default 16,384; tests make it small so that commands land mid-gathering). */
   readonly captureRecordsPerStep?: number;
+  /** Slots the fills' ring starts with (default 1,024; it doubles as needed). Small values are for tests: the ring then wraps within a short stream. */
+  readonly fillSlotsInitial?: number;
   /** Told about an error a listener threw; the projection and the other listeners carry on regardless. */
   readonly onListenerError?: (error: unknown) => void;
 }
