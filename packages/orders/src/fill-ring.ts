@@ -36,16 +36,19 @@ export class FillColumns {
   readonly flags: Uint8Array;
 
   constructor(readonly length: number) {
-    this.tradeIds = new Float64Array(length);
-    this.orderIds = new Float64Array(length);
-    this.accountIds = new Float64Array(length);
-    this.instrumentIds = new Float64Array(length);
-    this.prices = new Float64Array(length);
-    this.quantities = new Float64Array(length);
-    this.notionals = new Float64Array(length);
-    this.fees = new Float64Array(length);
-    this.times = new Float64Array(length);
-    this.flags = new Uint8Array(length);
+    // One buffer for all the columns: one allocation for the collector to account, not ten.
+    const buffer = new ArrayBuffer(length * (9 * 8 + 1));
+    const column = (k: number): Float64Array => new Float64Array(buffer, k * 8 * length, length);
+    this.tradeIds = column(0);
+    this.orderIds = column(1);
+    this.accountIds = column(2);
+    this.instrumentIds = column(3);
+    this.prices = column(4);
+    this.quantities = column(5);
+    this.notionals = column(6);
+    this.fees = column(7);
+    this.times = column(8);
+    this.flags = new Uint8Array(buffer, 9 * 8 * length, length);
   }
 
   set(i: number, fill: Fill): void {
