@@ -1,16 +1,18 @@
 /**
  * A snapshot of the orders projection gathered in slices. Taking it costs the
  * gateway's thread only what is small (the accounts, the ids below the orders'
- * window, the client-order-id maps' values); the half million orders and the
- * million fills are read afterwards, a few thousand per step, while commands
- * keep changing the projection.
+ * window, the client-order-id maps' values, a view of the fills' ring); the half
+ * million orders are read afterwards, a few thousand per step, while commands
+ * keep changing the projection, and the million fills are read from the ring's
+ * buffers when the snapshot is encoded (the ring writes elsewhere rather than over
+ * a slot the view reads, until it is released).
  *
  * The snapshot must still be the state at the moment it was taken. Records are
  * immutable, so what can change under it is which record an id names: the
  * projection tells the capture before it replaces an order's record
- * (`saveOrder`, on every update) or drops an order or a fill (eviction), and the
- * capture keeps the first record it is told of. Orders and fills created later
- * have higher ids and sequence numbers than any it reads. The finished-order
+ * (`saveOrder`, on every update) or drops an order (eviction), and the capture
+ * keeps the first record it is told of. Orders created later have higher ids
+ * than any it reads. The finished-order
  * queue is only appended to (its compaction makes a new array), so the range it
  * had is read later as it was.
  *
