@@ -7,16 +7,10 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { startIngestorRole } from "./ingestor-role.ts";
 import { freePort } from "./test-client.ts";
+import { until } from "./test-platform.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe("ingestor role", () => {
   it("answers /health and /ready and exports per-source metrics", async () => {
@@ -28,7 +22,7 @@ describe("ingestor role", () => {
       expect(await (await fetch(`${role.url}/health`)).json()).toEqual({ status: "ok", role: "ingestor" });
       expect((await fetch(`${role.url}/ready`)).status).toBe(200);
       expect((await fetch(`${role.url}/nope`)).status).toBe(404);
-      await until(() => role.ingestor.status().sources[0]?.published !== undefined && (role.ingestor.status().sources[0]?.published ?? 0) > 20, "simulated ticks");
+      await until(() => role.ingestor.status().sources[0]?.published !== undefined && (role.ingestor.status().sources[0]?.published ?? 0) > 20, "simulated ticks", 20_000, 50);
       const metrics = await (await fetch(`${role.url}/metrics`)).text();
       const value = (pattern: RegExp): number => Number(pattern.exec(metrics)?.[1] ?? Number.NaN);
       expect(value(/tradestream_ingestor_messages_in_total\{source="simulated"\} (\d+)/)).toBeGreaterThan(20);
@@ -58,7 +52,7 @@ describe("ingestor role", () => {
         } catch {
           return false;
         }
-      }, "the ingestor role to listen");
+      }, "the ingestor role to listen", 20_000, 50);
       const metrics = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
       expect(metrics).toContain("tradestream_ingestor_messages_in_total");
     } finally {

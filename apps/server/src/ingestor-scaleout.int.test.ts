@@ -15,18 +15,11 @@ import { startIngestorRole, type IngestorRole } from "./ingestor-role.ts";
 import { startPlatform, type Platform } from "./platform.ts";
 import { ApiClient } from "./test-client.ts";
 import { demoInstruments } from "./demo.ts";
-import { testConfig } from "./test-platform.ts";
+import { testConfig, until } from "./test-platform.ts";
 
 const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe("scale-out feed configuration", () => {
   it("names the normalized feeds", () => {
@@ -75,7 +68,7 @@ describe.skipIf(natsSkip !== null)("the platform consuming the ingestor role's t
   it("turns them into reference prices through the journal and serves them on /api/v1/feed/*", async () => {
     const ingestor = platform.ingestor;
     if (ingestor === null) throw new Error("no ingestor");
-    await until(() => ingestor.status().referencePrices.submitted >= 5, "reference prices from the role's ticks");
+    await until(() => ingestor.status().referencePrices.submitted >= 5, "reference prices from the role's ticks", 20_000);
     await ingestor.flushReferencePrices();
     const sent = ingestor.status().instruments.find((i) => i.symbol === "SAP")?.referencePriceTicks;
     expect(sent).not.toBeNull();
@@ -83,7 +76,7 @@ describe.skipIf(natsSkip !== null)("the platform consuming the ingestor role's t
     expect(ingestor.status().sources[0]).toMatchObject({ source: `nats:${prefix}.>`, state: "connected", deadLettered: 0 });
     expect(ingestor.status().sources[0]?.published).toBeGreaterThan(0);
     const anonymous = new ApiClient(platform.url);
-    await until(() => (ingestor.external.projection.ticker(1)?.trades ?? 0) > 0, "an external trade");
+    await until(() => (ingestor.external.projection.ticker(1)?.trades ?? 0) > 0, "an external trade", 20_000);
     const ticker = await anonymous.get("/api/v1/feed/markets/SAP/ticker");
     expect(ticker.status).toBe(200);
     expect(ticker.body).toMatchObject({ symbol: "SAP", last: expect.stringMatching(/^\d+\.\d{2}$/) as unknown });

@@ -10,17 +10,10 @@ import { rawText } from "@tradestream/gateway";
 import { replayFromZero } from "@tradestream/shard";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
-import { testConfig } from "./test-platform.ts";
+import { testConfig, until } from "./test-platform.ts";
 
 let platform: Platform;
 
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 beforeAll(async () => {
   platform = await startPlatform(testConfig({

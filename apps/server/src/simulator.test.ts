@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPlatform, type Platform } from "./platform.ts";
-import { testConfig } from "./test-platform.ts";
+import { testConfig, until } from "./test-platform.ts";
 
 let platform: Platform;
 
@@ -21,8 +21,7 @@ describe("market simulator", () => {
   it("trades through the API with client order ids numbered per account, which the engine keeps as runs", async () => {
     const simulator = platform.simulator;
     if (simulator === null) throw new Error("the simulator did not start");
-    const deadline = Date.now() + 30_000;
-    while (simulator.stats.accepted < 300 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => simulator.stats.accepted >= 300, "300 simulator orders accepted", 30_000, 50);
     expect(simulator.stats.accepted).toBeGreaterThanOrEqual(300);
     let simulatorIds = 0;
     for (const account of platform.shard.engine.accounts.values()) {

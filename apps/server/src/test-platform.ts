@@ -19,3 +19,12 @@ export function testConfig(overrides: Partial<PlatformConfig> & { readonly seed:
 export function limitOrder(clientOrderId: string, side: "buy" | "sell", price: string, quantity: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { symbol: "SAP", side, type: "limit", price, quantity, clientOrderId, ...extra };
 }
+
+/** Waits until `condition` holds, polling every `pollMs`; throws "timed out waiting for <what>" after `timeoutMs`. */
+export async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000, pollMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

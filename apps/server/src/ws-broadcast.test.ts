@@ -10,7 +10,7 @@ import WebSocket from "ws";
 import { defaultGatewayConfig, rawText } from "@tradestream/gateway";
 import { ApiClient } from "./test-client.ts";
 import { startPlatform, type Platform } from "./platform.ts";
-import { testConfig } from "./test-platform.ts";
+import { testConfig, until } from "./test-platform.ts";
 
 /** Well above the hub's threshold for queued broadcasts (64), so that one broadcast takes several slices. */
 const subscriberCount = 1_000;
@@ -40,13 +40,6 @@ let seller: ApiClient;
 let buyer: ApiClient;
 const subscribers: Subscriber[] = [];
 
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function subscriber(): Promise<Subscriber> {
   const socket = new WebSocket(`${platform.url.replace("http", "ws")}/ws`);
@@ -140,8 +133,7 @@ describe("broadcast to many subscribers", () => {
     expect(await openConnections()).toBe(subscriberCount + 1);
     // A client that never answers: the ws library answers pings by itself unless its socket stops reading.
     (silent.socket as unknown as { _socket: { pause(): void } })._socket.pause();
-    const deadline = Date.now() + heartbeatMs * 10;
-    while ((await openConnections()) > subscriberCount && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(async () => (await openConnections()) <= subscriberCount, "the silent connection to be ended", heartbeatMs * 10, 50);
     expect(await openConnections()).toBe(subscriberCount);
     silent.socket.terminate();
   });
