@@ -167,7 +167,7 @@ export class FillRing {
       throw new InvariantError(`fill ${String(seq)} does not follow ${String(this.end - 1)}`);
     }
     const capacity = this.columns.length;
-    if (this.end - this.first === capacity || this.viewed(seq - capacity)) this.moveTo(capacity * 2);
+    if (this.end - this.first === capacity || (this.views.size > 0 && this.viewed(seq - capacity))) this.moveTo(capacity * 2);
     this.columns.set(seq % this.columns.length, fill);
     this.end = seq + 1;
   }
