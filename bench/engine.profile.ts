@@ -18,7 +18,6 @@
 // ratios is the steady figure; comparing a copy with itself gives the noise
 // (about ±2 % on the 2-vCPU machine of docs/BENCHMARKS.md).
 
-import { randomUUID } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Command, decodeCommand, type EngineEvent } from "@tradestream/contracts";
@@ -26,7 +25,7 @@ import { Engine, captureSnapshot, encodeSnapshot, joinChunks } from "../packages
 import { parseBenchArgs } from "./cli.ts";
 import { engineThroughput, journalRecords, preparedEngine } from "./measure.ts";
 import { median } from "./stats.ts";
-import { generateWorkload, type Workload } from "./workload.ts";
+import { clientOrderIdStyle, generateWorkload, withClientOrderIds, type Workload } from "./workload.ts";
 
 const values = parseBenchArgs({
   script: "bench/engine.profile.ts",
@@ -167,22 +166,11 @@ async function compareDecoders(baselinePath: string): Promise<void> {
 }
 
 /** The engine snapshot's time and size after the stream, with the day's client order ids in one style. */
-function timeSnapshots(style: string): void {
-  if (style !== "counter" && style !== "timed" && style !== "uuid") throw new Error(`--snapshot-ids takes counter, timed or uuid, not ${style}`);
-  const perAccount = new Map<number, number>();
+function timeSnapshots(value: string): void {
+  const style = clientOrderIdStyle(value, "--snapshot-ids");
   const engine = new Engine();
-  for (const command of [...workload.setup, ...workload.prefill, ...workload.stream]) {
-    if (command.type !== "PlaceOrder") {
-      engine.applyInPlace(command);
-      continue;
-    }
-    const n = (perAccount.get(command.accountId) ?? 0) + 1;
-    perAccount.set(command.accountId, n);
-    const clientOrderId = style === "counter" ? `c-${String(n)}` : style === "timed" ? `sim-1-${Math.floor(command.tsUs / 1_000).toString(36)}-${String(n)}` : randomUUID();
-    engine.applyInPlace({ ...command, clientOrderId });
-  }
-  let ids = 0;
-  for (const count of perAccount.values()) ids += count;
+  const { commands, ids } = withClientOrderIds([...workload.setup, ...workload.prefill, ...workload.stream], style);
+  for (const command of commands) engine.applyInPlace(command);
   const times: number[] = [];
   const captures: number[] = [];
   const longestSteps: number[] = [];

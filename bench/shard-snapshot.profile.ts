@@ -9,15 +9,13 @@
 // worktree of an earlier commit) for a before/after on the same machine; the workload
 // comes from this one. Prints one JSON object.
 
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Command } from "@tradestream/contracts";
 import { parseBenchArgs } from "./cli.ts";
 import { median } from "./stats.ts";
-import { generateWorkload } from "./workload.ts";
+import { clientOrderIdStyle, generateWorkload, withClientOrderIds } from "./workload.ts";
 
 const values = parseBenchArgs({
   script: "bench/shard-snapshot.profile.ts",
@@ -32,8 +30,7 @@ with the day's client order ids in one style. Prints one JSON object.`,
   },
 });
 
-const style = values.ids;
-if (style !== "counter" && style !== "timed" && style !== "uuid") throw new Error(`--ids takes counter, timed or uuid, not ${style}`);
+const style = clientOrderIdStyle(values.ids, "--ids");
 const tree = resolve(values.tree ?? ".");
 type ShardModule = typeof import("../packages/shard/src/index.ts");
 type JournalModule = typeof import("../packages/journal/src/index.ts");
@@ -48,16 +45,11 @@ try {
   const snapshots = await openSnapshotStore({ dir: join(dir, "snapshots"), logger: quiet });
   const clock = new ManualClock(workload.setup[0]?.tsUs ?? 0);
   const shard = await Shard.open({ log, snapshots, snapshotEvery: 0, clock, logger: quiet });
-  const perAccount = new Map<number, number>();
+  const { commands, ids } = withClientOrderIds([...workload.setup, ...workload.prefill, ...workload.stream], style);
   let pending: Array<Promise<unknown>> = [];
-  for (const command of [...workload.setup, ...workload.prefill, ...workload.stream] as Command[]) {
+  for (const command of commands) {
     clock.advance(Math.max(0, command.tsUs - clock.nowUs()));
     const { tsUs: _tsUs, ...input } = command;
-    if (input.type === "PlaceOrder") {
-      const n = (perAccount.get(input.accountId) ?? 0) + 1;
-      perAccount.set(input.accountId, n);
-      input.clientOrderId = style === "counter" ? `c-${String(n)}` : style === "timed" ? `sim-1-${Math.floor(command.tsUs / 1_000).toString(36)}-${String(n)}` : randomUUID();
-    }
     pending.push(shard.submit(input));
     if (pending.length === 10_000) {
       await Promise.all(pending);
@@ -91,8 +83,6 @@ try {
     ticking = false;
     longest.push(gap);
   }
-  let ids = 0;
-  for (const count of perAccount.values()) ids += count;
   await shard.close();
   process.stdout.write(
     `${JSON.stringify({

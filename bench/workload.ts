@@ -14,6 +14,7 @@
 // holds around `targetResting` orders. The mid drifts with the sweeps; crossing
 // sides lean gently back toward the reference price so it cannot wander off.
 
+import { randomUUID } from "node:crypto";
 import type { CancelOrder, Command, PlaceOrder } from "@tradestream/contracts";
 import { fixtures } from "../packages/engine/src/index.ts";
 import { Rng } from "./stats.ts";
@@ -330,4 +331,28 @@ export function generateWorkload(options: WorkloadOptions): Workload {
   stats.restingMean = Math.round(restingSum / Math.max(1, options.commands));
   stats.midEnd = book.mid(lastMid);
   return { setup: setupCommands(accounts), prefill, stream, firstOrderId, stats };
+}
+
+/** How a benchmark's clients spell their client order ids: numbered per account (`c-1`, `c-2` …), time-prefixed like the demo simulator once did (`sim-1-<ms in base 36>-<n>`), or UUIDs. */
+export type ClientOrderIdStyle = "counter" | "timed" | "uuid";
+
+/** `value` as a style, or an error naming `flag`. */
+export function clientOrderIdStyle(value: string, flag: string): ClientOrderIdStyle {
+  if (value !== "counter" && value !== "timed" && value !== "uuid") throw new Error(`${flag} takes counter, timed or uuid, not ${value}`);
+  return value;
+}
+
+/** `commands` with every PlaceOrder's client order id respelled in `style`, numbered per account; `ids` counts them. */
+export function withClientOrderIds(commands: readonly Command[], style: ClientOrderIdStyle): { commands: Command[]; ids: number } {
+  const perAccount = new Map<number, number>();
+  let ids = 0;
+  const respelled = commands.map((command): Command => {
+    if (command.type !== "PlaceOrder") return command;
+    const n = (perAccount.get(command.accountId) ?? 0) + 1;
+    perAccount.set(command.accountId, n);
+    ids += 1;
+    const clientOrderId = style === "counter" ? `c-${String(n)}` : style === "timed" ? `sim-1-${Math.floor(command.tsUs / 1_000).toString(36)}-${String(n)}` : randomUUID();
+    return { ...command, clientOrderId };
+  });
+  return { commands: respelled, ids };
 }
